@@ -1,0 +1,96 @@
+"""Findings are data: one record per problem, rendered from the catalogue in checks.yaml.
+
+A finding names the file, sheet, cell, row, column header, field key, 客户ID, rule id,
+severity, the raw value seen and a message in the user's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from khbook.spec import Spec
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+SEVERITY_LABELS = {
+    "zh": {"error": "错误", "warning": "警告", "info": "提示"},
+    "en": {"error": "error", "warning": "warning", "info": "info"},
+}
+
+
+@dataclass(slots=True)
+class Finding:
+    rule: str
+    severity: str
+    sheet: str
+    cell: str
+    row: int | None
+    column: str
+    field: str
+    customer_id: str | None
+    value: str
+    message: str
+    file: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("file")
+        return d
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (SEVERITY_ORDER[self.severity], self.sheet, self.row or 0, self.cell, self.rule)
+
+
+def value_text(value: Any) -> str:
+    """The raw value as a rep would recognise it (for messages and the value field)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text
+    return str(value)
+
+
+class FindingFactory:
+    """Builds findings for one file in one language from the spec's catalogue."""
+
+    def __init__(self, spec: Spec, lang: str = "zh", file: str = "") -> None:
+        self.spec, self.lang, self.file = spec, lang, file
+        self.items: list[Finding] = []
+
+    def add(
+        self,
+        rule: str,
+        *,
+        sheet: str = "",
+        cell: str = "",
+        row: int | None = None,
+        column: str = "",
+        field: str = "",
+        customer_id: str | None = None,
+        value: Any = None,
+        detail: Any = "",
+        allowed: str = "",
+        other: str = "",
+    ) -> Finding:
+        entry = self.spec.rule(rule)
+        shown = value_text(value)
+        message = entry.message(self.lang).format(
+            column=column, value=_clip(shown), detail=detail, allowed=allowed, other=other
+        )
+        f = Finding(rule, entry.severity, sheet, cell, row, column, field, customer_id, shown, message, self.file)
+        self.items.append(f)
+        return f
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def count_by_severity(findings: list[Finding]) -> dict[str, int]:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        counts[f.severity] += 1
+    return counts
