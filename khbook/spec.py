@@ -135,6 +135,12 @@ class CheckRule:
     severity: str
     title: Text
     message: Text
+    details: dict[str, Text] = field(default_factory=dict)
+
+    def detail(self, key: str, lang: str) -> str:
+        """A rule-specific detail text (checks.yaml `details`), or '' when unknown."""
+        t = self.details.get(key)
+        return t(lang) if t else ""
 
 
 @dataclass(frozen=True)
@@ -400,7 +406,13 @@ def _load_checks(directory: Path) -> dict[str, CheckRule]:
         sev = m.get("severity")
         if sev not in SEVERITIES:
             raise ctx.fail(f"{rid}.severity", f"expected one of {', '.join(SEVERITIES)}")
-        out[str(rid)] = CheckRule(str(rid), sev, ctx.text(m.get("title"), f"{rid}.title"), ctx.text(m.get("message"), f"{rid}.message"))
+        details = {
+            str(k): ctx.text(v, f"{rid}.details.{k}")
+            for k, v in ctx.mapping(m.get("details") or {}, f"{rid}.details").items()
+        }
+        out[str(rid)] = CheckRule(
+            str(rid), sev, ctx.text(m.get("title"), f"{rid}.title"), ctx.text(m.get("message"), f"{rid}.message"), details
+        )
     return out
 
 

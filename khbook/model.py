@@ -1,0 +1,109 @@
+"""The in-memory model that flows from the reader through the checks to the classifier.
+
+reader -> :class:`Book` of :class:`Table` (typed frames, cell coordinates kept)
+checks -> findings (records) and the set of cells that cannot be trusted
+classifier -> :class:`CustomerClass` records
+
+Typed frames: one pandas DataFrame per sheet, index = the Excel row number (1-based),
+one column per field key found in the file. Dtypes by spec column type:
+  date -> datetime64[ns] (NaT when blank or unreadable)
+  amount -> float64 in 万元 (NaN when blank or unreadable)
+  integer -> Int64
+  choice -> object: the canonical (Chinese) list label, or None
+  multi -> object: tuple of canonical labels (empty tuple when blank)
+  text, id, phone, email, uscc -> object: the cleaned text, or None
+Cells that failed parsing are blank in the typed frame and listed in Table.bad.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+def col_letter(index: int) -> str:
+    """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
+    s = ""
+    index += 1
+    while index:
+        index, r = divmod(index - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+@dataclass
+class ColumnInfo:
+    key: str
+    header: str          # the header text as found in the file
+    index: int           # 0-based column index in the sheet
+    letter: str          # Excel column letters
+
+
+@dataclass
+class Table:
+    """One spec sheet as found in a workbook."""
+
+    key: str                              # spec sheet key, e.g. "customers"
+    name: str                             # sheet name in the file
+    header_row: int                       # 1-based row of the header
+    columns: dict[str, ColumnInfo]        # field key -> where it is
+    frame: pd.DataFrame                   # typed values (see module docstring)
+    raw: pd.DataFrame                     # raw cell values as read, same index/columns
+    bad: set[tuple[int, str]] = field(default_factory=set)  # (row, field key) with an error
+
+    def cell(self, row: int, key: str) -> str:
+        """`C17`-style address of a field on a row (empty if the column is absent)."""
+        info = self.columns.get(key)
+        return f"{info.letter}{row}" if info else ""
+
+    def header(self, key: str) -> str:
+        info = self.columns.get(key)
+        return info.header if info else key
+
+
+@dataclass
+class Book:
+    """A workbook as read: the spec sheets found, and what else was there."""
+
+    path: str
+    tables: dict[str, Table]              # spec sheet key -> table (absent sheets missing)
+    extra_sheets: list[str] = field(default_factory=list)
+    date1904: bool = False
+
+    def table(self, key: str) -> Table | None:
+        return self.tables.get(key)
+
+
+@dataclass
+class CustomerClass:
+    """The classification of one customer, with a reason for every computed value."""
+
+    customer_id: str
+    name: str | None
+    owner: str | None
+    row: int | None                       # Excel row on the customers sheet
+    annual_amount: float | None           # 万元
+    value_tier: str                       # canonical labels (lists.yaml, zh)
+    abc_class: str
+    stage: str
+    tags: tuple[str, ...]
+    region: str | None
+    size_band: str | None
+    decision_chain: str | None
+    reasons: dict[str, str]               # field key -> reason text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id, "name": self.name, "owner": self.owner,
+            "annual_amount": self.annual_amount, "value_tier": self.value_tier,
+            "abc_class": self.abc_class, "stage": self.stage, "tags": list(self.tags),
+            "region": self.region, "size_band": self.size_band,
+            "decision_chain": self.decision_chain, "reasons": dict(self.reasons),
+        }
+
+
+def today() -> dt.date:
+    return dt.date.today()
