@@ -407,7 +407,7 @@ def _load_checks(directory: Path) -> dict[str, CheckRule]:
         if sev not in SEVERITIES:
             raise ctx.fail(f"{rid}.severity", f"expected one of {', '.join(SEVERITIES)}")
         details = {
-            str(k): ctx.text(v, f"{rid}.details.{k}")
+            str(k): Text(str(ctx.mapping(v, f"{rid}.details.{k}").get("zh", "")), str(v.get("en", "")))
             for k, v in ctx.mapping(m.get("details") or {}, f"{rid}.details").items()
         }
         out[str(rid)] = CheckRule(
