@@ -4,10 +4,11 @@ renders the result and maps library exceptions to a one-line error (exit status 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
-from khbook.errors import KhbookError
+from khbook.errors import KhbookError, WorkbookError
 
 
 def _add_spec(p: argparse.ArgumentParser) -> None:
@@ -29,6 +30,45 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _as_of(text: str | None) -> dt.date:
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of expects a date like 2026-11-24, got {text!r}") from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from khbook.check import check_file
+    from khbook.render import render_json, render_text
+    from khbook.spec import load_spec
+
+    spec = load_spec(args.spec)
+    as_of = _as_of(args.as_of)
+    payloads: list[dict] = []
+    status = 0
+    for i, path in enumerate(args.files):
+        try:
+            report = check_file(path, spec, as_of=as_of, lang=args.lang)
+        except WorkbookError as exc:
+            status = 2
+            print(f"khbook: error: {exc}", file=sys.stderr)
+            payloads.append({"file": str(path), "error": str(exc)})
+            continue
+        if report.has_errors and status == 0:
+            status = 1
+        if args.format == "json":
+            payloads.append(report.to_dict())
+        else:
+            if i:
+                print()
+            print(render_text(report, customers=args.customers))
+    if args.format == "json":
+        print(render_json(payloads[0] if len(payloads) == 1 else payloads))
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="khbook", description="Excel-native customer workbooks: template, check, classify, annotate, batch.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -41,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--macro", action="store_true", help="write an .xlsm with a 刷新分类 button bound to the xlwings adapter")
     _add_spec(p)
     p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("check", help="check filled workbooks and classify their customers",
+                       description="Read filled workbooks, report every problem by cell, and classify every customer. "
+                                   "Exit status: 0 no errors, 1 errors found, 2 a file could not be read.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="workbooks to check (.xlsx or .xlsm)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the checks and classification are relative to (default: today)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    p.add_argument("--customers", action="store_true", help="also print the per-customer classification table (text)")
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_check)
     return parser
 
 
@@ -49,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except argparse.ArgumentTypeError as exc:
+        print(f"khbook: error: {exc}", file=sys.stderr)
+        return 2
     except KhbookError as exc:
         print(f"khbook: error: {exc}", file=sys.stderr)
         return 2

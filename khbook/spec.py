@@ -156,6 +156,12 @@ class Spec:
     rules: dict[str, Any]
     checks: dict[str, CheckRule]
     regions: dict[str, Any] = field(default_factory=dict)
+    output_sheets: dict[str, Text] = field(default_factory=dict)
+
+    def own_sheet_names(self) -> set[str]:
+        """Names (both languages) of the sheets khbook itself writes besides the data sheets."""
+        texts = [self.lists_sheet, self.instructions_sheet, *self.output_sheets.values()]
+        return {t(lang) for t in texts for lang in LANGS}
 
     def sheet(self, key: str) -> Sheet:
         for s in self.sheets:
@@ -391,9 +397,15 @@ def _load_workbook(directory: Path, lists: dict[str, ValueList]) -> dict[str, An
     for lang in LANGS:
         _check_sheet_name(ctx, lists_sheet(lang), f"lists_sheet.{lang}")
         _check_sheet_name(ctx, instructions(lang), f"instructions_sheet.{lang}")
+    outputs = {}
+    for okey in ("findings", "summary", "changelog"):
+        outputs[okey] = ctx.text(ctx.mapping(raw.get("output_sheets"), "output_sheets").get(okey), f"output_sheets.{okey}")
+        for lang in LANGS:
+            _check_sheet_name(ctx, outputs[okey](lang), f"output_sheets.{okey}.{lang}")
     return {
         "version": raw.get("version", 1), "header_row": header_row, "data_rows": data_rows,
         "lists_sheet": lists_sheet, "instructions_sheet": instructions, "sheets": tuple(sheets),
+        "output_sheets": outputs,
     }
 
 

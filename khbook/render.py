@@ -1,0 +1,80 @@
+"""Render a Report as text or JSON (one place for every output format of `check`)."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from khbook.report import Report
+
+_T = {
+    "zh": {"total": "合计", "none": "未发现问题。", "summary": "分类汇总", "customers": "客户分类",
+           "value_tier": "客户价值等级", "abc_class": "客户等级(ABC)", "stage": "合作阶段", "tag": "状态标签",
+           "region": "所在区域", "size_band": "企业规模", "owner": "负责人", "workbook": "工作簿",
+           "cols": ("客户ID", "客户名称", "负责人", "年交易额", "价值等级", "ABC", "合作阶段", "状态标签")},
+    "en": {"total": "Total", "none": "No problems found.", "summary": "Classification summary",
+           "customers": "Customers", "value_tier": "Value tier", "abc_class": "ABC class", "stage": "Stage",
+           "tag": "Status tags", "region": "Region", "size_band": "Company size", "owner": "Owner", "workbook": "Workbook",
+           "cols": ("Customer ID", "Name", "Owner", "Annual", "Tier", "ABC", "Stage", "Tags")},
+}
+
+
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, n: int) -> str:
+    return text + " " * max(0, n - width(text))
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    if not rows:
+        return []
+    widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [indent + "  ".join(pad(c, w) for c, w in zip(r[:-1], widths[:-1], strict=True)) + "  " + r[-1] for r in rows]
+
+
+def render_text(report: Report, *, customers: bool = False) -> str:
+    t = _T[report.lang]
+    lines = [f"{report.file}  (as-of {report.as_of.isoformat()})"]
+    current = None
+    rows: list[list[str]] = []
+
+    def flush() -> None:
+        lines.extend(_table(rows))
+        rows.clear()
+
+    for f in report.findings:
+        if f.sheet != current:
+            flush()
+            current = f.sheet
+            lines.append(f"[{f.sheet or t['workbook']}]")
+        rows.append([report.severity_label(f.severity), f.cell or "-", f.customer_id or "-", f.rule, f.message])
+    flush()
+    if not report.findings:
+        lines.append("  " + t["none"])
+    c = report.counts
+    lines.append(f"{t['total']}: " + ", ".join(f"{report.severity_label(k)} {v}" for k, v in c.items()))
+    summary = report.translated_summary()
+    if summary:
+        lines.append(f"{t['summary']}:")
+        for dim in ("value_tier", "abc_class", "stage", "tag"):
+            counts = summary.get(dim) or {}
+            if counts:
+                lines.append(f"  {t[dim]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if customers:
+        lines.append(f"{t['customers']}:")
+        table = [list(t["cols"])]
+        for cust in report.customers:
+            d = report.customer_dict(cust)
+            amount = "" if d["annual_amount"] is None else f"{d['annual_amount']:g}"
+            sep = "、" if report.lang == "zh" else ", "
+            table.append([d["customer_id"], d["name"] or "", d["owner"] or "", amount, d["value_tier"], d["abc_class"],
+                          d["stage"], sep.join(d["tags"])])
+        lines.extend(_table(table))
+    return "\n".join(lines)
+
+
+def render_json(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, indent=2, default=str)
