@@ -10,6 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from khbook.classify import classify, summarize
+from khbook.computed import computed_changes, report_changes
 from khbook.findings import SEVERITY_ORDER, Finding, FindingFactory
 from khbook.model import Book
 from khbook.rawbook import RawBook, load_raw
@@ -41,6 +42,7 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
     run_rules(book, spec, ff, as_of)
     untrusted = {(t.key, r, k) for t in book.tables.values() for (r, k) in t.bad}
     customers = classify(book, spec, as_of, untrusted=untrusted)
+    report_changes(computed_changes(book, customers, spec, lang), book, ff)
     return Report(Path(raw.path).name, as_of, lang, _order(book, spec, ff.items), customers,
                   summarize(customers, spec), spec, book)
 

@@ -69,6 +69,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from khbook.refresh import refresh_file
+    from khbook.render import render_json
+    from khbook.spec import load_spec
+
+    spec = load_spec(args.spec)
+    result = refresh_file(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
+    report = result.report
+    if args.format == "json":
+        payload = report.to_dict()
+        payload["output"] = str(result.output)
+        print(render_json(payload))
+    else:
+        c = report.counts
+        labels = [f"{report.severity_label(k)} {v}" for k, v in c.items()]
+        print(f"wrote {result.output}: {len(report.customers)} customers, " + ", ".join(labels)
+              + f", {len(result.plan.changes)} computed values changed")
+    return 1 if report.has_errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="khbook", description="Excel-native customer workbooks: template, check, classify, annotate, batch.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -92,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("refresh", help="write an annotated copy: computed columns, marked cells, findings sheets",
+                       description="Check and classify FILE, then write an annotated copy (FILE is never modified): "
+                                   "computed columns refreshed, bad cells filled and commented, plus the sheets "
+                                   "异常清单, 分类汇总 and 变更日志. Exit status as for check.")
+    p.add_argument("file", metavar="FILE", help="the workbook (.xlsx or .xlsm)")
+    p.add_argument("-o", "--output", metavar="OUT", help="output path (default: NAME.checked.xlsx beside FILE; .xlsm kept)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the checks and classification are relative to (default: today)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_refresh)
     return parser
 
 

@@ -1,0 +1,234 @@
+"""The annotated copy: plan what to write back into the user's workbook.
+
+:func:`plan_annotation` is pure: from the raw workbook and its Report it decides the
+computed-column values, the marks and comments on bad cells, and the rows of the three
+sheets khbook adds (异常清单, 分类汇总, 变更日志). The OOXML writer (khbook.ooxml) applies
+the plan to a copy of the file; the xlwings adapter applies the same plan through Excel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from khbook.computed import Change, canonical_value, class_columns, computed_changes, display
+from khbook.findings import SEVERITY_LABELS, SEVERITY_ORDER, Finding
+from khbook.model import col_letter
+from khbook.rawbook import RawBook
+from khbook.report import Report
+from khbook.spec import Spec
+
+MARK_KIND = {"error": "error", "warning": "warning", "info": "info"}
+
+_T = {
+    "zh": {
+        "findings": ["严重程度", "工作表", "单元格", "客户ID", "字段", "值", "问题说明", "规则"],
+        "changelog": ["刷新时间", "核对日期", "工作表", "单元格", "客户ID", "字段", "原值", "新值", "依据"],
+        "summary": {"value_tier": "客户价值等级", "abc_class": "客户等级(ABC)", "stage": "合作阶段", "tag": "状态标签",
+                    "region": "所在区域", "owner": "负责人"},
+        "count": "客户数", "filled": "首次填写 {n} 个空白计算单元格", "comment": "khbook 检查结果：",
+        "changed": "khbook 已重新计算：“{old}” → “{new}”",
+    },
+    "en": {
+        "findings": ["Severity", "Sheet", "Cell", "Customer ID", "Field", "Value", "Problem", "Rule"],
+        "changelog": ["Refreshed at", "As-of", "Sheet", "Cell", "Customer ID", "Field", "Old", "New", "Reason"],
+        "summary": {"value_tier": "Value tier", "abc_class": "ABC class", "stage": "Stage", "tag": "Status tags",
+                    "region": "Region", "owner": "Owner"},
+        "count": "Customers", "filled": "filled {n} blank computed cells", "comment": "khbook found:",
+        "changed": "khbook recomputed: \"{old}\" -> \"{new}\"",
+    },
+}
+SUMMARY_DIMS = ("value_tier", "abc_class", "stage", "tag", "region", "owner")
+
+
+@dataclass
+class SheetPlan:
+    sheet: str
+    writes: dict[str, Any] = field(default_factory=dict)
+    marks: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    new_columns: dict[str, float] = field(default_factory=dict)
+    header_marks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class NewSheetPlan:
+    name: str
+    rows: list[list[Any]]
+    widths: dict[str, float] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    fills: dict[str, str] = field(default_factory=dict)
+    charts: list[dict[str, str]] = field(default_factory=list)   # title, kind, categories, values, anchor
+
+
+@dataclass
+class Plan:
+    sheets: list[SheetPlan]
+    new_sheets: list[NewSheetPlan]
+    changes: list[Change]
+    filled: int
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _comment(findings: list[Finding], lang: str) -> str:
+    labels = SEVERITY_LABELS[lang]
+    lines = [_T[lang]["comment"]]
+    lines += [f"[{labels[f.severity]}] {f.message}" for f in findings]
+    return "\n".join(lines)
+
+
+def _marks(report: Report) -> dict[str, dict[str, tuple[str, str]]]:
+    by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        if f.cell and f.sheet:
+            by_cell[(f.sheet, f.cell)].append(f)
+    out: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+    for (sheet, cell), fs in by_cell.items():
+        fs.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+        kind = "changed" if all(f.rule == "computed_changed" for f in fs) else MARK_KIND[fs[0].severity]
+        out[sheet][cell] = (kind, _comment(fs, report.lang))
+    return out
+
+
+def _width(raw: RawBook, sheet: str) -> int:
+    for s in raw.sheets:
+        if s.name == sheet:
+            return max((len(r) for r in s.rows), default=0)
+    return 0
+
+
+def _existing_rows(raw: RawBook, name: str) -> list[list[Any]]:
+    for s in raw.sheets:
+        if s.name == name:
+            rows = [list(r) for r in s.rows if any(v not in (None, "") for v in r)]
+            return rows[1:]  # without the header
+    return []
+
+
+def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetime | None = None) -> Plan:
+    lang = report.lang
+    book = report.book
+    assert book is not None
+    marks = _marks(report)
+    plans: dict[str, SheetPlan] = {}
+
+    def plan_for(sheet: str) -> SheetPlan:
+        if sheet not in plans:
+            plans[sheet] = SheetPlan(sheet)
+        return plans[sheet]
+
+    # computed / derived columns on the customers sheet
+    changes: list[Change] = []
+    filled = 0
+    t = book.table("customers")
+    if t is not None:
+        sp = plan_for(t.name)
+        changes = computed_changes(book, report.customers, spec, lang)
+        next_col = _width(raw, t.name)
+        letters: dict[str, str] = {}
+        for col in class_columns(spec):
+            info = t.columns.get(col.key)
+            if info is None:
+                letter = col_letter(next_col)
+                next_col += 1
+                sp.writes[f"{letter}{t.header_row}"] = col.header(lang)
+                sp.new_columns[letter] = col.width
+                sp.header_marks[f"{letter}{t.header_row}"] = "computed"
+            else:
+                letter = info.letter
+            letters[col.key] = letter
+        for c in report.customers:
+            if c.row is None:
+                continue
+            for col in class_columns(spec):
+                value = display(spec, col, canonical_value(c, col), lang)
+                if value is None and col.derived:
+                    continue
+                present = col.key in t.columns
+                if present:
+                    old = t.raw.at[c.row, col.key]
+                    if old is None and value is not None:
+                        filled += 1
+                    if old is not None and str(old) == value:
+                        continue
+                elif value is not None:
+                    filled += 1
+                sp.writes[f"{letters[col.key]}{c.row}"] = value
+    for sheet, cells in marks.items():
+        plan_for(sheet).marks.update(cells)
+    new_sheets = [
+        _findings_sheet(report, spec),
+        _summary_sheet(report, spec),
+        _changelog_sheet(raw, report, spec, changes, filled, now or dt.datetime.now().replace(microsecond=0)),
+    ]
+    return Plan(list(plans.values()), new_sheets, changes, filled)
+
+
+def _findings_sheet(report: Report, spec: Spec) -> NewSheetPlan:
+    lang = report.lang
+    labels = SEVERITY_LABELS[lang]
+    rows: list[list[Any]] = [list(_T[lang]["findings"])]
+    links: dict[str, str] = {}
+    fills: dict[str, str] = {}
+    ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER[f.severity])  # stable: keeps sheet/row order
+    for i, f in enumerate(ordered, start=2):
+        rows.append([labels[f.severity], f.sheet, f.cell, f.customer_id or "", f.column, f.value, f.message, f.rule])
+        if f.cell and f.sheet:
+            links[f"C{i}"] = f"{quote_sheet(f.sheet)}!{f.cell}"
+        fills[f"A{i}"] = f.severity
+    widths = {"A": 10, "B": 14, "C": 9, "D": 14, "E": 16, "F": 22, "G": 60, "H": 24}
+    return NewSheetPlan(spec.output_sheets["findings"](lang), rows, widths, links, fills)
+
+
+def _summary_sheet(report: Report, spec: Spec) -> NewSheetPlan:
+    lang = report.lang
+    t = _T[lang]
+    summary = report.translated_summary()
+    blocks = [(dim, list((summary.get(dim) or {}).items())) for dim in SUMMARY_DIMS]
+    height = max((len(items) for _, items in blocks), default=0) + 1
+    rows: list[list[Any]] = [[None] * (3 * len(blocks)) for _ in range(height)]
+    charts: list[dict[str, str]] = []
+    widths: dict[str, float] = {}
+    for b, (dim, items) in enumerate(blocks):
+        c0 = 3 * b
+        rows[0][c0] = t["summary"][dim]
+        rows[0][c0 + 1] = t["count"]
+        for i, (label, n) in enumerate(items, start=1):
+            rows[i][c0] = label
+            rows[i][c0 + 1] = n
+        la, lb = col_letter(c0), col_letter(c0 + 1)
+        widths[la], widths[lb] = 16, 8
+        if items:
+            anchor_row = height + 3 + 16 * (b // 2)
+            anchor_col = col_letter(0 if b % 2 == 0 else 9)
+            charts.append({"title": t["summary"][dim], "kind": "pie" if dim in ("abc_class",) else "column",
+                           "categories": f"{la}2:{la}{len(items) + 1}", "values": f"{lb}2:{lb}{len(items) + 1}",
+                           "anchor": f"{anchor_col}{anchor_row}"})
+    return NewSheetPlan(spec.output_sheets["summary"](lang), rows, widths, charts=charts)
+
+
+def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Change], filled: int,
+                     now: dt.datetime) -> NewSheetPlan:
+    lang = report.lang
+    name = spec.output_sheets["changelog"](lang)
+    header = list(_T[lang]["changelog"])
+    rows: list[list[Any]] = [header, *_existing_rows(raw, name)]
+    book = report.book
+    t = book.table("customers") if book else None
+    reasons = {c.customer_id: c.reasons for c in report.customers}
+    stamp = now.isoformat(sep=" ")
+    for ch in changes:
+        cell = t.cell(ch.row, ch.field) if t else ""
+        header_text = t.header(ch.field) if t else ch.field
+        reason = reasons.get(ch.customer_id, {}).get(ch.field) or reasons.get(ch.customer_id, {}).get(
+            "tags" if ch.field == "status_tags" else ch.field, "")
+        rows.append([stamp, report.as_of.isoformat(), t.name if t else "", cell, ch.customer_id, header_text, ch.old,
+                     ch.new or "", reason])
+    if filled:
+        rows.append([stamp, report.as_of.isoformat(), t.name if t else "", "", "", "", "", _T[lang]["filled"].format(n=filled), ""])
+    widths = {"A": 19, "B": 11, "C": 14, "D": 8, "E": 14, "F": 16, "G": 18, "H": 18, "I": 50}
+    return NewSheetPlan(name, rows, widths)
