@@ -66,8 +66,8 @@ WORKBOOK_PART = "xl/workbook.xml"
 
 _HINT_RESAVE = "open it in Excel or WPS and save it again as .xlsx"
 _HINT_RESEND = "the copy is damaged or incomplete: ask the sender for a fresh copy, or re-save it in Excel"
-_HINT_PASSWORD = "remove the password in Excel (文件 > 信息 > 保护工作簿) and save again"
-_HINT_XLS = "open it in Excel or WPS and save it as .xlsx (文件 > 另存为 > Excel 工作簿)"
+_HINT_PASSWORD = "remove the password in Excel via 文件 > 信息 > 保护工作簿, then save again"
+_HINT_XLS = "open it in Excel or WPS and save it as .xlsx via 文件 > 另存为 > Excel 工作簿"
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -85,7 +85,7 @@ _FOREIGN_SUFFIX = {
     ".xlsb": ("is a binary .xlsb workbook", "open it in Excel and save it as .xlsx"),
     ".csv": ("is a CSV text file, not an Excel workbook", "open it in Excel and save as .xlsx"),
     ".txt": ("is a text file, not an Excel workbook", "open it in Excel and save as .xlsx"),
-    ".et": ("is a WPS .et spreadsheet", "open it in WPS and save it as .xlsx (文件 > 另存为 > Excel 工作簿)"),
+    ".et": ("is a WPS .et spreadsheet", "open it in WPS and save it as .xlsx via 文件 > 另存为 > Excel 工作簿"),
     ".ods": ("is an OpenDocument spreadsheet", "open it and save as .xlsx"),
     ".numbers": ("is an Apple Numbers file", "export it from Numbers as Excel (.xlsx)"),
 }
