@@ -17,11 +17,18 @@ from khbook.errors import WorkbookError
 
 _HINTS = {
     errno.ENOSPC: "the disk is full: free some space and run again",
-    errno.EACCES: "no permission to write there: choose another output folder with -o",
-    errno.EPERM: "no permission to write there: choose another output folder with -o",
+    errno.EACCES: "no permission to write there: close the file if Excel/WPS has it open, or choose another output folder with -o",
+    errno.EPERM: "no permission to write there: close the file if Excel/WPS has it open, or choose another output folder with -o",
     errno.EROFS: "the folder is read-only: choose another output folder with -o",
     errno.ENOENT: "the output folder does not exist: create it or choose another with -o",
 }
+
+
+def _default_mode() -> int:
+    """The mode a plain open() would give a new file (mkstemp's 0600 is too private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _error(path: Path, exc: OSError) -> WorkbookError:
@@ -42,6 +49,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     except OSError as exc:
         raise _error(target, exc) from None
     tmp = Path(tmp_name)
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, _default_mode())
     try:
         yield tmp
         os.replace(tmp, target)
