@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -135,9 +136,11 @@ def _check_path(p: Path) -> int:
     except OSError as exc:
         raise WorkbookError(str(p), f"cannot be read: {exc.strerror or exc}",
                             "check the path and try again") from None
-    if p.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise WorkbookError(str(p), "is a folder, not a workbook file",
                             "give a .xlsx file, or use the batch command for a folder")
+    if not stat.S_ISREG(st.st_mode):
+        raise WorkbookError(str(p), "is not a regular file (a device, pipe or socket)", "give a saved .xlsx file")
     if p.name.startswith("~$"):
         raise WorkbookError(str(p), "is an Excel/WPS lock file, not a workbook",
                             "ignore it: it exists while the workbook is open; close Excel/WPS and it goes away")
@@ -198,10 +201,10 @@ def _ole_error(p: Path, fh: BinaryIO, size: int) -> WorkbookError:
 def cfb_stream_names(fh: BinaryIO, size: int) -> list[str]:
     """Names of all storages and streams in an OLE2 compound file (MS-CFB), read minimally.
 
-    Reads the 512-byte header, the FAT sectors listed in the header DIFAT (enough for the
-    directory chain of any file up to ~7 MB of FAT-mapped sectors, and in practice the
-    directory of every workbook: it is written first), then follows the directory chain.
-    Every loop is bounded; a malformed file raises ValueError.
+    Reads the header, the DIFAT (109 entries in the header, then the DIFAT sector chain),
+    the FAT sectors it lists, then follows the directory chain; stream contents are never
+    read. Every loop is bounded by the file's sector count; a malformed file raises
+    ValueError.
     """
     fh.seek(0)
     header = fh.read(512)
@@ -213,7 +216,15 @@ def cfb_stream_names(fh: BinaryIO, size: int) -> list[str]:
     ssz = 1 << sector_shift
     n_sectors = max(0, (size - ssz) // ssz)  # the header fills sector -1
     first_dir = struct.unpack_from("<I", header, 0x30)[0]
-    difat = struct.unpack_from("<109I", header, 0x4C)
+    difat = list(struct.unpack_from("<109I", header, 0x4C))
+    difat_sid, n_difat = struct.unpack_from("<II", header, 0x44)
+    per = ssz // 4 - 1  # a DIFAT sector: FAT sector ids, then the next DIFAT sector's id
+    for _ in range(min(n_difat, n_sectors)):
+        if difat_sid >= 0xFFFFFFFA:
+            break
+        ids = struct.unpack(f"<{per + 1}I", _sector(fh, difat_sid, ssz, n_sectors))
+        difat.extend(ids[:per])
+        difat_sid = ids[per]
     fat: list[int] = []
     for sid in difat:
         if sid >= 0xFFFFFFFA:

@@ -352,3 +352,16 @@ def test_fuzz_damaged_compound_file(tmp_path: Path, flips: list[tuple[int, int]]
     for pos, xor in flips:
         data[pos] ^= xor
     _inspect_bytes(tmp_path, bytes(data), ".xls")
+
+
+def test_not_a_regular_file() -> None:
+    if not Path(os.devnull).exists() or os.name != "posix":
+        pytest.skip("needs /dev/null")
+    assert "not a regular file" in _refusal(Path(os.devnull)).message
+
+
+def test_unparsable_compound_file(tmp_path: Path) -> None:
+    path = tmp_path / "odd.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 1500)
+    err = _refusal(path)
+    assert "compound file" in err.message and ".xlsx" in err.hint
