@@ -110,6 +110,8 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
         rawv = raw.at[r, col.key] if present else None
         common = dict(sheet=table.name, cell=table.cell(r, col.key) or f"A{r}", row=r, column=header,
                       field=col.key, customer_id=cid)
+        if (r, col.key) in table.bad:
+            continue  # already reported when the cell was parsed
         if check == _NOT_NULL:
             f = ff.add("required_missing", value=None, **common)
         elif check == "not_in_list":
