@@ -1,0 +1,223 @@
+"""A spec-agnostic OOXML package patcher: the engine under ``khbook refresh``.
+
+:func:`write_annotated` writes edits into a *copy* of an .xlsx/.xlsm without an openpyxl
+load/save round trip. Every zip member of the input is copied byte-identical (raw, still
+compressed) unless it must change; a part that changes is parsed once with
+khbook.xmlsafe and keeps every element it had (x14 extension blocks, extLst,
+mc:AlternateContent, data validations, conditional formats, merged cells, comments,
+drawings, charts, pivot caches, VBA, form controls ...).
+
+What it does to the copy:
+
+- **writes**: cell values in existing sheets (rows/cells created in order, <dimension>
+  widened). Strings are always text (inline strings), never formulas; a written cell
+  loses its formula (see :mod:`khbook.ooxml.sheetxml` for shared/array formulas) and its
+  calcChain entry; its style (``s``) is kept, dates get a date number format.
+- **marks**: one <conditionalFormatting> per kind whose rule is the constant-true formula
+  ``"khbook:<kind>"="khbook:<kind>"`` with a fill dxf; the previous refresh's marks (same
+  marker) are removed first, so refreshing twice does not stack. Cell styles are untouched.
+- **comments**: legacy comments by author ``khbook`` with VML note shapes; khbook's old
+  comments are replaced, other authors' comments are kept and win (the cell is skipped).
+- **new sheets**: appended after the existing ones; an existing sheet of the same name
+  (khbook's own, from an earlier refresh) is replaced in place, with the parts only it
+  used (drawing, charts, comments) removed.
+- **replace_sheets**: further existing sheets to delete (khbook's own sheets that this
+  run no longer produces); defined names scoped to later sheets are re-indexed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from khbook.errors import WorkbookError
+from khbook.fsutil import atomic_output
+from khbook.ooxml.comments import ShapeIds, patch_comments
+from khbook.ooxml.newsheet import add_charts, build_sheet
+from khbook.ooxml.package import Package
+from khbook.ooxml.sheetxml import MARK_FILLS, MARK_KINDS, SheetPatcher, marker_formula
+from khbook.ooxml.styles import Styles
+from khbook.ooxml.workbook import Workbook, reset_part
+from khbook.ooxml.xmlutil import CT_WORKSHEET, col_index, q, split_ref
+
+Value = str | int | float | decimal.Decimal | datetime.date | datetime.datetime | None
+
+_BAD_SHEET_CHARS = set('[]:*?/\\')
+
+
+@dataclass
+class SheetEdits:
+    """Edits to one existing worksheet."""
+
+    sheet: str
+    writes: dict[str, Value] = field(default_factory=dict)
+    marks: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    new_columns: dict[str, float] = field(default_factory=dict)
+    header_marks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ChartSpec:
+    """A native chart on a new sheet; ranges refer to that sheet."""
+
+    title: str
+    kind: str            # "bar" | "column" | "pie"
+    categories: str      # e.g. "A2:A5"
+    values: str          # e.g. "B2:B5"
+    anchor: str          # top-left cell, e.g. "E2" (about 8 columns x 15 rows)
+
+
+@dataclass
+class NewSheet:
+    """A sheet khbook generates; row 1 is the header row."""
+
+    name: str
+    rows: list[list[Value]]
+    widths: dict[str, float] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    fills: dict[str, str] = field(default_factory=dict)
+    charts: list[ChartSpec] = field(default_factory=list)
+    autofilter: bool = True
+    freeze_header: bool = True
+    hidden: bool = False
+
+
+@dataclass
+class PatchStats:
+    """What write_annotated did (for tests and the CLI)."""
+
+    cells_written: int = 0
+    marks: int = 0
+    comments_added: int = 0
+    comments_removed: int = 0
+    comments_skipped: list[str] = field(default_factory=list)   # "Sheet!C5": a user comment is there
+    formulas_removed: list[str] = field(default_factory=list)   # "Sheet!C5"
+    sheets_added: list[str] = field(default_factory=list)
+    sheets_replaced: list[str] = field(default_factory=list)
+    sheets_removed: list[str] = field(default_factory=list)
+    charts: int = 0
+    parts_changed: int = 0     # rewritten or added members
+    parts_copied: int = 0      # members copied byte-identical
+    parts_removed: int = 0
+
+
+def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: list[NewSheet], *,
+                    replace_sheets: Collection[str] = ()) -> PatchStats:
+    """Write `src` with `edits` and `new_sheets` applied to `dst` (atomically); `src` is never modified."""
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and src.resolve() == dst.resolve():
+        raise WorkbookError(str(dst), "the output would overwrite the input", "choose another output name with -o")
+    _validate(edits, new_sheets)
+    stats = PatchStats()
+    pkg = Package(src)
+    try:
+        wb = Workbook(pkg)
+        styles = Styles(pkg, wb.part)
+        ids = ShapeIds(pkg)
+        new_names = {ns.name.lower() for ns in new_sheets}
+        for e in edits:
+            if e.sheet.lower() in new_names or e.sheet.lower() in {n.lower() for n in replace_sheets}:
+                raise ValueError(f"sheet {e.sheet!r} is both edited and replaced")
+            _patch_sheet(pkg, wb, styles, ids, e, stats)
+        for name in replace_sheets:
+            if name.lower() not in new_names and wb.find(name) is not None:
+                wb.remove_sheet(name)
+                stats.sheets_removed.append(name)
+        for ns in new_sheets:
+            _write_new_sheet(pkg, wb, styles, ns, stats)
+        styles.save()
+        wb.save()
+        before = set(i.filename for i in pkg.infos)
+        with atomic_output(dst) as tmp:
+            stats.parts_changed, stats.parts_copied = pkg.write(tmp)
+        stats.parts_removed = len(before - set(pkg.part_names()))
+    finally:
+        pkg.close()
+    return stats
+
+
+def _validate(edits: list[SheetEdits], new_sheets: list[NewSheet]) -> None:
+    for e in edits:
+        for ref, (kind, _text) in e.marks.items():
+            if kind not in MARK_KINDS:
+                raise ValueError(f"{e.sheet}!{ref}: unknown mark kind {kind!r}")
+            split_ref(ref)
+        for ref in [*e.writes, *e.header_marks]:
+            split_ref(ref)
+    seen: set[str] = set()
+    for ns in new_sheets:
+        n = ns.name
+        if not 1 <= len(n) <= 31 or _BAD_SHEET_CHARS & set(n) or n[0] == "'" or n[-1] == "'":
+            raise ValueError(f"invalid sheet name {n!r}")
+        if n.lower() in seen:
+            raise ValueError(f"sheet {n!r} given twice")
+        seen.add(n.lower())
+        for kind in ns.fills.values():
+            if kind not in MARK_FILLS:
+                raise ValueError(f"{n}: unknown fill kind {kind!r}")
+
+
+def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: SheetEdits,
+                 stats: PatchStats) -> None:
+    hit = wb.find(e.sheet)
+    part = wb.worksheet_part(e.sheet)
+    sheet_id = hit[1].sheet_id if hit else 0
+    root = pkg.xml(part)
+    sp = SheetPatcher(root, styles, date1904=wb.date1904)
+    for ref, value in e.writes.items():
+        sp.write(ref, value)
+    for ref, look in e.header_marks.items():
+        sp.style_header(ref, look)
+    sp.set_column_widths({col_index(k): w for k, w in e.new_columns.items()})
+    sp.update_dimension()
+    removed_cf = sp.remove_marks()
+    by_kind: dict[str, list[str]] = {}
+    for ref, (kind, _text) in e.marks.items():
+        by_kind.setdefault(kind, []).append(ref)
+    dxfs = {kind: styles.dxf_fill(MARK_FILLS[kind]) for kind in by_kind}
+    sp.add_marks(by_kind, dxfs)
+    had_legacy = root.find(q("legacyDrawing")) is not None
+    res = patch_comments(pkg, part, root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
+    touched = bool(e.writes or e.header_marks or e.new_columns or e.marks or removed_cf
+                   or had_legacy != (root.find(q("legacyDrawing")) is not None))
+    if touched:
+        pkg.put(part, root)
+    if sp.removed_formulas:
+        wb.drop_calc_entries({sheet_id: set(sp.removed_formulas)})
+    stats.cells_written += len(e.writes)
+    stats.marks += len(e.marks)
+    stats.comments_added += res.added
+    stats.comments_removed += res.removed
+    stats.comments_skipped += [f"{e.sheet}!{r}" for r in res.skipped]
+    stats.formulas_removed += [f"{e.sheet}!{r}" for r in sp.removed_formulas]
+
+
+def _write_new_sheet(pkg: Package, wb: Workbook, styles: Styles, ns: NewSheet, stats: PatchStats) -> None:
+    hit = wb.find(ns.name)
+    if hit is not None:
+        idx, ref = hit
+        if ref.part is None:
+            raise WorkbookError(str(pkg.src), f"cannot replace {ns.name!r}: it is not a worksheet")
+        part = ref.part
+        reset_part(pkg, part)
+        wb.drop_calc_entries({ref.sheet_id: None})
+        if ref.element.get("name") != ns.name:
+            ref.element.set("name", ns.name)
+            wb.dirty = True
+        wb.set_hidden(ref, ns.hidden)
+        stats.sheets_replaced.append(ns.name)
+    else:
+        idx, part = wb.add_sheet(ns.name, ns.hidden)
+        stats.sheets_added.append(ns.name)
+    root, filter_ref = build_sheet(ns, styles, wb.date1904)
+    stats.charts += add_charts(pkg, part, root, ns)
+    pkg.put(part, root, CT_WORKSHEET)
+    wb.set_filter_name(idx, ns.name, filter_ref)
+
+
+__all__ = [
+    "ChartSpec", "NewSheet", "PatchStats", "SheetEdits", "Value", "marker_formula", "write_annotated",
+]

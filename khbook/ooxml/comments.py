@@ -1,0 +1,243 @@
+"""Legacy cell comments (xl/commentsN.xml) and their VML note shapes.
+
+khbook's comments are those whose author is ``khbook``. On each patch they are removed
+(with their note shapes) and the new ones added; every other comment, and every other
+VML shape (form-control buttons, other people's notes), is left untouched. A cell that
+already holds someone else's comment does not get khbook's: it is reported as skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from khbook.errors import WorkbookError
+from khbook.ooxml.package import Package
+from khbook.ooxml.xmlutil import (
+    CT_COMMENTS,
+    CT_VML,
+    MAIN,
+    REL_NS,
+    RT_COMMENTS,
+    RT_VML,
+    WORKSHEET_ORDER,
+    cell_text,
+    insert_ordered,
+    make_ref,
+    parse,
+    q,
+    split_ref,
+)
+
+AUTHOR = "khbook"
+V = "urn:schemas-microsoft-com:vml"
+OFF = "urn:schemas-microsoft-com:office:office"
+X = "urn:schemas-microsoft-com:office:excel"
+_NOTE_TYPE = "_x0000_t202"
+_SHAPE_ID = re.compile(r"^_x0000_s(\d+)$")
+_IDMAP = re.compile(rb'<o:idmap[^>]*\bdata="([0-9,\s]*)"')
+
+
+@dataclass
+class CommentResult:
+    added: int = 0
+    removed: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+class ShapeIds:
+    """Allocates VML shape-id blocks (1024 ids per o:idmap number) unused in the workbook."""
+
+    def __init__(self, pkg: Package) -> None:
+        used = [0]
+        for name in pkg.part_names():
+            if name.lower().endswith(".vml"):
+                for m in _IDMAP.finditer(pkg.read(name)):
+                    used += [int(x) for x in re.split(r"[,\s]+", m.group(1).decode()) if x]
+        self.next_block = max(used) + 1
+
+    def blocks(self, n_shapes: int) -> list[int]:
+        count = max(1, -(-n_shapes // 1023))
+        out = list(range(self.next_block, self.next_block + count))
+        self.next_block += count
+        return out
+
+
+def patch_comments(pkg: Package, sheet_part: str, sheet: etree._Element, comments: dict[str, str],
+                   ids: ShapeIds) -> CommentResult:
+    """Replace khbook's comments on one worksheet by `comments` (cell ref -> text)."""
+    res = CommentResult()
+    found = pkg.targets(sheet_part, RT_COMMENTS)
+    comments_part = found[0][1] if found else None
+    croot = pkg.xml(comments_part) if comments_part and pkg.exists(comments_part) else None
+
+    removed: set[tuple[int, int]] = set()
+    user: set[tuple[int, int]] = set()
+    kb_author: int | None = None
+    if croot is not None:
+        authors = croot.find(q("authors"))
+        names = [a.text or "" for a in authors.iterchildren(q("author"))] if authors is not None else []
+        kb_ids = {str(i) for i, n in enumerate(names) if n == AUTHOR}
+        kb_author = names.index(AUTHOR) if AUTHOR in names else None
+        clist = croot.find(q("commentList"))
+        for c in list(clist.iterchildren(q("comment"))) if clist is not None else []:
+            pos = split_ref(c.get("ref", "A1").split(":")[0])
+            if c.get("authorId") in kb_ids:
+                clist.remove(c)
+                removed.add(pos)
+                res.removed += 1
+            else:
+                user.add(pos)
+    removed -= user
+
+    todo: dict[tuple[int, int], str] = {}
+    for ref, text in comments.items():
+        pos = split_ref(ref)
+        if pos in user:
+            res.skipped.append(ref)
+        else:
+            todo[pos] = text
+    if not todo and not removed:
+        return res
+
+    # comments part
+    if croot is None:
+        croot = etree.Element(q("comments"), nsmap={None: MAIN})
+        etree.SubElement(croot, q("authors"))
+        etree.SubElement(croot, q("commentList"))
+        comments_part = pkg.free_name("xl/comments{}.xml")
+        pkg.add_rel(sheet_part, RT_COMMENTS, comments_part)
+    if todo and kb_author is None:
+        authors = croot.find(q("authors"))
+        kb_author = len(authors.findall(q("author")))
+        etree.SubElement(authors, q("author")).text = AUTHOR
+    clist = croot.find(q("commentList"))
+    for (r, c), text in sorted(todo.items()):
+        el = etree.SubElement(clist, q("comment"), ref=make_ref(r, c), authorId=str(kb_author))
+        run = etree.SubElement(etree.SubElement(el, q("text")), q("r"))
+        rpr = etree.SubElement(run, q("rPr"))
+        etree.SubElement(rpr, q("sz"), val="9")
+        etree.SubElement(rpr, q("color"), indexed="81")
+        etree.SubElement(rpr, q("rFont"), val="Tahoma")
+        etree.SubElement(rpr, q("family"), val="2")
+        t = etree.SubElement(run, q("t"))
+        t.text = cell_text(text)
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        res.added += 1
+    pkg.put(comments_part, croot, CT_COMMENTS)
+
+    # VML note shapes
+    vml_part = _vml_part(pkg, sheet_part, sheet)
+    if vml_part is None:
+        vml_part = pkg.free_name("xl/drawings/vmlDrawing{}.vml")
+        vroot = _new_vml()
+        rid = pkg.add_rel(sheet_part, RT_VML, vml_part)
+        insert_ordered(sheet, etree.Element(q("legacyDrawing"), {f"{{{REL_NS}}}id": rid}), WORKSHEET_ORDER)
+    else:
+        vroot = _parse_vml(pkg, vml_part)
+    pkg.ensure_default("vml", CT_VML)
+    for shape in list(vroot.iter(f"{{{V}}}shape")):
+        cd = shape.find(f"{{{X}}}ClientData")
+        if cd is None or cd.get("ObjectType") != "Note":
+            continue
+        try:
+            pos = (int(cd.findtext(f"{{{X}}}Row")) + 1, int(cd.findtext(f"{{{X}}}Column")) + 1)
+        except (TypeError, ValueError):
+            continue
+        if pos in removed or pos in todo:
+            if pos not in user:
+                shape.getparent().remove(shape)
+    if todo:
+        _add_note_shapes(vroot, sorted(todo), ids)
+    pkg.put(vml_part, etree.tostring(vroot, encoding="UTF-8", xml_declaration=False))
+    return res
+
+
+def _vml_part(pkg: Package, sheet_part: str, sheet: etree._Element) -> str | None:
+    ld = sheet.find(q("legacyDrawing"))
+    if ld is None:
+        return None
+    rid = ld.get(f"{{{REL_NS}}}id")
+    for rel, target in pkg.targets(sheet_part):
+        if rel.id == rid:
+            return target
+    return None
+
+
+def _new_vml() -> etree._Element:
+    root = etree.Element("xml", nsmap={"v": V, "o": OFF, "x": X})
+    layout = etree.SubElement(root, f"{{{OFF}}}shapelayout", {f"{{{V}}}ext": "edit"})
+    etree.SubElement(layout, f"{{{OFF}}}idmap", {f"{{{V}}}ext": "edit", "data": ""})
+    return root
+
+
+def _parse_vml(pkg: Package, part: str) -> etree._Element:
+    data = pkg.read(part)
+    try:
+        return parse(data, part, str(pkg.src))
+    except WorkbookError:
+        # old Excel writes HTML-ish <br> inside note text boxes
+        return parse(re.sub(rb"<br\s*>", b"<br/>", data), part, str(pkg.src))
+
+
+def _ensure_note_type(root: etree._Element) -> None:
+    for st in root.iter(f"{{{V}}}shapetype"):
+        if st.get("id") == _NOTE_TYPE:
+            return
+    st = etree.Element(f"{{{V}}}shapetype", id=_NOTE_TYPE, coordsize="21600,21600",
+                       path="m,l,21600r21600,l21600,xe")
+    st.set(f"{{{OFF}}}spt", "202")
+    etree.SubElement(st, f"{{{V}}}stroke", joinstyle="miter")
+    etree.SubElement(st, f"{{{V}}}path", {"gradientshapeok": "t", f"{{{OFF}}}connecttype": "rect"})
+    layout = root.find(f"{{{OFF}}}shapelayout")
+    if layout is not None:
+        layout.addnext(st)
+    else:
+        root.insert(0, st)
+
+
+def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: ShapeIds) -> None:
+    _ensure_note_type(root)
+    idmap = root.find(f"{{{OFF}}}shapelayout/{{{OFF}}}idmap")
+    if idmap is None:
+        layout = root.find(f"{{{OFF}}}shapelayout")
+        if layout is None:
+            layout = etree.Element(f"{{{OFF}}}shapelayout", {f"{{{V}}}ext": "edit"})
+            root.insert(0, layout)
+        idmap = etree.SubElement(layout, f"{{{OFF}}}idmap", {f"{{{V}}}ext": "edit", "data": ""})
+    have = [int(x) for x in re.split(r"[,\s]+", idmap.get("data", "")) if x.isdigit()]
+    used = set()
+    for shape in root.iter(f"{{{V}}}shape"):
+        m = _SHAPE_ID.match(shape.get("id", ""))
+        if m:
+            used.add(int(m.group(1)))
+    free = [b * 1024 + i for b in have for i in range(1, 1024) if b * 1024 + i not in used]
+    if len(free) < len(cells):
+        blocks = ids.blocks(len(cells) - len(free))
+        have += blocks
+        free += [b * 1024 + i for b in blocks for i in range(1, 1024)]
+    idmap.set("data", ",".join(str(b) for b in have))
+    shape_ids = free
+    z = sum(1 for _ in root.iter(f"{{{V}}}shape"))
+    for n, (r, c) in enumerate(cells):
+        z += 1
+        top = max(r - 2, 0)
+        style = (f"position:absolute;margin-left:{59.25 + 48 * c:g}pt;margin-top:{1.5 + 15 * top:g}pt;"
+                 f"width:144pt;height:60pt;z-index:{z};visibility:hidden")
+        shape = etree.SubElement(root, f"{{{V}}}shape", id=f"_x0000_s{shape_ids[n]}", type=f"#{_NOTE_TYPE}",
+                                 style=style, fillcolor="#ffffe1")
+        shape.set(f"{{{OFF}}}insetmode", "auto")
+        etree.SubElement(shape, f"{{{V}}}fill", color2="#ffffe1")
+        etree.SubElement(shape, f"{{{V}}}shadow", on="t", color="black", obscured="t")
+        etree.SubElement(shape, f"{{{V}}}path", {f"{{{OFF}}}connecttype": "none"})
+        tb = etree.SubElement(shape, f"{{{V}}}textbox", style="mso-direction-alt:auto")
+        etree.SubElement(tb, "div", style="text-align:left")
+        cd = etree.SubElement(shape, f"{{{X}}}ClientData", ObjectType="Note")
+        etree.SubElement(cd, f"{{{X}}}MoveWithCells")
+        etree.SubElement(cd, f"{{{X}}}SizeWithCells")
+        etree.SubElement(cd, f"{{{X}}}Anchor").text = f"{c}, 15, {top}, 10, {c + 3}, 15, {top + 4}, 4"
+        etree.SubElement(cd, f"{{{X}}}AutoFill").text = "False"
+        etree.SubElement(cd, f"{{{X}}}Row").text = str(r - 1)
+        etree.SubElement(cd, f"{{{X}}}Column").text = str(c - 1)

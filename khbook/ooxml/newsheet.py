@@ -1,0 +1,268 @@
+"""Sheets khbook generates (e.g. 异常清单, 分类汇总, 变更日志), written as worksheet XML
+directly: header row, widths, autofilter, frozen header, internal hyperlinks, fills,
+and native DrawingML charts (bar / column / pie) with cached values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from khbook.ooxml.package import Package
+from khbook.ooxml.sheetxml import MARK_FILLS, set_cell_value
+from khbook.ooxml.styles import DATE_FORMAT, DATETIME_FORMAT, Styles
+from khbook.ooxml.xmlutil import (
+    CT_CHART,
+    CT_DRAWING,
+    MAIN,
+    REL_NS,
+    RT_CHART,
+    RT_DRAWING,
+    clean_text,
+    col_index,
+    col_letters,
+    make_ref,
+    q,
+    quote_sheet,
+    range_bounds,
+    split_ref,
+)
+
+if TYPE_CHECKING:
+    from khbook.ooxml import ChartSpec, NewSheet
+
+HEADER_FILL = "FFD9E1F2"
+C_NS = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+EMU_PER_PX = 9525
+
+
+def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[etree._Element, str | None]:
+    """The worksheet element for a NewSheet; returns (root, autofilter ref or None)."""
+    root = etree.Element(q("worksheet"), nsmap={None: MAIN, "r": REL_NS})
+    n_rows = len(spec.rows)
+    n_cols = max((len(r) for r in spec.rows), default=0)
+    for ref in [*spec.links, *spec.fills]:
+        r, c = split_ref(ref)
+        n_rows, n_cols = max(n_rows, r), max(n_cols, c)
+    last = make_ref(max(n_rows, 1), max(n_cols, 1))
+    etree.SubElement(root, q("dimension"), ref=f"A1:{last}" if last != "A1" else "A1")
+    view = etree.SubElement(etree.SubElement(root, q("sheetViews")), q("sheetView"), workbookViewId="0")
+    if spec.freeze_header:
+        etree.SubElement(view, q("pane"), ySplit="1", topLeftCell="A2", activePane="bottomLeft", state="frozen")
+        etree.SubElement(view, q("selection"), pane="bottomLeft", activeCell="A2", sqref="A2")
+    etree.SubElement(root, q("sheetFormatPr"), defaultRowHeight="15")
+    if spec.widths:
+        cols = etree.SubElement(root, q("cols"))
+        for letter, width in sorted(spec.widths.items(), key=lambda kv: col_index(kv[0])):
+            i = str(col_index(letter))
+            etree.SubElement(cols, q("col"), min=i, max=i, width=f"{float(width):g}", customWidth="1")
+    data = etree.SubElement(root, q("sheetData"))
+    header_xf = styles.derived_xf(0, bold=True, fill_rgb=HEADER_FILL)
+    cache: dict[tuple, int] = {}
+
+    def xf(value: object, ref: str) -> int:
+        fill = MARK_FILLS.get(spec.fills.get(ref, ""))
+        fmt = (DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
+               if isinstance(value, dt.date) else None)
+        key = (fmt, fill, ref in spec.links)
+        if key not in cache:
+            idx = styles.derived_xf(0, num_fmt=fmt) if fmt else 0
+            if fill:
+                idx = styles.derived_xf(idx, fill_rgb=fill)
+            if ref in spec.links:
+                idx = styles.derived_xf(idx, link=True)
+            cache[key] = idx
+        return cache[key]
+
+    row_count = max(len(spec.rows), max((split_ref(r)[0] for r in [*spec.links, *spec.fills]), default=0))
+    for r in range(1, row_count + 1):
+        values: Sequence[object] = spec.rows[r - 1] if r <= len(spec.rows) else ()
+        row_el = etree.SubElement(data, q("row"), r=str(r))
+        extra = sorted(split_ref(x)[1] for x in [*spec.links, *spec.fills] if split_ref(x)[0] == r)
+        width = max([len(values), *extra]) if extra else len(values)
+        for c in range(1, width + 1):
+            value = values[c - 1] if c <= len(values) else None
+            ref = make_ref(r, c)
+            s = header_xf if r == 1 else xf(value, ref)
+            if value is None and s == 0:
+                continue
+            cell = etree.SubElement(row_el, q("c"), r=ref)
+            if s:
+                cell.set("s", str(s))
+            set_cell_value(cell, value, styles, date1904)
+    filter_ref = None
+    if spec.autofilter and n_cols:
+        filter_ref = f"A1:{make_ref(max(len(spec.rows), 1), n_cols)}"
+        etree.SubElement(root, q("autoFilter"), ref=filter_ref)
+    if spec.links:
+        links = etree.SubElement(root, q("hyperlinks"))
+        for ref, target in sorted(spec.links.items(), key=lambda kv: split_ref(kv[0])):
+            r, c = split_ref(ref)
+            value = spec.rows[r - 1][c - 1] if r <= len(spec.rows) and c <= len(spec.rows[r - 1]) else None
+            el = etree.SubElement(links, q("hyperlink"), ref=make_ref(r, c), location=clean_text(target, 255))
+            if value is not None:
+                el.set("display", clean_text(str(value), 255))
+    etree.SubElement(root, q("pageMargins"), left="0.7", right="0.7", top="0.75", bottom="0.75",
+                     header="0.3", footer="0.3")
+    return root, filter_ref
+
+
+# ---- charts ----------------------------------------------------------------------------
+
+def add_charts(pkg: Package, sheet_part: str, sheet: etree._Element, spec: NewSheet) -> int:
+    """Add a drawing with one native chart per ChartSpec; returns the number of charts."""
+    if not spec.charts:
+        return 0
+    drawing_part = pkg.free_name("xl/drawings/drawing{}.xml")
+    wsdr = etree.Element(f"{{{XDR}}}wsDr", nsmap={"xdr": XDR, "a": A_NS})
+    pkg.put(drawing_part, b"", CT_DRAWING)  # reserve the name
+    for n, chart in enumerate(spec.charts, start=1):
+        chart_part = pkg.free_name("xl/charts/chart{}.xml")
+        pkg.put(chart_part, _chart_xml(chart, spec), CT_CHART)
+        rid = pkg.add_rel(drawing_part, RT_CHART, chart_part)
+        _anchor(wsdr, chart, rid, n)
+    pkg.put(drawing_part, wsdr)
+    rid = pkg.add_rel(sheet_part, RT_DRAWING, drawing_part)
+    el = etree.SubElement(sheet, q("drawing"))
+    el.set(f"{{{REL_NS}}}id", rid)
+    return len(spec.charts)
+
+
+def _anchor(wsdr: etree._Element, chart: ChartSpec, rid: str, n: int) -> None:
+    r, c = split_ref(chart.anchor)
+    anchor = etree.SubElement(wsdr, f"{{{XDR}}}twoCellAnchor", editAs="oneCell")
+    for tag, col, row in (("from", c - 1, r - 1), ("to", c - 1 + 8, r - 1 + 15)):
+        pos = etree.SubElement(anchor, f"{{{XDR}}}{tag}")
+        for name, val in (("col", col), ("colOff", 0), ("row", row), ("rowOff", 0)):
+            etree.SubElement(pos, f"{{{XDR}}}{name}").text = str(val)
+    frame = etree.SubElement(anchor, f"{{{XDR}}}graphicFrame", macro="")
+    nv = etree.SubElement(frame, f"{{{XDR}}}nvGraphicFramePr")
+    etree.SubElement(nv, f"{{{XDR}}}cNvPr", id=str(n + 1), name=f"Chart {n}")
+    etree.SubElement(nv, f"{{{XDR}}}cNvGraphicFramePr")
+    xfrm = etree.SubElement(frame, f"{{{XDR}}}xfrm")
+    etree.SubElement(xfrm, f"{{{A_NS}}}off", x="0", y="0")
+    etree.SubElement(xfrm, f"{{{A_NS}}}ext", cx="0", cy="0")
+    gd = etree.SubElement(etree.SubElement(frame, f"{{{A_NS}}}graphic"), f"{{{A_NS}}}graphicData",
+                          uri=C_NS)
+    ch = etree.SubElement(gd, f"{{{C_NS}}}chart", nsmap={"c": C_NS, "r": REL_NS})
+    ch.set(f"{{{REL_NS}}}id", rid)
+    etree.SubElement(anchor, f"{{{XDR}}}clientData")
+
+
+def _c(parent: etree._Element, tag: str, val: str | None = None, **attrs: str) -> etree._Element:
+    el = etree.SubElement(parent, f"{{{C_NS}}}{tag}", **attrs)
+    if val is not None:
+        el.set("val", val)
+    return el
+
+
+def _cells(spec: NewSheet, ref: str) -> list[object]:
+    r1, c1, r2, c2 = range_bounds(ref)
+    out = []
+    for r in range(r1, r2 + 1):
+        for c in range(c1, c2 + 1):
+            row = spec.rows[r - 1] if r <= len(spec.rows) else []
+            out.append(row[c - 1] if c <= len(row) else None)
+    return out
+
+
+def _abs_range(sheet: str, ref: str) -> str:
+    r1, c1, r2, c2 = range_bounds(ref)
+    return f"{quote_sheet(sheet)}!${col_letters(c1)}${r1}:${col_letters(c2)}${r2}"
+
+
+def _chart_xml(chart: ChartSpec, spec: NewSheet) -> etree._Element:
+    if chart.kind not in ("bar", "column", "pie"):
+        raise ValueError(f"unknown chart kind {chart.kind!r}")
+    space = etree.Element(f"{{{C_NS}}}chartSpace", nsmap={"c": C_NS, "a": A_NS, "r": REL_NS})
+    _c(space, "roundedCorners", "0")
+    ch = _c(space, "chart")
+    title = _c(ch, "title")
+    rich = etree.SubElement(_c(title, "tx"), f"{{{C_NS}}}rich")
+    etree.SubElement(rich, f"{{{A_NS}}}bodyPr")
+    etree.SubElement(rich, f"{{{A_NS}}}lstStyle")
+    p = etree.SubElement(rich, f"{{{A_NS}}}p")
+    etree.SubElement(etree.SubElement(p, f"{{{A_NS}}}pPr"), f"{{{A_NS}}}defRPr", b="1")
+    run = etree.SubElement(p, f"{{{A_NS}}}r")
+    etree.SubElement(run, f"{{{A_NS}}}rPr", lang="zh-CN", b="1")
+    etree.SubElement(run, f"{{{A_NS}}}t").text = clean_text(chart.title, 255)
+    _c(title, "overlay", "0")
+    _c(ch, "autoTitleDeleted", "0")
+    plot = _c(ch, "plotArea")
+    _c(plot, "layout")
+    pie = chart.kind == "pie"
+    group = _c(plot, "pieChart" if pie else "barChart")
+    if not pie:
+        _c(group, "barDir", "bar" if chart.kind == "bar" else "col")
+        _c(group, "grouping", "clustered")
+    _c(group, "varyColors", "1" if pie else "0")
+    ser = _c(group, "ser")
+    _c(ser, "idx", "0")
+    _c(ser, "order", "0")
+    if not pie:
+        _c(ser, "invertIfNegative", "0")
+    lbls = _c(ser, "dLbls")
+    for tag, on in (("showLegendKey", 0), ("showVal", not pie), ("showCatName", 0), ("showSerName", 0),
+                    ("showPercent", pie), ("showBubbleSize", 0)):
+        _c(lbls, tag, "1" if on else "0")
+    cats, vals = _cells(spec, chart.categories), _cells(spec, chart.values)
+    sref = _c(_c(ser, "cat"), "strRef")
+    _c(sref, "f").text = _abs_range(spec.name, chart.categories)
+    cache = _c(sref, "strCache")
+    _c(cache, "ptCount", str(len(cats)))
+    for i, v in enumerate(cats):
+        if v is not None:
+            _c(_c(cache, "pt", idx=str(i)), "v").text = clean_text(str(v), 255)
+    nref = _c(_c(ser, "val"), "numRef")
+    _c(nref, "f").text = _abs_range(spec.name, chart.values)
+    cache = _c(nref, "numCache")
+    _c(cache, "formatCode").text = "General"
+    _c(cache, "ptCount", str(len(vals)))
+    for i, v in enumerate(vals):
+        if isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool):
+            _c(_c(cache, "pt", idx=str(i)), "v").text = repr(float(v))
+    if pie:
+        _c(group, "firstSliceAng", "0")
+    else:
+        _c(group, "gapWidth", "150")
+        _c(group, "axId", "50010001")
+        _c(group, "axId", "50010002")
+        cat = _c(plot, "catAx")
+        _c(cat, "axId", "50010001")
+        _c(_c(cat, "scaling"), "orientation", "minMax")
+        _c(cat, "delete", "0")
+        _c(cat, "axPos", "l" if chart.kind == "bar" else "b")
+        _c(cat, "numFmt", formatCode="General", sourceLinked="0")
+        _c(cat, "tickLblPos", "nextTo")
+        _c(cat, "crossAx", "50010002")
+        _c(cat, "crosses", "autoZero")
+        _c(cat, "auto", "1")
+        _c(cat, "lblAlgn", "ctr")
+        _c(cat, "lblOffset", "100")
+        val = _c(plot, "valAx")
+        _c(val, "axId", "50010002")
+        _c(_c(val, "scaling"), "orientation", "minMax")
+        _c(val, "delete", "0")
+        _c(val, "axPos", "b" if chart.kind == "bar" else "l")
+        _c(val, "majorGridlines")
+        _c(val, "numFmt", formatCode="General", sourceLinked="1")
+        _c(val, "tickLblPos", "nextTo")
+        _c(val, "crossAx", "50010001")
+        _c(val, "crosses", "autoZero")
+        _c(val, "crossBetween", "between")
+    if pie:
+        legend = _c(ch, "legend")
+        _c(legend, "legendPos", "r")
+        _c(legend, "overlay", "0")
+    _c(ch, "plotVisOnly", "1")
+    _c(ch, "dispBlanksAs", "gap")
+    return space
+
+
+__all__ = ["add_charts", "build_sheet"]

@@ -1,0 +1,299 @@
+"""The OPC package: zip members in and out, content types and relationships.
+
+A :class:`Package` reads the input zip once. Parts are fetched lazily; a part is only
+re-serialised when it is replaced with :meth:`Package.put`. On :meth:`Package.write`
+untouched members are copied *raw* (their compressed bytes, no inflate/deflate), in the
+input's order and with their compression; new members are appended.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from khbook.errors import WorkbookError
+from khbook.ooxml.xmlutil import CT_NS, PKG_REL, parse, serialize
+
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_DATA_DESCRIPTOR_FLAG = 0x08
+
+
+@dataclass
+class Rel:
+    id: str
+    type: str
+    target: str
+    external: bool = False
+
+
+def rels_name(part: str) -> str:
+    """xl/worksheets/sheet1.xml -> xl/worksheets/_rels/sheet1.xml.rels."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve(source_part: str, target: str) -> str:
+    """A relationship target relative to its source part -> a package part name."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def relative(source_part: str, target_part: str) -> str:
+    """A package part name -> a target relative to `source_part`'s folder."""
+    return posixpath.relpath(target_part, posixpath.dirname(source_part) or ".")
+
+
+class Package:
+    """An OPC package opened for patching (the input file is only read)."""
+
+    def __init__(self, src: Path) -> None:
+        self.src = Path(src)
+        try:
+            self._zip = zipfile.ZipFile(self.src)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise WorkbookError(str(src), f"not an .xlsx/.xlsm package ({exc})",
+                                "save it as .xlsx from Excel or WPS (encrypted files cannot be read)") from None
+        self.infos = [i for i in self._zip.infolist() if not i.is_dir()]
+        self._names = {i.filename for i in self.infos}
+        self._changed: dict[str, bytes] = {}
+        self._added: dict[str, bytes] = {}
+        self._removed: set[str] = set()
+        self._rels_cache: dict[str, list[Rel]] = {}
+        self._rels_dirty: set[str] = set()
+        self._ct = parse(self.read("[Content_Types].xml"), "[Content_Types].xml", str(src))
+        self._ct_dirty = False
+
+    # ---- parts --------------------------------------------------------------------
+    def exists(self, name: str) -> bool:
+        if name in self._removed:
+            return False
+        return name in self._names or name in self._added
+
+    def read(self, name: str) -> bytes:
+        if name in self._changed:
+            return self._changed[name]
+        if name in self._added:
+            return self._added[name]
+        if name in self._removed or name not in self._names:
+            raise WorkbookError(str(self.src), f"the package has no part {name}", "the file is damaged: re-save it in Excel or WPS")
+        return self._zip.read(name)
+
+    def xml(self, name: str) -> etree._Element:
+        return parse(self.read(name), name, str(self.src))
+
+    def put(self, name: str, data: bytes | etree._Element, content_type: str | None = None) -> None:
+        """Replace an existing part or add a new one (with an Override content type)."""
+        if isinstance(data, etree._Element):
+            data = serialize(data)
+        self._removed.discard(name)
+        if name in self._names:
+            self._changed[name] = data
+        else:
+            self._added[name] = data
+        if content_type is not None:
+            self.set_override(name, content_type)
+
+    def remove(self, name: str) -> None:
+        """Remove a part, its relationships part and its Override."""
+        for n in (name, rels_name(name)):
+            self._changed.pop(n, None)
+            self._added.pop(n, None)
+            self._rels_cache.pop(n, None)
+            self._rels_dirty.discard(n)
+            if n in self._names:
+                self._removed.add(n)
+        self._remove_override(name)
+
+    def free_name(self, pattern: str) -> str:
+        """First free part name for a pattern with one {} (numbered from 1)."""
+        n = 1
+        while True:
+            name = pattern.format(n)
+            if not self.exists(name) and not self.exists(name.lower()):
+                return name
+            n += 1
+
+    def part_names(self) -> list[str]:
+        names = [i.filename for i in self.infos if i.filename not in self._removed]
+        return names + list(self._added)
+
+    # ---- relationships -----------------------------------------------------------
+    def rels(self, part: str) -> list[Rel]:
+        """The relationships of `part` (empty list when it has none); a live list."""
+        name = rels_name(part) if part else "_rels/.rels"
+        if name not in self._rels_cache:
+            out: list[Rel] = []
+            if self.exists(name):
+                root = self.xml(name)
+                for el in root.iter(f"{{{PKG_REL}}}Relationship"):
+                    out.append(Rel(el.get("Id", ""), el.get("Type", ""), el.get("Target", ""),
+                                   el.get("TargetMode") == "External"))
+            self._rels_cache[name] = out
+        return self._rels_cache[name]
+
+    def add_rel(self, part: str, type_: str, target_part: str) -> str:
+        """Add an internal relationship from `part` to `target_part`; returns its Id."""
+        rels = self.rels(part)
+        ids = {r.id for r in rels}
+        n = len(rels) + 1
+        while f"rId{n}" in ids:
+            n += 1
+        rid = f"rId{n}"
+        rels.append(Rel(rid, type_, relative(part, target_part)))
+        self._rels_dirty.add(rels_name(part))
+        return rid
+
+    def drop_rel(self, part: str, rid: str) -> None:
+        rels = self.rels(part)
+        rels[:] = [r for r in rels if r.id != rid]
+        self._rels_dirty.add(rels_name(part))
+
+    def clear_rels(self, part: str) -> None:
+        self.rels(part).clear()
+        self._rels_dirty.add(rels_name(part))
+
+    def all_rels_sources(self) -> list[str]:
+        """Source part names of every relationships part in the package ('' = package)."""
+        out = []
+        for name in self.part_names():
+            if name.endswith(".rels") and "/_rels/" in "/" + name:
+                folder, base = posixpath.split(name)
+                src_folder = posixpath.dirname(folder)
+                out.append(posixpath.join(src_folder, base[: -len(".rels")]) if base != ".rels" else "")
+        return out
+
+    def targets(self, part: str, type_: str | None = None) -> list[tuple[Rel, str]]:
+        """(relationship, resolved part name) for the internal rels of `part`."""
+        return [(r, resolve(part, r.target)) for r in self.rels(part)
+                if not r.external and (type_ is None or r.type == type_)]
+
+    def _flush_rels(self) -> None:
+        for name in sorted(self._rels_dirty):
+            rels = self._rels_cache.get(name, [])
+            old: dict[tuple[str, str, str], etree._Element] = {}
+            if self.exists(name):
+                root = self.xml(name)
+                for el in list(root):
+                    if isinstance(el.tag, str):
+                        old[(el.get("Id", ""), el.get("Type", ""), el.get("Target", ""))] = el
+                    root.remove(el)
+            else:
+                root = etree.Element(f"{{{PKG_REL}}}Relationships", nsmap={None: PKG_REL})
+            for r in rels:
+                el = old.get((r.id, r.type, r.target))
+                if el is None:
+                    el = etree.Element(f"{{{PKG_REL}}}Relationship", Id=r.id, Type=r.type, Target=r.target)
+                    if r.external:
+                        el.set("TargetMode", "External")
+                root.append(el)
+            if len(root) == 0:
+                self.remove(name)
+            else:
+                self.put(name, root)
+        self._rels_dirty.clear()
+
+    # ---- content types -----------------------------------------------------------
+    def set_override(self, name: str, content_type: str) -> None:
+        part = "/" + name
+        for el in self._ct.iter(f"{{{CT_NS}}}Override"):
+            if el.get("PartName") == part:
+                if el.get("ContentType") != content_type:
+                    el.set("ContentType", content_type)
+                    self._ct_dirty = True
+                return
+        el = etree.SubElement(self._ct, f"{{{CT_NS}}}Override")
+        el.set("PartName", part)
+        el.set("ContentType", content_type)
+        self._ct_dirty = True
+
+    def ensure_default(self, extension: str, content_type: str) -> None:
+        for el in self._ct.iter(f"{{{CT_NS}}}Default"):
+            if (el.get("Extension") or "").lower() == extension.lower():
+                return
+        el = etree.Element(f"{{{CT_NS}}}Default")
+        el.set("Extension", extension)
+        el.set("ContentType", content_type)
+        self._ct.insert(0, el)  # Defaults first, as Office writes them
+        self._ct_dirty = True
+
+    def _remove_override(self, name: str) -> None:
+        for el in list(self._ct.iter(f"{{{CT_NS}}}Override")):
+            if el.get("PartName") == "/" + name:
+                self._ct.remove(el)
+                self._ct_dirty = True
+
+    # ---- output -----------------------------------------------------------------
+    @property
+    def changed_names(self) -> list[str]:
+        return sorted(set(self._changed) | set(self._added))
+
+    def write(self, dst: Path) -> tuple[int, int]:
+        """Write the patched package to `dst`; returns (parts changed/added, parts copied raw)."""
+        self._flush_rels()
+        if self._ct_dirty:
+            self.put("[Content_Types].xml", serialize(self._ct))
+        copied = changed = 0
+        with open(self.src, "rb") as raw, zipfile.ZipFile(dst, "w", allowZip64=True) as out:
+            for info in self.infos:
+                name = info.filename
+                if name in self._removed:
+                    continue
+                if name in self._changed:
+                    zi = zipfile.ZipInfo(name, date_time=info.date_time)
+                    zi.compress_type = info.compress_type if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) else zipfile.ZIP_DEFLATED
+                    zi.external_attr = info.external_attr
+                    out.writestr(zi, self._changed[name])
+                    changed += 1
+                else:
+                    _raw_copy(raw, info, out)
+                    copied += 1
+            for name, data in self._added.items():
+                zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zi.external_attr = 0o600 << 16
+                out.writestr(zi, data)
+                changed += 1
+        return changed, copied
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def _raw_copy(raw, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
+    """Copy one member's compressed bytes as they are (no inflate/deflate)."""
+    raw.seek(info.header_offset)
+    header = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
+    if header[0] != b"PK\x03\x04" or info.flag_bits & 0x01:
+        out.writestr(info, _read_member(raw, info))
+        return
+    name_len, extra_len = header[-2], header[-1]
+    raw.seek(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+    data = raw.read(info.compress_size)
+    zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    zi.compress_type = info.compress_type
+    zi.flag_bits = info.flag_bits & ~_DATA_DESCRIPTOR_FLAG
+    zi.external_attr = info.external_attr
+    zi.create_system = info.create_system
+    zi.CRC = info.CRC
+    zi.compress_size = info.compress_size
+    zi.file_size = info.file_size
+    out._writecheck(zi)  # noqa: SLF001 - zipfile has no public raw-copy API
+    out.fp.seek(out.start_dir)
+    zi.header_offset = out.fp.tell()
+    out.fp.write(zi.FileHeader(zip64=zi.file_size > zipfile.ZIP64_LIMIT or zi.compress_size > zipfile.ZIP64_LIMIT))
+    out.fp.write(data)
+    out.filelist.append(zi)
+    out.NameToInfo[zi.filename] = zi
+    out.start_dir = out.fp.tell()
+    out._didModify = True  # noqa: SLF001
+
+
+def _read_member(raw, info: zipfile.ZipInfo) -> bytes:
+    with zipfile.ZipFile(raw) as z:
+        return z.read(info)

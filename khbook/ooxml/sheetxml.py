@@ -1,0 +1,348 @@
+"""Edits inside an existing worksheet part: cell values, added columns, header styles,
+and khbook's conditional-format marks. The part is parsed once; everything else in it
+(x14 extensions, validations, merged cells, mc:AlternateContent ...) is left as it is.
+
+Formula cells that are written lose their formula. A shared-formula master that is
+overwritten hands its formula to its dependents first: each dependent gets its own,
+translated formula (openpyxl's Translator), so no other cell changes its result. An
+array-formula master loses the array formula; the other cells of the array keep their
+cached values as constants.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import decimal
+import math
+from collections.abc import Iterable
+
+from lxml import etree
+
+from khbook.ooxml.styles import DATE_FORMAT, DATETIME_FORMAT, Styles
+from khbook.ooxml.xmlutil import (
+    MAIN,
+    WORKSHEET_ORDER,
+    cell_text,
+    compact_sqref,
+    insert_ordered,
+    make_ref,
+    q,
+    range_bounds,
+    split_ref,
+)
+
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+MARK_KINDS = ("error", "warning", "info", "changed")
+MARK_FILLS = {"error": "FFFFC7CE", "warning": "FFFFEB9C", "info": "FFDDEBF7", "changed": "FFE2EFDA"}
+COMPUTED_FILL = "FFD9D9D9"
+_C, _ROW, _F, _V, _IS = q("c"), q("row"), q("f"), q("v"), q("is")
+
+
+def marker_formula(kind: str) -> str:
+    """The constant-true formula that identifies khbook's conditional format for a kind."""
+    return f'"khbook:{kind}"="khbook:{kind}"'
+
+
+def is_marker_formula(text: str | None) -> bool:
+    return bool(text) and text.startswith('"khbook:') and text.endswith('"')
+
+
+def excel_serial(value: dt.date | dt.datetime, date1904: bool = False) -> float | int:
+    """A date or datetime -> Excel serial number (1900 or 1904 system)."""
+    epoch = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
+    if isinstance(value, dt.datetime):
+        delta = value.replace(tzinfo=None) - epoch
+        return round(delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6, 10)
+    return (dt.datetime(value.year, value.month, value.day) - epoch).days
+
+
+def number_text(value: int | float | decimal.Decimal) -> str | None:
+    """A number as it goes into <v>, or None when it cannot be stored (NaN, infinity)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    f = float(value)
+    if not math.isfinite(f):
+        return None
+    return repr(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+
+
+def set_cell_value(c: etree._Element, value: object, styles: Styles, date1904: bool) -> None:
+    """Replace the content of cell element `c` (keeping its style unless a date needs one)."""
+    for child in list(c):
+        if child.tag in (_F, _V, _IS):
+            c.remove(child)
+    for attr in ("t", "cm", "vm"):
+        c.attrib.pop(attr, None)
+    if value is None:
+        return
+    if isinstance(value, bool):
+        c.set("t", "b")
+        _insert_value(c, etree.Element(_V), "1" if value else "0")
+    elif isinstance(value, int | float | decimal.Decimal):
+        text = number_text(value)
+        if text is not None:
+            _insert_value(c, etree.Element(_V), text)
+    elif isinstance(value, dt.date):
+        base = int(c.get("s", "0"))
+        if not styles.is_date_xf(base):
+            fmt = DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
+            c.set("s", str(styles.derived_xf(base, num_fmt=fmt)))
+        _insert_value(c, etree.Element(_V), number_text(excel_serial(value, date1904)) or "0")
+    else:
+        c.set("t", "inlineStr")
+        is_ = etree.Element(_IS)
+        t = etree.SubElement(is_, q("t"))
+        t.text = cell_text(str(value))
+        if t.text != t.text.strip() or "\n" in t.text:
+            t.set(XML_SPACE, "preserve")
+        c.insert(0, is_)
+
+
+def _insert_value(c: etree._Element, v: etree._Element, text: str) -> None:
+    v.text = text
+    c.insert(0, v)
+
+
+class SheetPatcher:
+    """Indexed access to the rows and cells of one parsed worksheet."""
+
+    def __init__(self, root: etree._Element, styles: Styles, *, date1904: bool = False) -> None:
+        self.root = root
+        self.styles = styles
+        self.date1904 = date1904
+        sd = root.find(q("sheetData"))
+        if sd is None:
+            sd = etree.Element(q("sheetData"))
+            insert_ordered(root, sd, WORKSHEET_ORDER)
+        self.sheet_data = sd
+        self._row_nums: list[int] = []
+        self._rows: list[etree._Element] = []
+        last = 0
+        missing = False
+        for row in sd.iterchildren(_ROW):
+            r = row.get("r")
+            if r is None:
+                missing = True
+                last += 1
+            else:
+                last = int(r)
+            self._row_nums.append(last)
+            self._rows.append(row)
+        if missing:  # materialise implicit row numbers so inserted rows cannot shift them
+            for n, row in zip(self._row_nums, self._rows, strict=True):
+                row.set("r", str(n))
+        self._cells: dict[int, dict[int, etree._Element]] = {}
+        self.written: set[tuple[int, int]] = set()
+        self.removed_formulas: list[str] = []
+
+    # ---- rows and cells ------------------------------------------------------------
+    def row(self, r: int) -> etree._Element:
+        i = bisect.bisect_left(self._row_nums, r)
+        if i < len(self._row_nums) and self._row_nums[i] == r:
+            return self._rows[i]
+        el = etree.Element(_ROW, r=str(r))
+        if i < len(self._rows):
+            self._rows[i].addprevious(el)
+        elif self._rows:
+            self._rows[-1].addnext(el)
+        else:
+            self.sheet_data.append(el)
+        self._row_nums.insert(i, r)
+        self._rows.insert(i, el)
+        return el
+
+    def _row_cells(self, r: int, row: etree._Element) -> dict[int, etree._Element]:
+        cells = self._cells.get(r)
+        if cells is None:
+            cells = {}
+            col = 0
+            for c in row.iterchildren(_C):
+                ref = c.get("r")
+                if ref is None:
+                    col += 1
+                    c.set("r", make_ref(r, col))
+                else:
+                    col = split_ref(ref)[1]
+                cells[col] = c
+            self._cells[r] = cells
+        return cells
+
+    def cell(self, r: int, col: int, *, create: bool = True) -> etree._Element | None:
+        row = self.row(r) if create else self._existing_row(r)
+        if row is None:
+            return None
+        cells = self._row_cells(r, row)
+        if col in cells or not create:
+            return cells.get(col)
+        c = etree.Element(_C, r=make_ref(r, col))
+        style = row.get("s") if row.get("customFormat") in ("1", "true") else self._col_style(col)
+        if style and style != "0":
+            c.set("s", style)
+        later = [k for k in cells if k > col]
+        if later:
+            cells[min(later)].addprevious(c)
+        else:
+            existing = list(row.iterchildren(_C))
+            if existing:
+                existing[-1].addnext(c)
+            else:
+                row.insert(0, c)
+        cells[col] = c
+        spans = row.get("spans")
+        if spans and ":" in spans:
+            lo, hi = (int(x) for x in spans.split(":"))
+            row.set("spans", f"{min(lo, col)}:{max(hi, col)}")
+        return c
+
+    def _existing_row(self, r: int) -> etree._Element | None:
+        i = bisect.bisect_left(self._row_nums, r)
+        if i < len(self._row_nums) and self._row_nums[i] == r:
+            return self._rows[i]
+        return None
+
+    def _col_style(self, col: int) -> str | None:
+        for el in self.root.iterfind(f"{q('cols')}/{q('col')}"):
+            if int(el.get("min", "0")) <= col <= int(el.get("max", "0")):
+                return el.get("style")
+        return None
+
+    # ---- writes ----------------------------------------------------------------------
+    def write(self, ref: str, value: object) -> None:
+        r, col = split_ref(ref)
+        c = self.cell(r, col)
+        assert c is not None
+        f = c.find(_F)
+        if f is not None:
+            self._release_formula(c, f)
+            self.removed_formulas.append(make_ref(r, col))
+        set_cell_value(c, value, self.styles, self.date1904)
+        self.written.add((r, col))
+
+    def _release_formula(self, c: etree._Element, f: etree._Element) -> None:
+        if f.get("t") != "shared" or not (f.text or "").strip() or f.get("si") is None:
+            return
+        from openpyxl.formula.translate import Translator  # only needed for this rare case
+
+        si, origin = f.get("si"), c.get("r", "")
+        formula = "=" + f.text
+        for other in self.root.iter(_F):
+            if other is f or other.get("t") != "shared" or other.get("si") != si:
+                continue
+            dep = other.getparent()
+            try:
+                text = Translator(formula, origin=origin).translate_formula(dep.get("r", ""))
+            except Exception:  # noqa: BLE001 - untranslatable: keep the cached value only
+                dep.remove(other)
+                continue
+            for attr in ("t", "si", "ref"):
+                other.attrib.pop(attr, None)
+            other.text = text.lstrip("=")
+
+    def style_header(self, ref: str, look: str) -> None:
+        """Give a header cell khbook's "computed" look (bold, grey fill)."""
+        if look != "computed":
+            raise ValueError(f"unknown header look {look!r}")
+        r, col = split_ref(ref)
+        c = self.cell(r, col)
+        assert c is not None
+        c.set("s", str(self.styles.derived_xf(int(c.get("s", "0")), bold=True, fill_rgb=COMPUTED_FILL)))
+        self.written.add((r, col))
+
+    # ---- columns and dimension ---------------------------------------------------
+    def set_column_widths(self, widths: dict[int, float]) -> None:
+        if not widths:
+            return
+        all_cols = self.root.findall(q("cols"))
+        if not all_cols:
+            cols = etree.Element(q("cols"))
+            insert_ordered(self.root, cols, WORKSHEET_ORDER)
+            all_cols = [cols]
+        for idx, width in sorted(widths.items()):
+            target = None
+            for cols in all_cols:
+                for el in cols.iterchildren(q("col")):
+                    lo, hi = int(el.get("min", "0")), int(el.get("max", "0"))
+                    if lo <= idx <= hi:
+                        target = _split_col(el, lo, hi, idx)
+                        break
+                if target is not None:
+                    break
+            if target is None:
+                target = etree.Element(q("col"), min=str(idx), max=str(idx))
+                cols = all_cols[0]
+                after = [el for el in cols.iterchildren(q("col")) if int(el.get("max", "0")) < idx]
+                if after:
+                    after[-1].addnext(target)
+                else:
+                    cols.insert(0, target)
+            target.set("width", f"{float(width):g}")
+            target.set("customWidth", "1")
+            target.attrib.pop("bestFit", None)
+
+    def update_dimension(self) -> None:
+        if not self.written:
+            return
+        rows = [r for r, _ in self.written]
+        cols = [c for _, c in self.written]
+        r1, c1, r2, c2 = min(rows), min(cols), max(rows), max(cols)
+        dim = self.root.find(q("dimension"))
+        if dim is None:
+            dim = etree.Element(q("dimension"))
+            insert_ordered(self.root, dim, WORKSHEET_ORDER)
+        else:
+            try:
+                a, b, c, d = range_bounds(dim.get("ref", ""))
+                r1, c1, r2, c2 = min(r1, a), min(c1, b), max(r2, c), max(c2, d)
+            except ValueError:
+                pass
+        dim.set("ref", f"{make_ref(r1, c1)}:{make_ref(r2, c2)}")
+
+    # ---- marks -------------------------------------------------------------------------
+    def remove_marks(self) -> int:
+        """Remove khbook's conditional formats from an earlier refresh; returns how many."""
+        n = 0
+        for cf in self.root.findall(q("conditionalFormatting")):
+            rules = cf.findall(q("cfRule"))
+            if rules and all(is_marker_formula(r.findtext(q("formula"))) for r in rules):
+                self.root.remove(cf)
+                n += 1
+        return n
+
+    def add_marks(self, cells_by_kind: dict[str, Iterable[str]], dxf_by_kind: dict[str, int]) -> None:
+        prios = [int(r.get("priority", "0")) for r in self.root.iter("{*}cfRule") if r.get("priority", "").isdigit()]
+        prio = max(prios, default=0)
+        for kind in MARK_KINDS:
+            refs = list(cells_by_kind.get(kind, ()))
+            if not refs:
+                continue
+            prio += 1
+            cf = etree.Element(q("conditionalFormatting"), sqref=compact_sqref(refs))
+            rule = etree.SubElement(cf, q("cfRule"), type="expression", dxfId=str(dxf_by_kind[kind]),
+                                    priority=str(prio))
+            etree.SubElement(rule, q("formula")).text = marker_formula(kind)
+            insert_ordered(self.root, cf, WORKSHEET_ORDER)
+
+
+def _split_col(el: etree._Element, lo: int, hi: int, idx: int) -> etree._Element:
+    """Split a <col min..max> range so that column `idx` has an element of its own."""
+    import copy
+
+    if lo == hi == idx:
+        return el
+    if idx > lo:
+        left = copy.deepcopy(el)
+        left.set("max", str(idx - 1))
+        el.addprevious(left)
+    if idx < hi:
+        right = copy.deepcopy(el)
+        right.set("min", str(idx + 1))
+        el.addnext(right)
+    el.set("min", str(idx))
+    el.set("max", str(idx))
+    return el
+
+
+__all__ = ["MAIN", "MARK_FILLS", "MARK_KINDS", "SheetPatcher", "excel_serial", "marker_formula"]

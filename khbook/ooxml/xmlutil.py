@@ -1,0 +1,209 @@
+"""Shared helpers for the OOXML patcher: namespaces, A1 references, safe text, element order.
+
+Everything here is spec-agnostic: it knows SpreadsheetML, not khbook's workbook layout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from lxml import etree
+
+from khbook.xmlsafe import parse_xml
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
+
+RT_WORKSHEET = f"{REL_NS}/worksheet"
+RT_COMMENTS = f"{REL_NS}/comments"
+RT_VML = f"{REL_NS}/vmlDrawing"
+RT_DRAWING = f"{REL_NS}/drawing"
+RT_CHART = f"{REL_NS}/chart"
+RT_STYLES = f"{REL_NS}/styles"
+RT_CALCCHAIN = f"{REL_NS}/calcChain"
+RT_EXTENDED = f"{REL_NS}/extended-properties"
+
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+
+
+def q(local: str, ns: str = MAIN) -> str:
+    """Clark notation for an element/attribute name."""
+    return f"{{{ns}}}{local}"
+
+
+def parse(data: bytes, part: str, path: str = "") -> etree._Element:
+    """Parse a part through khbook.xmlsafe (DTDs and entities refused)."""
+    return parse_xml(data, path=path, part=part)
+
+
+_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+
+
+def serialize(root: etree._Element) -> bytes:
+    """Serialise a part the way Office writes it: UTF-8 with a standalone declaration."""
+    return _DECL + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+
+
+# ---- text ----------------------------------------------------------------------------
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+MAX_CELL_TEXT = 32767
+
+
+def clean_text(text: str, limit: int | None = None) -> str:
+    """XML-1.0-safe text: drop forbidden control characters, optionally clip to `limit`."""
+    text = _ILLEGAL.sub("", str(text))
+    if limit is not None and len(text) > limit:
+        text = text[:limit]
+    return text
+
+
+def cell_text(text: str) -> str:
+    """Text for a cell or comment run: XML-safe, clipped to Excel's 32,767 characters.
+
+    A literal ``_xHHHH_`` is escaped as ``_x005F_xHHHH_`` (ST_Xstring), otherwise Excel
+    would read it as an escaped character.
+    """
+    text = _ESCAPED.sub(r"_x005F_\1", clean_text(text))
+    return text[:MAX_CELL_TEXT]
+
+
+# ---- references ----------------------------------------------------------------------
+
+_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+def col_index(letters: str) -> int:
+    """Column letters -> 1-based index (A -> 1)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(index: int) -> str:
+    """1-based column index -> letters (1 -> A)."""
+    s = ""
+    while index:
+        index, r = divmod(index - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """"C17" -> (row 17, column 3); ValueError for anything else."""
+    m = _REF.match(ref.strip())
+    if not m:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    row, col = int(m.group(2)), col_index(m.group(1))
+    if not (1 <= row <= 1048576 and 1 <= col <= 16384):
+        raise ValueError(f"cell reference out of range: {ref!r}")
+    return row, col
+
+
+def make_ref(row: int, col: int) -> str:
+    return f"{col_letters(col)}{row}"
+
+
+def range_bounds(ref: str) -> tuple[int, int, int, int]:
+    """"A1:C5" (or "B2") -> (min_row, min_col, max_row, max_col)."""
+    a, _, b = ref.partition(":")
+    r1, c1 = split_ref(a)
+    r2, c2 = split_ref(b) if b else (r1, c1)
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+def compact_sqref(refs: Iterable[str]) -> str:
+    """Cells -> a space-separated sqref, vertical runs merged (C5 C6 C7 -> C5:C7)."""
+    by_col: dict[int, list[int]] = {}
+    for ref in refs:
+        r, c = split_ref(ref)
+        by_col.setdefault(c, []).append(r)
+    parts: list[str] = []
+    for c in sorted(by_col):
+        rows = sorted(set(by_col[c]))
+        start = prev = rows[0]
+        for r in [*rows[1:], None]:
+            if r is not None and r == prev + 1:
+                prev = r
+                continue
+            a = make_ref(start, c)
+            parts.append(a if start == prev else f"{a}:{make_ref(prev, c)}")
+            if r is not None:
+                start = prev = r
+    return " ".join(parts)
+
+
+def expand_sqref(sqref: str) -> set[tuple[int, int]]:
+    """A space-separated sqref -> set of (row, col); ranges expanded (keep them small)."""
+    out: set[tuple[int, int]] = set()
+    for part in sqref.split():
+        r1, c1, r2, c2 = range_bounds(part)
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                out.add((r, c))
+    return out
+
+
+def quote_sheet(name: str) -> str:
+    """Sheet name for a formula reference: always quoted, single quotes doubled."""
+    return "'" + name.replace("'", "''") + "'"
+
+
+# ---- element order -------------------------------------------------------------------
+
+WORKSHEET_ORDER: Sequence[str] = (
+    "sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr",
+    "sheetProtection", "protectedRanges", "scenarios", "autoFilter", "sortState",
+    "dataConsolidate", "customSheetViews", "mergeCells", "phoneticPr", "conditionalFormatting",
+    "dataValidations", "hyperlinks", "printOptions", "pageMargins", "pageSetup", "headerFooter",
+    "rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors", "smartTags",
+    "drawing", "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects",
+    "controls", "webPublishItems", "tableParts", "extLst",
+)
+
+STYLES_ORDER: Sequence[str] = (
+    "numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
+    "tableStyles", "colors", "extLst",
+)
+
+
+def _local_for_order(el: etree._Element) -> str | None:
+    """Local name used for ordering; mc:AlternateContent counts as its Choice's content."""
+    if not isinstance(el.tag, str):
+        return None
+    qn = etree.QName(el)
+    if qn.namespace == MC and qn.localname == "AlternateContent":
+        for branch in el:
+            for child in branch:
+                if isinstance(child.tag, str):
+                    return etree.QName(child).localname
+        return None
+    return qn.localname
+
+
+def insert_ordered(parent: etree._Element, new: etree._Element, order: Sequence[str]) -> None:
+    """Insert `new` after the last child that the schema sequence puts at or before it."""
+    rank = {name: i for i, name in enumerate(order)}
+    mine = rank[etree.QName(new).localname]
+    pos = 0
+    for i, child in enumerate(parent):
+        name = _local_for_order(child)
+        if name is not None and name in rank and rank[name] <= mine:
+            pos = i + 1
+    parent.insert(pos, new)
+
+
+def find_child(parent: etree._Element, local: str, ns: str = MAIN) -> etree._Element | None:
+    return parent.find(q(local, ns))
