@@ -1,0 +1,654 @@
+"""Cell-level value parsers and normalisers.
+
+Every cell the reader hands over goes through one of these functions. Each takes a raw
+value as a reader returns it (``str``, ``int``, ``float``, ``bool``, ``date``,
+``datetime``, ``None``) and returns either a normalised value or a :class:`Parsed`
+carrying the typed value and, when the cell is bad, the rule id of ``checks.yaml`` and
+one of that rule's ``details`` keys.
+
+Conventions (see DOMAIN.md, "Facts and traps"):
+
+- every text is normalised first: Unicode NFKC (full-width ``１２３``, ``＠``, ``Ｘ``,
+  ``，`` become ASCII), zero-width characters dropped, non-breaking spaces made spaces,
+  trimmed (:func:`clean_text`);
+- blank cells give ``Parsed(None)`` and no rule: "required" is checked elsewhere;
+- the text-level work is cached (``functools.lru_cache``) since the same values repeat
+  many times in a workbook; the public functions put cheap fast paths first.
+
+Decisions worth knowing:
+
+- dates: only year-first text is accepted; ``10/05/2024``, ``5/10/24``, ``24-5-10`` are
+  *ambiguous* (never guessed). Digit-only text and numbers are Excel serials only in
+  20000..80000 (1954..2119), or ``YYYYMMDD`` when they have 8 digits.
+- amounts are in 万元. A plain number (typed or text) is already 万元; a figure with a
+  currency sign/word (``¥``, ``RMB``, ``CNY``, ``人民币``) or ``元`` and no magnitude unit
+  is in yuan. Units: 亿 (x10000), 千万 (x1000), 百万 (x100), 万/w (x1), 千/k (x0.1).
+  Chinese numerals go through cn2an; a numeral that spells its own magnitude
+  (contains 万 or 亿, or ends in 千) is read as yuan, otherwise like a typed number.
+- integers (employees): markers of approximation (约, 大约, 左右, 多, 余, 以上, ``+``)
+  and the units 人/名/个 are stripped, ``约100`` is 100; 万/千 multiply
+  (``1.2万人`` = 12000); a fraction, a negative number or a range is ``bad_integer``.
+- company keys (:func:`normalize_company`) do *not* strip a leading 中国 (``中国银行``
+  and ``银行`` must not merge); they strip one trailing legal form and keep 集团.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+__all__ = [
+    "Parsed",
+    "check_credit_code",
+    "check_email",
+    "check_phone",
+    "clean_text",
+    "is_excel_error",
+    "normalize_company",
+    "parse_amount",
+    "parse_date",
+    "parse_integer",
+    "split_multi",
+]
+
+_CACHE = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parsed cell: typed value (or None) and, when bad, a rule id and detail key."""
+
+    value: Any
+    rule: str | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.rule is None
+
+
+_BLANK = Parsed(None)
+
+# ------------------------------------------------------------------------------- text
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_ZERO_WIDTH[0xA0] = " "
+_ZERO_WIDTH[0x202F] = " "
+
+
+@lru_cache(maxsize=_CACHE)
+def _clean_str(s: str) -> str | None:
+    s = unicodedata.normalize("NFKC", s.translate(_ZERO_WIDTH)).translate(_ZERO_WIDTH).strip()
+    return s or None
+
+
+def _num_text(v: float) -> str | None:
+    if math.isnan(v):
+        return None
+    if v.is_integer() and abs(v) < 1e16:
+        return str(int(v))
+    return repr(v)
+
+
+def clean_text(v: Any) -> str | None:
+    """Any cell value -> normalised text, or None when blank.
+
+    Text: NFKC, zero-width characters dropped, NBSP -> space, trimmed (inner spaces
+    kept). Numbers: integral floats without ``.0``; bools ``TRUE``/``FALSE``; dates and
+    datetimes their ISO date.
+    """
+    if v is None:
+        return None
+    if isinstance(v, str):
+        if v.isascii():
+            s = v.strip()
+            return s or None
+        return _clean_str(v)
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return _num_text(v)
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v) if v.is_finite() else None
+    return clean_text(str(v))
+
+
+EXCEL_ERRORS = frozenset(
+    {"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+     "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!",
+     "#PYTHON!", "#N/A!"}
+)
+
+
+def is_excel_error(v: Any) -> bool:
+    """True for an Excel error value (``#N/A``, ``#REF!`` ...), as text or error object.
+
+    python-calamine 0.9 turns error cells into empty strings (the reader recovers them
+    from the sheet XML and passes the code text); other readers may return an error
+    object whose ``str()`` is the code, which is accepted too.
+    """
+    if v is None or isinstance(v, int | float | dt.date):
+        return False
+    if not isinstance(v, str):
+        v = str(v)
+    return v.strip().upper() in EXCEL_ERRORS
+
+
+# ------------------------------------------------------------------------------ dates
+
+_EPOCH_1900 = dt.date(1899, 12, 30)
+_EPOCH_1904 = dt.date(1904, 1, 1)
+SERIAL_MIN, SERIAL_MAX = 20000, 80000
+
+_TIME = r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*(?:Z|[+-]\d{2}:?\d{2}|[AaPp][Mm]))?)?"
+_DATE_YMD = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})" + _TIME)
+_DATE_CJK = re.compile(
+    r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?"
+    r"(?:\s*(?:\d{1,2}\s*[:时点]\s*(?:\d{1,2}\s*(?:[:分]\s*(?:\d{1,2}\s*秒?)?)?)?|上午|下午|晚上))*"
+)
+_DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_DATE_DMY = re.compile(r"\d{1,2}([-/.])\d{1,2}\1\d{2,4}" + _TIME)
+_SERIAL_TEXT = re.compile(r"\d{5}(?:\.\d+)?")
+
+_BAD_DATE = {k: Parsed(None, "bad_date", k) for k in ("impossible", "ambiguous", "out_of_range", "unrecognised")}
+
+
+def _ymd(y: str, m: str, d: str) -> dt.date | Parsed:
+    try:
+        return dt.date(int(y), int(m), int(d))
+    except ValueError:
+        return _BAD_DATE["impossible"]
+
+
+def _serial(x: float, date1904: bool) -> dt.date | Parsed:
+    if not SERIAL_MIN <= x <= SERIAL_MAX:
+        return _BAD_DATE["unrecognised"]
+    return (_EPOCH_1904 if date1904 else _EPOCH_1900) + dt.timedelta(days=int(x))
+
+
+@lru_cache(maxsize=_CACHE)
+def _date_text(s: str, date1904: bool) -> dt.date | Parsed:
+    m = _DATE_YMD.fullmatch(s)
+    if m:
+        return _ymd(m[1], m[3], m[4])
+    m = _DATE_CJK.fullmatch(s)
+    if m:
+        return _ymd(m[1], m[2], m[3])
+    m = _DATE_COMPACT.fullmatch(s)
+    if m:
+        return _ymd(m[1], m[2], m[3])
+    if _DATE_DMY.fullmatch(s):
+        return _BAD_DATE["ambiguous"]
+    if _SERIAL_TEXT.fullmatch(s):
+        return _serial(float(s), date1904)
+    return _BAD_DATE["unrecognised"]
+
+
+def parse_date(
+    v: Any, *, date1904: bool = False, min_date: dt.date = dt.date(1900, 1, 1), max_date: dt.date | None = None
+) -> Parsed:
+    """A cell -> ``Parsed(datetime.date)``; bad cells give rule ``bad_date``.
+
+    Accepts date/datetime objects, Excel serials in 20000..80000 (1904 system when
+    `date1904`), 8-digit ``YYYYMMDD`` numbers and the text forms of DOMAIN.md with an
+    optional time part. The as-of/future check is the caller's.
+    """
+    if v is None:
+        return _BLANK
+    if isinstance(v, dt.datetime):
+        d: dt.date | Parsed = v.date()
+    elif isinstance(v, dt.date):
+        d = v
+    elif isinstance(v, str):
+        s = clean_text(v)
+        if s is None:
+            return _BLANK
+        d = _date_text(s, date1904)
+    elif isinstance(v, bool):
+        return _BAD_DATE["unrecognised"]
+    elif isinstance(v, int | float):
+        if isinstance(v, float) and math.isnan(v):
+            return _BLANK
+        if 19000101 <= v <= 29991231 and float(v).is_integer():
+            t = str(int(v))
+            d = _ymd(t[:4], t[4:6], t[6:])
+        else:
+            d = _serial(float(v), date1904)
+    else:
+        return _BAD_DATE["unrecognised"]
+    if isinstance(d, Parsed):
+        return d
+    if d < min_date or (max_date is not None and d > max_date):
+        return _BAD_DATE["out_of_range"]
+    return Parsed(d)
+
+
+# ---------------------------------------------------------------------------- amounts
+
+_PLAIN_NUM = re.compile(r"-?\d+(?:\.\d+)?")
+_UNDETERMINED = ("待定", "未知", "面议", "未定", "不详", "不确定", "待确认", "待议", "再议", "tbd", "tba", "unknown", "n/a")
+_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟点"
+_NUMCH = r"[\d." + _CN_DIGITS + r"]"
+_RANGE = re.compile(_NUMCH + r"\s*[万亿千百wWkK元]*\s*(?:-|~|—|–|到|至)\s*[-+]?\s*" + _NUMCH)
+_CURRENCY = re.compile(r"人民币|RMB|CNY|¥|￥", re.IGNORECASE)
+_NOISE = re.compile(r"大约|大概|约|左右|上下|整|[,\s]")
+_UNIT = re.compile(r"^(.*?)(亿|千万|百万|万|[wW]|千|[kK])元?$")
+_UNIT_FACTOR = {"亿": Decimal(10000), "千万": Decimal(1000), "百万": Decimal(100), "万": Decimal(1),
+                "w": Decimal(1), "W": Decimal(1), "千": Decimal("0.1"), "k": Decimal("0.1"), "K": Decimal("0.1")}
+_TEN_K = Decimal(10000)
+_CN_NUMERAL = re.compile(r"[\d." + _CN_DIGITS + r"]+")
+_BAD_AMOUNT = {k: Parsed(None, "bad_amount", k) for k in ("range", "undetermined", "unrecognised")}
+
+
+def _tidy(d: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (5E+1 -> 50)."""
+    d = d.normalize()
+    if d.as_tuple().exponent > 0:  # type: ignore[operator]
+        d = d.quantize(Decimal(1))
+    return d
+
+
+def _amount_result(d: Decimal) -> Parsed:
+    d = _tidy(d)
+    if d.is_zero():
+        return Parsed(Decimal(0))
+    if d < 0:
+        return Parsed(d, "negative_amount")
+    return Parsed(d)
+
+
+def _cn_number(s: str) -> Decimal | None:
+    if not _CN_NUMERAL.fullmatch(s):
+        return None
+    import cn2an  # deferred: costs ~0.1 s to import and is rarely needed
+
+    try:
+        n = cn2an.cn2an(s, "smart")
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+    return Decimal(str(n))
+
+
+@lru_cache(maxsize=_CACHE)
+def _amount_text(s: str) -> Parsed:
+    if _PLAIN_NUM.fullmatch(s):
+        return _amount_result(Decimal(s))
+    low = s.casefold()
+    if any(w in low for w in _UNDETERMINED) or low in {"?", "??", "？", "-?"}:
+        return _BAD_AMOUNT["undetermined"]
+    t = _NOISE.sub("", s)
+    yuan = False
+    t2 = _CURRENCY.sub("", t)
+    if t2 != t:
+        yuan, t = True, t2
+    neg = False
+    if t[:1] in ("-", "负"):
+        neg, t = True, t[1:]
+    elif t[:1] == "+":
+        t = t[1:]
+    if _RANGE.search(t):
+        return _BAD_AMOUNT["range"]
+    if t.startswith(("¥", "￥")):  # sign after the minus: -¥500
+        yuan, t = True, t[1:]
+    if not t:
+        return _BAD_AMOUNT["unrecognised"]
+    value: Decimal | None = None
+    m = _UNIT.match(t)
+    if m and _PLAIN_NUM.fullmatch(m[1]):
+        value = Decimal(m[1]) * _UNIT_FACTOR[m[2]]
+    else:
+        if t.endswith("元"):
+            yuan, t = True, t[:-1]
+        if _PLAIN_NUM.fullmatch(t):
+            value = Decimal(t)
+        else:
+            n = _cn_number(t)
+            if n is None:
+                return _BAD_AMOUNT["unrecognised"]
+            value = n
+            if "万" in t or "亿" in t or t.endswith("千"):
+                yuan = True
+        if yuan:
+            value = value / _TEN_K
+    return _amount_result(-value if neg else value)
+
+
+def parse_amount(v: Any) -> Parsed:
+    """A cell -> ``Parsed(Decimal)`` in 万元; see the module docstring for the units."""
+    if v is None:
+        return _BLANK
+    if isinstance(v, str):
+        s = clean_text(v)
+        if s is None:
+            return _BLANK
+        return _amount_text(s)
+    if isinstance(v, bool):
+        return _BAD_AMOUNT["unrecognised"]
+    if isinstance(v, int):
+        return _amount_result(Decimal(v))
+    if isinstance(v, float):
+        if math.isnan(v):
+            return _BLANK
+        if math.isinf(v):
+            return _BAD_AMOUNT["unrecognised"]
+        return _amount_result(Decimal(repr(v)))
+    if isinstance(v, Decimal):
+        return _amount_result(v) if v.is_finite() else _BAD_AMOUNT["unrecognised"]
+    return _BAD_AMOUNT["unrecognised"]
+
+
+# --------------------------------------------------------------------------- integers
+
+_BAD_INT = Parsed(None, "bad_integer")
+_INT_NOISE = re.compile(r"大约|大概|约|左右|上下|以上|多|余|来|[+,\s人名个位]")
+_INT_UNIT = re.compile(r"^(\d+(?:\.\d+)?)(万|千|[wWkK])$")
+_INT_FACTOR = {"万": 10000, "w": 10000, "W": 10000, "千": 1000, "k": 1000, "K": 1000}
+
+
+def _int_of(d: Decimal) -> Parsed:
+    if d < 0 or d != d.to_integral_value():
+        return _BAD_INT
+    return Parsed(int(d))
+
+
+@lru_cache(maxsize=_CACHE)
+def _int_text(s: str) -> Parsed:
+    if s.isdigit() and s.isascii():
+        return Parsed(int(s))
+    if _RANGE.search(s):
+        return _BAD_INT
+    t = _INT_NOISE.sub("", s)
+    if _PLAIN_NUM.fullmatch(t):
+        return _int_of(Decimal(t))
+    m = _INT_UNIT.match(t)
+    if m:
+        return _int_of(Decimal(m[1]) * _INT_FACTOR[m[2]])
+    n = _cn_number(t) if t else None
+    return _BAD_INT if n is None else _int_of(n)
+
+
+def parse_integer(v: Any) -> Parsed:
+    """A cell -> ``Parsed(int >= 0)``; otherwise rule ``bad_integer``.
+
+    ``120人``, ``1,200``, ``120.0``, ``约100`` (approximation markers dropped), ``1.2万``
+    and ``一百二十`` are accepted; ``12.5``, ``-3``, ``50-100`` are not.
+    """
+    if v is None:
+        return _BLANK
+    if isinstance(v, str):
+        s = clean_text(v)
+        return _BLANK if s is None else _int_text(s)
+    if isinstance(v, bool):
+        return _BAD_INT
+    if isinstance(v, int):
+        return Parsed(v) if v >= 0 else _BAD_INT
+    if isinstance(v, float):
+        if math.isnan(v):
+            return _BLANK
+        if not v.is_integer() or v < 0:
+            return _BAD_INT
+        return Parsed(int(v))
+    if isinstance(v, Decimal):
+        return _int_of(v) if v.is_finite() else _BAD_INT
+    return _BAD_INT
+
+
+# --------------------------------------------------------------------- multi-select
+
+_MULTI_SEP = re.compile(r"[;；,，、/\r\n]+")
+
+
+@lru_cache(maxsize=_CACHE)
+def _split(text: str) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for part in _MULTI_SEP.split(text):
+        part = part.strip()
+        if part:
+            seen.setdefault(part)
+    return tuple(seen)
+
+
+def split_multi(text: str) -> list[str]:
+    """Split a multi-select cell on ``; ； , ， 、 /`` and newlines: trimmed, no empties,
+    first-seen order, no duplicates."""
+    if not text:
+        return []
+    return list(_split(text))
+
+
+# ----------------------------------------------------------------------- credit code
+
+USCC_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")
+_USCC_FIRST = frozenset("123456789ANY")
+_SCI = re.compile(r"[-+]?\d+(?:\.\d+)?E[-+]?\d+")
+_USCC_SEP = re.compile(r"[\s-]+")
+_STORED_AS_NUMBER = Parsed(None, "stored_as_number")
+_BAD_USCC = {k: Parsed(None, "bad_credit_code", k) for k in ("length", "alphabet", "first_char", "check_digit")}
+
+
+@lru_cache(maxsize=_CACHE)
+def _uscc_text(s: str) -> Parsed:
+    code = _USCC_SEP.sub("", s).upper()
+    if _SCI.fullmatch(code):
+        return _STORED_AS_NUMBER
+    if len(code) != 18:
+        return _BAD_USCC["length"]
+    if not USCC_ALPHABET.issuperset(code) or not code[2:8].isdigit():
+        return _BAD_USCC["alphabet"]
+    if code[0] not in _USCC_FIRST:
+        return _BAD_USCC["first_char"]
+    from stdnum.cn.uscc import calc_check_digit  # its validate() rejects A/N/Y first chars
+
+    if calc_check_digit(code[:17]) != code[17]:
+        return _BAD_USCC["check_digit"]
+    return Parsed(code)
+
+
+def _na_key(s: str) -> str:
+    return s.replace(" ", "").casefold()
+
+
+@lru_cache(maxsize=64)
+def _na_keys(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(_na_key(w) for w in words)
+
+
+def _is_na(s: str, not_applicable: Collection[str]) -> bool:
+    """True when `s` is one of the not-applicable words (暂无, N/A...), ignoring case/spaces."""
+    if not not_applicable:
+        return False
+    if s in not_applicable:
+        return True
+    words = not_applicable if isinstance(not_applicable, frozenset) else frozenset(not_applicable)
+    return _na_key(s) in _na_keys(words)
+
+
+def check_credit_code(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed:
+    """A 统一社会信用代码 cell -> ``Parsed(code)`` (18 chars, upper case).
+
+    Not-applicable words give ``Parsed(None)``; numbers (and text in scientific
+    notation) give ``stored_as_number``; otherwise ``bad_credit_code`` with detail
+    ``length``, ``alphabet``, ``first_char`` or ``check_digit`` (GB 32100-2015).
+    """
+    if v is None:
+        return _BLANK
+    if isinstance(v, bool):
+        return _BAD_USCC["length"]
+    if isinstance(v, int | float | Decimal):
+        if isinstance(v, float) and math.isnan(v):
+            return _BLANK
+        return _STORED_AS_NUMBER
+    s = clean_text(v)
+    if s is None or _is_na(s, not_applicable):
+        return _BLANK
+    return _uscc_text(s)
+
+
+# ----------------------------------------------------------------------------- phones
+
+_PHONE_SPLIT = re.compile(r"[/、;；,，\r\n]+")
+_EXT_WORD = re.compile(r"\s*(?:转分机|转|分机号?|ext\.?|extension|x|#)\s*(?=\d)", re.IGNORECASE)
+_LANDLINE_EXT = re.compile(r"((?:(?:\+|00)?86[- ]?)?(?:0?[1-9]\d{1,2}|\(0?[1-9]\d{1,2}\))[- ]?\d{7,8})-(\d{1,6})")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_RETRY_PLUS = ("852", "853", "886")
+_BAD_PHONE = {k: Parsed(None, "bad_phone", k) for k in ("too_short", "unrecognised")}
+_DIGITS = re.compile(r"\d")
+
+
+def _format_phone(n: Any) -> str:
+    import phonenumbers as pn
+
+    if n.country_code == 86:
+        nsn = pn.national_significant_number(n)
+        if nsn.startswith("1") and len(nsn) == 11:
+            text = nsn
+        else:
+            area = pn.length_of_geographical_area_code(n)
+            text = f"0{nsn[:area]}-{nsn[area:]}" if area else nsn
+        return f"{text} ext. {n.extension}" if n.extension else text
+    return pn.format_number(n, pn.PhoneNumberFormat.INTERNATIONAL)
+
+
+@lru_cache(maxsize=_CACHE)
+def _one_phone(part: str) -> str | None:
+    import phonenumbers as pn
+
+    candidates = [part]
+    digits = "".join(_DIGITS.findall(part))
+    if not part.startswith("+") and digits.startswith(_RETRY_PLUS):
+        candidates.append("+" + part)
+    for c in candidates:
+        try:
+            n = pn.parse(c, "CN")
+        except pn.NumberParseException:
+            continue
+        if pn.is_valid_number(n):
+            return _format_phone(n)
+    return None
+
+
+@lru_cache(maxsize=_CACHE)
+def _phone_text(s: str) -> Parsed:
+    if _MOBILE.fullmatch(s):
+        one = _one_phone(s)
+        return Parsed(one) if one else _BAD_PHONE["unrecognised"]
+    out: list[str] = []
+    for raw in _PHONE_SPLIT.split(s):
+        part = raw.strip()
+        if not part:
+            continue
+        part = _EXT_WORD.sub(" ext. ", part)
+        part = _LANDLINE_EXT.sub(r"\1 ext. \2", part) if "ext." not in part else part
+        one = _one_phone(part)
+        if one is None:
+            main = part.split("ext.")[0]
+            n_digits = len(_DIGITS.findall(main))
+            return _BAD_PHONE["too_short" if 0 < n_digits < 10 else "unrecognised"]
+        if one not in out:
+            out.append(one)
+    return Parsed(" / ".join(out)) if out else _BLANK
+
+
+def check_phone(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed:
+    """A phone cell -> ``Parsed("13812345678 / 010-12345678 ext. 8001")``.
+
+    Validated with phonenumbers (``parse(s, "CN")`` + ``is_valid_number``); any invalid
+    number makes the cell ``bad_phone`` (detail ``too_short`` below 10 digits).
+    `not_applicable` words (e.g. 暂无) give ``Parsed(None)``.
+    """
+    if v is None:
+        return _BLANK
+    if isinstance(v, bool):
+        return _BAD_PHONE["unrecognised"]
+    if isinstance(v, float) and not v.is_integer():
+        return _BLANK if math.isnan(v) else _BAD_PHONE["unrecognised"]
+    s = clean_text(v)
+    if s is None or _is_na(s, not_applicable):
+        return _BLANK
+    return _phone_text(s)
+
+
+# ----------------------------------------------------------------------------- e-mail
+
+_EMAIL_SPLIT = re.compile(r"[;；,，、\s]+")
+_BAD_EMAIL = Parsed(None, "bad_email", "unrecognised")
+
+
+@lru_cache(maxsize=_CACHE)
+def _one_email(addr: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    if addr.lower().startswith("mailto:"):
+        addr = addr[7:]
+    if addr.startswith("<") and addr.endswith(">"):
+        addr = addr[1:-1]
+    try:
+        return validate_email(addr, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+@lru_cache(maxsize=_CACHE)
+def _email_text(s: str) -> Parsed:
+    out: list[str] = []
+    for part in _EMAIL_SPLIT.split(s):
+        if not part:
+            continue
+        one = _one_email(part)
+        if one is None:
+            return _BAD_EMAIL
+        if one not in out:
+            out.append(one)
+    return Parsed("; ".join(out)) if out else _BLANK
+
+
+def check_email(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed:
+    """An e-mail cell -> ``Parsed("a@b.cn; c@d.com")`` (normalised by email-validator,
+    no deliverability check); any invalid address makes the cell ``bad_email``."""
+    s = clean_text(v)
+    if s is None or _is_na(s, not_applicable):
+        return _BLANK
+    if not isinstance(v, str):
+        return _BAD_EMAIL
+    return _email_text(s)
+
+
+# --------------------------------------------------------------------------- companies
+
+_EN_FORMS = re.compile(
+    r"(?:[\s,.]+(?:co|company|corp|corporation|ltd|limited|inc|incorporated|llc|plc|gmbh)\b\.?)+\s*$"
+)
+_NON_WORD = re.compile(r"[\W_]+")
+_CN_FORMS = re.compile(r"(?:股份有限公司|有限责任公司|股份有限|有限公司|股份公司|责任公司|公司|股份)$")
+
+
+@lru_cache(maxsize=_CACHE)
+def normalize_company(name: str) -> str:
+    """Key for duplicate-company detection.
+
+    NFKC, case-folded, English legal forms (``Co., Ltd.``, ``Inc.``, ``LLC``...) dropped,
+    spaces/punctuation/brackets of both widths dropped, then one trailing Chinese legal
+    form (股份有限公司, 有限责任公司, 有限公司, 股份公司, 公司, 股份) dropped; 集团 and a
+    leading 中国 are kept. ``深圳市示例科技有限公司`` == ``深圳市示例科技 有限责任公司``.
+    """
+    text = clean_text(name)
+    if not text:
+        return ""
+    text = text.casefold()
+    stripped = _EN_FORMS.sub("", text)
+    key = _NON_WORD.sub("", stripped or text)
+    short = _CN_FORMS.sub("", key)
+    return short or key
