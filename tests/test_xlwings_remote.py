@@ -1,0 +1,318 @@
+"""The xlwings plumbing without Excel: xlwings' remote engine, the adapter's batching
+helpers, and the macro workbook (VBA project, button, companion module).
+
+The remote engine is xlwings PRO (PolyForm Noncommercial): each test that uses it sets
+XLWINGS_LICENSE_KEY=noncommercial for itself only, and skips visibly when it cannot run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from khbook import macro
+from khbook.xlwings_adapter import (
+    MAX_ADDRESS_LEN,
+    cell_tuple,
+    fill_cells,
+    read_sheets,
+    recreate_sheet,
+    union_addresses,
+    write_column_blocks,
+)
+from tests.xlwings_support import (
+    actions_by_func,
+    apply_actions,
+    book_json_from_xlsx,
+    count_write_actions,
+    remote_engine_or_skip,
+    vba_modules,
+)
+
+
+def _small_book(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "客户基础信息"
+    ws.append(["客户ID", "客户名称", "首次接触时间", "年交易额(万元)", "客户价值等级"])
+    ws.append(["KH2024001", "上海某某有限公司", dt.date(2024, 5, 10), 120, None])
+    ws.append(["KH2024002", "深圳某某科技有限公司", dt.datetime(2024, 6, 1, 13, 30), 35.5, None])
+    ws.append(["KH2024003", None, dt.date(2023, 1, 2), "#N/A", None])
+    for cell in ("C2", "C4"):
+        ws[cell].number_format = "yyyy-mm-dd"
+    ws["C3"].number_format = "yyyy-mm-dd hh:mm"
+    off = wb.create_sheet("偏移")
+    off["C3"] = "左上角"
+    off["D4"] = 7
+    wb.save(path)
+    return path
+
+
+@pytest.fixture()
+def xw(monkeypatch: pytest.MonkeyPatch) -> Any:
+    return remote_engine_or_skip(monkeypatch)
+
+
+def test_client_json_shape(tmp_path: Path, xw: Any) -> None:
+    data = book_json_from_xlsx(_small_book(tmp_path / "s.xlsx"))
+    assert data["client"] == "Office.js" and data["version"] == xw.__version__
+    assert data["book"] == {"name": "s.xlsx", "active_sheet_index": 0, "selection": "A1"}
+    first, second = data["sheets"]
+    assert first["values"][1] == ["KH2024001", "上海某某有限公司", "2024-05-10T00:00:00.000Z", 120, ""]
+    assert first["values"][2][2] == "2024-06-01T13:30:00.000Z"
+    assert first["values"][3][3] == "#N/A"
+    assert first["used_range_address"] == "$A$1:$E$4"
+    assert second["values"][0] == ["", "", "", ""] and second["values"][2][2] == "左上角"
+    assert second["used_range_address"] == "$C$3:$D$4"
+
+
+def test_remote_book_reads_writes_and_replays(tmp_path: Path, xw: Any) -> None:
+    src = _small_book(tmp_path / "s.xlsx")
+    book = xw.Book(json=book_json_from_xlsx(src))
+    assert book.name == "s.xlsx" and [s.name for s in book.sheets] == ["客户基础信息", "偏移"]
+
+    errors: dict[str, dict[tuple[int, int], str]] = {}
+    sheets = read_sheets(book, errors=errors)
+    rows = sheets["客户基础信息"]
+    assert rows[1] == ["KH2024001", "上海某某有限公司", dt.date(2024, 5, 10), 120.0, None]
+    assert rows[2][2] == dt.datetime(2024, 6, 1, 13, 30)
+    assert rows[3][1] is None and rows[3][3] is None
+    assert errors == {"客户基础信息": {(3, 3): "#N/A"}}
+    # the used range starts at C3: values stay anchored at A1
+    assert sheets["偏移"][2][2] == "左上角" and sheets["偏移"][3][3] == 7.0
+    assert count_write_actions(book.json()) == 0  # reading queues nothing
+
+    sheet = book.sheets["客户基础信息"]
+    sheet.range("E2:E4").value = [["A类"], ["B类"], ["C类"]]  # ONE call for the block
+    sheet.range("B4").color = "#FFC7CE"
+    new = book.sheets.add("分类汇总", after=book.sheets[-1])
+    new.range("A1").value = [["客户价值等级", "客户数"], ["A类", 1], ["日期", dt.date(2024, 7, 1)]]
+
+    actions = book.json()["actions"]
+    assert [a["func"] for a in actions] == ["setValues", "setRangeColor", "addSheet", "setValues"]
+    assert actions[0] | {} == {
+        "func": "setValues", "args": [None], "values": [["A类"], ["B类"], ["C类"]],
+        "sheet_position": 0, "start_row": 1, "start_column": 4, "row_count": 3, "column_count": 1,
+    }
+    assert actions[1]["args"] == ["#FFC7CE"] and actions[1]["start_row"] == 3
+    assert actions[2]["args"] == [2, "分类汇总"]
+    assert actions[3]["sheet_position"] == 2 and actions[3]["values"][2] == ["日期", "2024-07-01"]
+
+    wb = openpyxl.load_workbook(src)
+    apply_actions(actions, wb)
+    ws = wb["客户基础信息"]
+    assert [ws.cell(r, 5).value for r in (2, 3, 4)] == ["A类", "B类", "C类"]
+    assert ws["B4"].fill.fill_type == "solid" and ws["B4"].fill.start_color.rgb == "FFFFC7CE"
+    assert ws["A1"].value == "客户ID" and ws["B4"].fill is not None and ws["B3"].fill.fill_type is None
+    assert wb.sheetnames == ["客户基础信息", "偏移", "分类汇总"]
+    assert wb["分类汇总"]["A2"].value == "A类" and wb["分类汇总"]["B3"].value == dt.datetime(2024, 7, 1)
+
+
+def _book_with_rows(tmp_path: Path, xw: Any, n: int) -> Any:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "客户基础信息"
+    ws.append(["客户ID", "客户名称", "负责人", "客户价值等级", "状态标签"])
+    for i in range(n):
+        ws.append([f"KH{i:06d}", f"公司{i}", "张三", None, None])
+    wb.create_sheet("异常清单")["A1"] = "old"
+    path = tmp_path / f"b{n}.xlsx"
+    wb.save(path)
+    return xw.Book(json=book_json_from_xlsx(path))
+
+
+@pytest.mark.parametrize("n", [10, 2000])
+def test_write_calls_do_not_grow_with_rows(tmp_path: Path, xw: Any, n: int) -> None:
+    book = _book_with_rows(tmp_path, xw, n)
+    sheet = book.sheets["客户基础信息"]
+    calls = write_column_blocks(sheet, 2, 4, ["A类"] * n)
+    calls += write_column_blocks(sheet, 2, 5, ["重点跟进"] * n)
+    marks = {
+        "#FFC7CE": [(r, 2) for r in range(2, n + 2, 3)],      # a third of the names
+        "#FFEB9C": [f"C{r}" for r in range(3, n + 2, 7)],     # some owners
+        None: [(n + 1, 4)],                                    # clear one old fill
+    }
+    calls += fill_cells(sheet, marks)
+    _, sheet_calls = recreate_sheet(book, "异常清单", [["严重程度", "单元格"]] + [["错误", f"B{r}"] for r in range(2, n + 2)])
+    calls += sheet_calls
+    actions = book.json()["actions"]
+    assert calls == count_write_actions(actions)
+    # 2 columns + 1 fill band (<= 10,000 cells) + delete/add/write of the findings sheet
+    assert actions_by_func(actions) == {"setValues": 3, "setRangeColors": 1, "sheetDelete": 1, "addSheet": 1}
+    assert count_write_actions(actions) == 6
+
+    wb = openpyxl.load_workbook(tmp_path / f"b{n}.xlsx")
+    apply_actions(actions, wb)
+    ws = wb["客户基础信息"]
+    assert ws.cell(n + 1, 4).value == "A类" and ws.cell(2, 5).value == "重点跟进"
+    assert ws["B2"].fill.start_color.rgb == "FFFFC7CE" and ws["B3"].fill.fill_type is None
+    assert ws["C3"].fill.start_color.rgb == "FFFFEB9C"
+    assert wb.sheetnames == ["客户基础信息", "异常清单"]
+    assert wb["异常清单"].max_row == n + 1 and wb["异常清单"]["A1"].value == "严重程度"
+
+
+def test_fill_bands_stay_within_set_colors_limit(tmp_path: Path, xw: Any) -> None:
+    book = _book_with_rows(tmp_path, xw, 3000)
+    sheet = book.sheets["客户基础信息"]
+    # bounding box B2:E3001 = 12,000 cells -> two bands of <= 10,000 cells
+    assert fill_cells(sheet, {"#FFC7CE": [(2, 2), (3001, 5)]}) == 2
+    for a in book.json()["actions"]:
+        assert a["row_count"] * a["column_count"] <= 10_000
+
+
+class _FakeRange:
+    def __init__(self, log: list[tuple[str, Any]], address: Any) -> None:
+        self.log, self.address = log, address
+
+    @property
+    def color(self) -> None:
+        raise AssertionError("not read")
+
+    @color.setter
+    def color(self, value: Any) -> None:
+        self.log.append((self.address, value))
+
+
+class _FakeClassicSheet:
+    """A classic (COM) sheet: union addresses are fine there."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, Any]] = []
+        self.book = object()
+
+    def range(self, address: str) -> _FakeRange:
+        return _FakeRange(self.log, address)
+
+
+def test_classic_fills_use_union_addresses_within_255_chars() -> None:
+    sheet = _FakeClassicSheet()
+    cells = [(r, c) for r in range(2, 2002, 2) for c in (2, 7)] + [(500 + i, 9) for i in range(50)]
+    calls = fill_cells(sheet, {"#FFC7CE": cells})
+    assert calls == len(sheet.log) < len(cells) // 30
+    covered = set()
+    for address, color in sheet.log:
+        assert color == "#FFC7CE" and len(address) <= MAX_ADDRESS_LEN
+        for area in address.split(","):
+            first, _, last = area.partition(":")
+            (r0, c0), (r1, c1) = cell_tuple(first), cell_tuple(last or first)
+            covered |= {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+    assert covered == set(cells)
+    assert "I500:I549" in ",".join(a for a, _ in sheet.log)  # vertical runs merged
+
+
+def test_union_addresses_edge_cases() -> None:
+    assert union_addresses([]) == []
+    assert union_addresses(["A1"]) == ["A1"]
+    assert union_addresses(["A2", "A3", "C5", "A4"]) == ["A2:A4,C5"]
+    chunks = union_addresses([(r, 3) for r in range(1, 400, 2)], limit=30)
+    assert all(len(c) <= 30 for c in chunks) and sum(c.count(",") + 1 for c in chunks) == 200
+
+
+# --------------------------------------------------------------------------- macro workbook
+def _xlsm(tmp_path: Path, name: str = "客户管理模板.xlsm") -> Path:
+    path = tmp_path / name
+    wb = xlsxwriter.Workbook(str(path))
+    intro = wb.add_worksheet("填写说明")
+    data = wb.add_worksheet("客户基础信息")
+    wb.add_worksheet("联系人")
+    intro.write("A1", "填写说明")
+    data.write_row("A1", ["客户ID", "客户名称"])
+    macro.add_refresh_button(wb, intro, cell="D2")
+    macro.add_refresh_button(wb, data, cell="H1")
+    wb.close()
+    return path
+
+
+def test_xlsm_has_vba_project_and_bound_buttons(tmp_path: Path) -> None:
+    path = _xlsm(tmp_path)
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        assert "xl/vbaProject.bin" in names
+        types = zf.read("[Content_Types].xml").decode()
+        assert "application/vnd.ms-excel.sheet.macroEnabled.main+xml" in types
+        assert 'Extension="bin" ContentType="application/vnd.ms-office.vbaProject"' in types
+        assert zf.read("xl/vbaProject.bin") == macro.vba_project_bin()
+        vmls = sorted(n for n in names if n.startswith("xl/drawings/vmlDrawing"))
+        assert len(vmls) == 2
+        for vml in vmls:
+            text = zf.read(vml).decode()
+            assert re.search(r'<x:ClientData ObjectType="Button">', text)
+            assert "<x:FmlaMacro>[0]!SampleCall</x:FmlaMacro>" in text
+            assert "刷新分类" in text
+        assert 'codeName="ThisWorkbook"' in zf.read("xl/workbook.xml").decode()
+
+    modules = vba_modules(macro.vba_project_bin())
+    assert {"xlwings", "Dictionary", "Module1", "ThisWorkbook"} <= set(modules)
+    assert re.search(r"Public Function RunPython\(PythonCommand As String\)", modules["xlwings"])
+    sample = modules["Module1"]
+    assert re.search(r"^Sub SampleCall\(\)", sample, re.M)
+    # SampleCall imports the module named after the workbook and calls its main()
+    assert 'mymodule = Left(ThisWorkbook.Name, (InStrRev(ThisWorkbook.Name, ".", -1, vbTextCompare) - 1))' in sample
+    assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in sample
+
+
+def test_xlsm_still_opens_like_the_xlsx(tmp_path: Path) -> None:
+    from python_calamine import CalamineWorkbook
+
+    path = _xlsm(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["填写说明", "客户基础信息", "联系人"]
+    assert wb["客户基础信息"]["B1"].value == "客户名称"
+    cal = CalamineWorkbook.from_path(str(path))
+    assert cal.get_sheet_by_name("填写说明").to_python()[0][0] == "填写说明"
+    cal.close()
+
+
+def test_xlsm_rejects_xlsx_name(tmp_path: Path) -> None:
+    wb = xlsxwriter.Workbook(str(tmp_path / "a.xlsx"))
+    with pytest.raises(ValueError, match=r"\.xlsm"):
+        macro.add_refresh_button(wb, wb.add_worksheet())
+    wb.close()
+
+
+def test_companion_module_runs_the_adapter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _xlsm(tmp_path)
+    name = macro.companion_name(path)
+    assert name == "客户管理模板.py"
+    (tmp_path / name).write_text(macro.companion_py("客户管理模板"), encoding="utf-8")
+    # what SampleCall runs: import <stem>; <stem>.main() with the workbook folder on sys.path
+    called: list[bool] = []
+    import khbook.xlwings_adapter as adapter
+
+    monkeypatch.setattr(adapter, "refresh_caller", lambda: called.append(True))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stem = Path(path).stem
+    exec(f"import {stem}; {stem}.main()", {})
+    assert called == [True]
+    sys.modules.pop(stem, None)
+    # and the file compiles as a script on its own
+    subprocess.run([sys.executable, "-m", "py_compile", str(tmp_path / name)], check=True)
+
+
+@pytest.mark.parametrize("stem", ["客户管理模板 (1)", "客户管理-张三", "1客户", "class", ""])
+def test_companion_rejects_unimportable_names(stem: str) -> None:
+    with pytest.raises(ValueError, match="Python identifier"):
+        macro.companion_py(stem)
+
+
+def test_vba_project_is_never_committed() -> None:
+    out = subprocess.run(["git", "ls-files"], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    if out.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert not [f for f in out.stdout.splitlines() if f.endswith(("vbaProject.bin", ".xlsm", ".bas"))]
+
+
+def test_adapter_module_does_not_import_xlwings_eagerly() -> None:
+    code = ("import sys, khbook.xlwings_adapter, khbook.macro; "
+            "sys.exit(1 if 'xlwings' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
