@@ -180,6 +180,11 @@ def _serial(x: float, date1904: bool) -> dt.date | Parsed:
 
 
 @lru_cache(maxsize=_CACHE)
+def _serial_date(x: float, date1904: bool) -> dt.date | Parsed:
+    return _serial(x, date1904)
+
+
+@lru_cache(maxsize=_CACHE)
 def _date_text(s: str, date1904: bool) -> dt.date | Parsed:
     m = _DATE_YMD.fullmatch(s)
     if m:
@@ -212,6 +217,8 @@ def parse_date(
         d: dt.date | Parsed = v.date()
     elif isinstance(v, dt.date):
         d = v
+    elif isinstance(v, float) and SERIAL_MIN <= v <= SERIAL_MAX:
+        d = _serial_date(v, date1904)
     elif isinstance(v, str):
         s = clean_text(v)
         if s is None:
@@ -233,6 +240,11 @@ def parse_date(
         return d
     if d < min_date or (max_date is not None and d > max_date):
         return _BAD_DATE["out_of_range"]
+    return _date_parsed(d)
+
+
+@lru_cache(maxsize=_CACHE)
+def _date_parsed(d: dt.date) -> Parsed:
     return Parsed(d)
 
 
@@ -326,6 +338,11 @@ def _amount_text(s: str) -> Parsed:
     return _amount_result(-value if neg else value)
 
 
+@lru_cache(maxsize=_CACHE)
+def _amount_float(v: float) -> Parsed:
+    return _amount_result(Decimal(repr(v)))
+
+
 def parse_amount(v: Any) -> Parsed:
     """A cell -> ``Parsed(Decimal)`` in 万元; see the module docstring for the units."""
     if v is None:
@@ -338,13 +355,13 @@ def parse_amount(v: Any) -> Parsed:
     if isinstance(v, bool):
         return _BAD_AMOUNT["unrecognised"]
     if isinstance(v, int):
-        return _amount_result(Decimal(v))
+        return _amount_float(float(v)) if abs(v) < 1 << 53 else _amount_result(Decimal(v))
     if isinstance(v, float):
         if math.isnan(v):
             return _BLANK
         if math.isinf(v):
             return _BAD_AMOUNT["unrecognised"]
-        return _amount_result(Decimal(repr(v)))
+        return _amount_float(v)
     if isinstance(v, Decimal):
         return _amount_result(v) if v.is_finite() else _BAD_AMOUNT["unrecognised"]
     return _BAD_AMOUNT["unrecognised"]
@@ -492,7 +509,7 @@ def check_credit_code(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed
             return _BLANK
         return _STORED_AS_NUMBER
     s = clean_text(v)
-    if s is None or _is_na(s, not_applicable):
+    if s is None or (len(s) != 18 and _is_na(s, not_applicable)):
         return _BLANK
     return _uscc_text(s)
 
@@ -522,8 +539,54 @@ def _format_phone(n: Any) -> str:
     return pn.format_number(n, pn.PhoneNumberFormat.INTERNATIONAL)
 
 
+class _CnPatterns:
+    """phonenumbers' own CN metadata patterns, compiled once (lazily: importing
+    phonenumbers costs time and is only needed when a workbook has phones)."""
+
+    _loaded: _CnPatterns | None = None
+
+    def __init__(self) -> None:
+        import phonenumbers as pn
+
+        md = pn.PhoneMetadata.metadata_for_region("CN")
+        assert md is not None and md.mobile is not None and md.fixed_line is not None
+        self.mobile = re.compile(md.mobile.national_number_pattern)
+        self.fixed = re.compile(md.fixed_line.national_number_pattern)
+        self.general = re.compile(md.general_desc.national_number_pattern)
+
+    @classmethod
+    def get(cls) -> _CnPatterns:
+        if cls._loaded is None:
+            cls._loaded = cls()
+        return cls._loaded
+
+
+# GB area codes: 10 and 2X have two digits, all others (3XX-9XX) three
+_LANDLINE = re.compile(r"\(?0(10|2\d|[3-9]\d\d)\)?[- ]?(\d{7,8})")
+
+
+def _fast_cn(part: str) -> str | None:
+    """The common shapes, checked against the library's CN patterns without parsing:
+    an 11-digit mobile, or ``0AA(A)-NNNNNNN(N)``. None: take the full library path."""
+    if len(part) == 11 and _MOBILE.fullmatch(part):
+        pats = _CnPatterns.get()
+        return part if pats.mobile.fullmatch(part) else None
+    m = _LANDLINE.fullmatch(part)
+    if m is None:
+        return None
+    area, local = m[1], m[2]
+    nsn = area + local
+    pats = _CnPatterns.get()
+    if pats.general.fullmatch(nsn) and pats.fixed.fullmatch(nsn) and not pats.mobile.fullmatch(nsn):
+        return f"0{area}-{local}"
+    return None
+
+
 @lru_cache(maxsize=_CACHE)
 def _one_phone(part: str) -> str | None:
+    fast = _fast_cn(part)
+    if fast is not None:
+        return fast
     import phonenumbers as pn
 
     candidates = [part]
@@ -542,7 +605,7 @@ def _one_phone(part: str) -> str | None:
 
 @lru_cache(maxsize=_CACHE)
 def _phone_text(s: str) -> Parsed:
-    if _MOBILE.fullmatch(s):
+    if len(s) == 11 and _MOBILE.fullmatch(s):
         one = _one_phone(s)
         return Parsed(one) if one else _BAD_PHONE["unrecognised"]
     out: list[str] = []
@@ -587,18 +650,48 @@ _EMAIL_SPLIT = re.compile(r"[;；,，、\s]+")
 _BAD_EMAIL = Parsed(None, "bad_email", "unrecognised")
 
 
-@lru_cache(maxsize=_CACHE)
-def _one_email(addr: str) -> str | None:
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+@lru_cache(maxsize=4096)
+def _email_domain(domain: str) -> str | None:
+    """email-validator's normalised form of a domain (via a neutral local part)."""
     from email_validator import EmailNotValidError, validate_email
 
-    if addr.lower().startswith("mailto:"):
-        addr = addr[7:]
-    if addr.startswith("<") and addr.endswith(">"):
-        addr = addr[1:-1]
+    try:
+        return validate_email(f"x@{domain}", check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
+
+
+def _full_email(addr: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(addr, check_deliverability=False).normalized
     except EmailNotValidError:
         return None
+
+
+@lru_cache(maxsize=_CACHE)
+def _one_email(addr: str) -> str | None:
+    if addr[:7].lower() == "mailto:":
+        addr = addr[7:]
+    if addr.startswith("<") and addr.endswith(">"):
+        addr = addr[1:-1]
+    # fast path: a plain ASCII local part (email-validator keeps it as typed) and a
+    # domain validated once; anything unusual takes the library's full path.
+    local, at, domain = addr.rpartition("@")
+    if at and addr.isascii() and len(local) <= 64 and len(addr) <= 254 and _DOT_ATOM.fullmatch(local):
+        from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+
+        if local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES:
+            norm = _email_domain(domain)
+            if norm is None:
+                return None
+            if norm.isascii():
+                return f"{local}@{norm}"
+    return _full_email(addr)
 
 
 @lru_cache(maxsize=_CACHE)
