@@ -68,6 +68,7 @@ class Package:
         self._rels_dirty: set[str] = set()
         self._ct = parse(self.read("[Content_Types].xml"), "[Content_Types].xml", str(src))
         self._ct_dirty = False
+        self._dropped: set[str] = set()
 
     # ---- parts --------------------------------------------------------------------
     def exists(self, name: str) -> bool:
@@ -108,7 +109,7 @@ class Package:
             self._rels_dirty.discard(n)
             if n in self._names:
                 self._removed.add(n)
-        self._remove_override(name)
+        self._dropped.add(name)  # its Override goes at write time, unless the name is reused
 
     def free_name(self, pattern: str) -> str:
         """First free part name for a pattern with one {} (numbered from 1)."""
@@ -236,6 +237,9 @@ class Package:
     def write(self, dst: Path) -> tuple[int, int]:
         """Write the patched package to `dst`; returns (parts changed/added, parts copied raw)."""
         self._flush_rels()
+        for name in self._dropped:
+            if not self.exists(name):
+                self._remove_override(name)
         if self._ct_dirty:
             self.put("[Content_Types].xml", serialize(self._ct))
         copied = changed = 0

@@ -99,6 +99,20 @@ def set_cell_value(c: etree._Element, value: object, styles: Styles, date1904: b
         if t.text != t.text.strip() or "\n" in t.text:
             t.set(XML_SPACE, "preserve")
         c.insert(0, is_)
+    order_cell_attrs(c)
+
+
+_ATTR_ORDER = {"r": 0, "s": 1, "t": 2}
+
+
+def order_cell_attrs(c: etree._Element) -> None:
+    """Keep a cell's attributes in Office order (r, s, t, ...) so repeated patches are stable."""
+    items = list(c.attrib.items())
+    ordered = sorted(items, key=lambda kv: _ATTR_ORDER.get(kv[0], 3))
+    if ordered != items:
+        c.attrib.clear()
+        for k, v in ordered:
+            c.set(k, v)
 
 
 def _insert_value(c: etree._Element, v: etree._Element, text: str) -> None:
@@ -249,6 +263,7 @@ class SheetPatcher:
         c = self.cell(r, col)
         assert c is not None
         c.set("s", str(self.styles.derived_xf(int(c.get("s", "0")), bold=True, fill_rgb=COMPUTED_FILL)))
+        order_cell_attrs(c)
         self.written.add((r, col))
 
     # ---- columns and dimension ---------------------------------------------------

@@ -1,0 +1,408 @@
+"""Fidelity tests for the OOXML package patcher (khbook.ooxml.write_annotated).
+
+Fixture workbooks are built at test time by tests/ooxml_fixtures.py. For each one we
+apply the same edits and prove: every input part is kept, untouched parts are copied
+byte-identical (raw), changed sheet parts keep every element they had, cells outside
+the written ones are unchanged, validations/names/merges/user comments are not fewer,
+marks are conditional formats, comments are khbook's, links point at the right cells,
+formula-like text stays text, the output is XSD-valid and lint-clean, a second refresh
+changes nothing, and LibreOffice opens it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pytest
+from lxml import etree
+
+from khbook.errors import WorkbookError
+from khbook.ooxml import ChartSpec, NewSheet, SheetEdits, write_annotated
+from khbook.ooxml.sheetxml import marker_formula
+from khbook.ooxml.xmlutil import cell_text, compact_sqref, quote_sheet
+from tests import ooxml_fixtures as fx
+
+SHARED = Path(os.environ.get("KHBOOK_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+KINDS = list(fx.BUILDERS)
+M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+MAIN_PART = "xl/worksheets/sheet1.xml"
+
+FORMULA_LIKE = {"J3": "+cmd", "J4": "@x", "J5": "-1+2", "I2": '=HYPERLINK("http://evil","x")'}
+WRITES: dict[str, object] = {
+    "B3": "新名称有限公司", "F4": 88.5, "E5": dt.date(2024, 5, 10), "H6": None,
+    "J1": "客户价值等级", "J2": "高价值", "J6": "bad\x01chars\x1f", "J30": "beyond the data",
+    "K1": "分类依据", "K2": "x" * 40000, **FORMULA_LIKE,
+}
+MARKS = {
+    "B3": ("changed", "客户名称: 旧 -> 新"), "C4": ("error", "不在列表中: 制造"), "C5": ("error", None),
+    "C6": ("error", "缺少\x02必填 <&> 值"), "D6": ("warning", "员工人数为文本"), "E7": ("info", "提示"),
+    "J2": ("changed", "低价值 -> 高价值"),
+}
+LINKS = {"C2": f"{quote_sheet(fx.MAIN_SHEET)}!C4", "C3": f"{quote_sheet(fx.MAIN_SHEET)}!D6"}
+
+
+def edits() -> tuple[list[SheetEdits], list[NewSheet]]:
+    e = SheetEdits(fx.MAIN_SHEET, dict(WRITES), dict(MARKS), {"J": 14, "K": 30},
+                   {"J1": "computed", "K1": "computed"})
+    issues = NewSheet(
+        "异常清单",
+        [["严重程度", "工作表", "单元格", "客户ID", "字段", "值", "说明", "时间"],
+         ["错误", fx.MAIN_SHEET, "C4", "KH2024003", "所属行业", "=SUM(A1)", "不在列表中", dt.datetime(2024, 5, 1, 9, 30)],
+         ["警告", fx.MAIN_SHEET, "D6", "KH2024005", "员工人数", "+cmd", "为文本", dt.date(2024, 5, 2)]],
+        widths={"A": 10, "G": 40}, links=dict(LINKS), fills={"A2": "error", "A3": "warning"})
+    summary = NewSheet(
+        "分类汇总", [["价值等级", "客户数"], ["高价值", 3], ["中价值", 5], ["低价值", 12]],
+        charts=[ChartSpec("价值等级分布", "column", "A2:A4", "B2:B4", "D2"),
+                ChartSpec("占比", "pie", "A2:A4", "B2:B4", "D18")])
+    quoted = NewSheet("Bob's 图表", [["k", "v"], ["a", 1], ["b", 2]], hidden=True,
+                      charts=[ChartSpec("bar", "bar", "A2:A3", "B2:B3", "D2")])
+    return [e], [issues, summary, quoted]
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | None]:
+    folder = tmp_path_factory.mktemp("ooxml-fixtures")
+    return {k: fx.build(k, folder) for k in KINDS}
+
+
+def book(books: dict[str, Path | None], kind: str) -> Path:
+    path = books[kind]
+    if path is None:
+        pytest.skip(f"fixture {kind!r} unavailable (LibreOffice not installed)")
+    return path
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def rels_of(files: dict[str, bytes], part: str) -> dict[str, tuple[str, str]]:
+    folder, name = part.rsplit("/", 1)
+    data = files.get(f"{folder}/_rels/{name}.rels")
+    if data is None:
+        return {}
+    root = etree.fromstring(data)
+    out = {}
+    for el in root:
+        target = el.get("Target")
+        resolved = os.path.normpath(os.path.join(folder, target)).replace("\\", "/") if not target.startswith("/") else target[1:]
+        out[el.get("Id")] = (el.get("Type").rsplit("/", 1)[-1], resolved)
+    return out
+
+
+def cells(xml: bytes) -> dict[str, tuple]:
+    root = etree.fromstring(xml)
+    out = {}
+    for c in root.iter(f"{M}c"):
+        f = c.find(f"{M}f")
+        out[c.get("r")] = (c.get("s"), c.get("t"), c.findtext(f"{M}v"),
+                           None if f is None else (f.text, tuple(sorted(f.attrib.items()))),
+                           "".join(c.find(f"{M}is").itertext()) if c.find(f"{M}is") is not None else None)
+    return out
+
+
+def signature(xml: bytes, skip: set[str]) -> Counter:
+    """Every element as (path, attributes, text), skipping written cells and volatile attributes."""
+    out: Counter = Counter()
+
+    def walk(el: etree._Element, path: str) -> None:
+        if not isinstance(el.tag, str):
+            return
+        name = etree.QName(el).localname
+        if name == "c" and el.get("r") in skip:
+            return
+        attrs = dict(el.attrib)
+        for volatile in {"row": ("spans",), "dimension": ("ref",), "col": ("min", "max")}.get(name, ()):
+            attrs.pop(volatile, None)
+        p = f"{path}/{el.tag}"
+        out[(p, tuple(sorted(attrs.items())), (el.text or "").strip())] += 1
+        for ch in el:
+            walk(ch, p)
+
+    walk(etree.fromstring(xml), "")
+    return out
+
+
+def user_comments(path: Path) -> set[tuple]:
+    wb = openpyxl.load_workbook(path)
+    return {(ws.title, c.coordinate, c.comment.author, c.comment.text)
+            for ws in wb for row in ws.iter_rows() for c in row
+            if c.comment is not None and c.comment.author != "khbook"}
+
+
+def count(files: dict[str, bytes], local: str) -> int:
+    return sum(len(etree.fromstring(d).findall(f".//{{*}}{local}"))
+               for n, d in files.items() if n.startswith("xl/worksheets/sheet") or n == "xl/workbook.xml")
+
+
+def shared_tool(name: str) -> Path:
+    path = SHARED / "tools" / name
+    if not path.exists():
+        pytest.skip(f"{path} not available (set KHBOOK_SHARED)")
+    return path
+
+
+def refresh(src: Path, dst: Path):
+    e, n = edits()
+    return write_annotated(src, dst, e, n, replace_sheets=["分类汇总", "异常清单"])
+
+
+# ---- fidelity ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fidelity(books: dict[str, Path | None], kind: str, tmp_path: Path) -> None:
+    src = book(books, kind)
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    out = tmp_path / f"out{src.suffix}"
+    stats = refresh(src, out)
+    assert hashlib.sha256(src.read_bytes()).hexdigest() == digest, "input modified"
+    a, b = members(src), members(out)
+
+    # every member kept; untouched ones byte-identical and raw-copied (same compressed size)
+    assert set(a) <= set(b)
+    sheet_rels = rels_of(a, MAIN_PART)
+    may_change = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "docProps/app.xml",
+                  "xl/styles.xml", "xl/calcChain.xml", MAIN_PART, "xl/worksheets/_rels/sheet1.xml.rels"}
+    may_change |= {t for kind_, t in sheet_rels.values() if kind_ in ("comments", "vmlDrawing")}
+    with zipfile.ZipFile(src) as za, zipfile.ZipFile(out) as zb:
+        for name in a:
+            if name not in may_change:
+                assert a[name] == b[name], f"{name} changed"
+                ia, ib = za.getinfo(name), zb.getinfo(name)
+                assert (ia.compress_type, ia.compress_size, ia.CRC) == (ib.compress_type, ib.compress_size, ib.CRC)
+        order_a = [n for n in za.namelist()]
+        assert [n for n in zb.namelist() if n in a] == order_a, "member order changed"
+    assert stats.parts_copied >= len(set(a) - may_change)
+
+    # the changed sheet keeps every element it had; other cells unchanged
+    written = set(WRITES) | {"J1", "K1"}
+    sig_a, sig_b = signature(a[MAIN_PART], written), signature(b[MAIN_PART], written)
+    assert not (sig_a - sig_b), f"elements lost: {list((sig_a - sig_b).items())[:5]}"
+    ca, cb = cells(a[MAIN_PART]), cells(b[MAIN_PART])
+    for ref, value in ca.items():
+        if ref not in written:
+            assert cb[ref] == value, ref
+        elif not isinstance(WRITES.get(ref), dt.date) and ref not in ("J1", "K1"):
+            assert cb[ref][0] == value[0], f"{ref} lost its style"
+    for other in set(a) & set(b):
+        if other.startswith("xl/worksheets/sheet") and other != MAIN_PART:
+            assert a[other] == b[other]
+
+    # validations, names, merges, user comments not fewer
+    for local in ("dataValidation", "definedName", "mergeCell", "hyperlink"):
+        assert count(b, local) >= count(a, local), local
+    assert user_comments(out) == user_comments(src)
+    if kind == "x14":
+        assert b"{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" in b[MAIN_PART]
+        assert b"x14:conditionalFormatting" in b[MAIN_PART]
+    if kind == "xlsm":
+        assert b["xl/vbaProject.bin"] == a["xl/vbaProject.bin"]
+        assert b"RefreshClassification" in b["xl/drawings/vmlDrawing1.vml"]
+
+    # marks: one CF per kind with the right sqref
+    root = etree.fromstring(b[MAIN_PART])
+    found = {}
+    for cf in root.findall(f"{M}conditionalFormatting"):
+        for rule in cf.findall(f"{M}cfRule"):
+            found[rule.findtext(f"{M}formula")] = cf.get("sqref")
+    for kind_ in ("error", "warning", "info", "changed"):
+        assert found[marker_formula(kind_)] == compact_sqref(r for r, (k, _t) in MARKS.items() if k == kind_)
+    prios = [r.get("priority") for r in root.iter("{*}cfRule")]
+    assert len(prios) == len(set(prios))
+
+    # values written as text, never formulas
+    for ref, text in FORMULA_LIKE.items():
+        c = root.find(f"{M}sheetData/{M}row/{M}c[@r='{ref}']")
+        assert c.get("t") == "inlineStr" and c.find(f"{M}f") is None
+        assert "".join(c.find(f"{M}is").itertext()) == text
+    wb = openpyxl.load_workbook(out)
+    ws = wb[fx.MAIN_SHEET]
+    assert ws["J6"].value == "badchars"
+    assert len(ws["K2"].value) == 32767
+    assert ws["F4"].value == 88.5 and ws["H6"].value is None
+    assert ws["E5"].value == dt.datetime(2024, 5, 10) and ws["E5"].is_date
+    assert ws.column_dimensions["J"].width == 14
+
+    # comments: khbook's where no user comment is
+    skipped = {s.split("!", 1)[1] for s in stats.comments_skipped}
+    for ref, (_k, text) in MARKS.items():
+        c = ws[ref].comment
+        if text is None:
+            assert c is None or c.author != "khbook"
+        elif ref in skipped:
+            assert c.author != "khbook"
+        else:
+            assert c is not None and c.author == "khbook" and c.text == cell_text(text)
+    if kind == "comments":
+        assert skipped == {"C4"}
+
+    # new sheets and links
+    assert wb.sheetnames[:2] == [fx.MAIN_SHEET, fx.LOG_SHEET]
+    assert wb.sheetnames[2:] == ["异常清单", "分类汇总", "Bob's 图表"]
+    assert wb["Bob's 图表"].sheet_state == "hidden"
+    issues = wb["异常清单"]
+    for ref, target in LINKS.items():
+        assert issues[ref].hyperlink.location == target
+    assert issues["F2"].value == "=SUM(A1)" and issues["F2"].data_type == "s"
+    assert issues.freeze_panes == "A2" and issues.auto_filter.ref == "A1:H3"
+    charts = [n for n in b if n.startswith("xl/charts/") and n not in a]
+    assert len(charts) == 3
+    assert any("'Bob''s 图表'!$A$2:$A$3".encode() in b[n] for n in charts)
+    check_schemas(out, [b[n] for n in charts])
+
+
+def check_schemas(out: Path, chart_parts: list[bytes]) -> None:
+    xsd = SHARED / "ooxml-xsd"
+    res = subprocess.run([sys.executable, str(shared_tool("xsdcheck.py")), str(xsd), str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = subprocess.run([sys.executable, str(shared_tool("excel_lint.py")), str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    wrapper = (f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:import namespace='
+               f'"http://schemas.openxmlformats.org/drawingml/2006/chart" schemaLocation="{(xsd / "dml-chart.xsd").as_uri()}"/></xs:schema>')
+    schema = etree.XMLSchema(etree.fromstring(wrapper.encode(), base_url=xsd.as_uri() + "/"))
+    for data in chart_parts:
+        assert schema.validate(etree.fromstring(data)), schema.error_log
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_second_refresh_is_stable(books: dict[str, Path | None], kind: str, tmp_path: Path) -> None:
+    src = book(books, kind)
+    once, twice = tmp_path / f"once{src.suffix}", tmp_path / f"twice{src.suffix}"
+    refresh(src, once)
+    stats = refresh(once, twice)
+    a, b = members(once), members(twice)
+    assert set(a) == set(b)
+    for name in a:
+        assert a[name] == b[name], f"{name} differs after a second refresh"
+    assert stats.sheets_replaced == ["异常清单", "分类汇总", "Bob's 图表"] and not stats.sheets_added
+    wb = openpyxl.load_workbook(twice)
+    ws = wb[fx.MAIN_SHEET]
+    kb = [c for row in ws.iter_rows() for c in row if c.comment is not None and c.comment.author == "khbook"]
+    assert len(kb) == stats.comments_added == stats.comments_removed
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_libreoffice_opens_output(books: dict[str, Path | None], kind: str, tmp_path: Path) -> None:
+    if fx.soffice() is None:
+        pytest.skip("LibreOffice (soffice) not installed")
+    src = book(books, kind)
+    out = tmp_path / f"out{src.suffix}"
+    refresh(src, out)
+    target = "csv" if kind == "plain" else "pdf"
+    convert = 'csv:Text - txt - csv (StarCalc):44,34,76' if target == "csv" else "pdf"   # 76 = UTF-8
+    res = fx.run_soffice(["--convert-to", convert, "--outdir", str(tmp_path / "lo"), str(out)])
+    produced = tmp_path / "lo" / f"out.{target}"
+    assert produced.exists() and produced.stat().st_size > 0, res.stdout + res.stderr
+    assert "error" not in res.stderr.lower().replace("javaldx", ""), res.stderr
+    if target == "csv":
+        text = produced.read_text(encoding="utf-8", errors="replace")
+        assert "新名称有限公司" in text and "+cmd" in text and '"=HYPERLINK(""http://evil"",""x"")"' in text
+
+
+# ---- focused behaviour -------------------------------------------------------------------
+
+def test_shared_formula_master_hands_formula_to_dependents(books: dict[str, Path | None], tmp_path: Path) -> None:
+    src = book(books, "x14")
+    out = tmp_path / "out.xlsx"
+    stats = write_annotated(src, out, [SheetEdits(fx.MAIN_SHEET, {"J2": "text", "I5": 1})], [])
+    c = cells(members(out)[MAIN_PART])
+    assert c["J2"][3] is None and c["J3"][3] == ("D3+1", ()) and c["J4"][3] == ("D4+1", ())
+    assert c["J3"][2] == "31"   # cached value kept
+    assert sorted(stats.formulas_removed) == [f"{fx.MAIN_SHEET}!I5", f"{fx.MAIN_SHEET}!J2"]
+    chain = etree.fromstring(members(out)["xl/calcChain.xml"])
+    refs = [e.get("r") for e in chain]
+    assert "J2" not in refs and "I5" not in refs and "J3" in refs
+    assert chain[0].get("i") == "1"
+
+
+def test_calc_chain_removed_when_empty(books: dict[str, Path | None], tmp_path: Path) -> None:
+    src = book(books, "x14")
+    writes = {f"I{r}": None for r in range(2, 22)} | {"J2": None, "J3": None, "J4": None}
+    out = tmp_path / "out.xlsx"
+    write_annotated(src, out, [SheetEdits(fx.MAIN_SHEET, writes)], [])
+    b = members(out)
+    assert "xl/calcChain.xml" not in b and b"calcChain" not in b["xl/_rels/workbook.xml.rels"]
+    assert b"calcChain" not in b["[Content_Types].xml"]
+
+
+def test_replace_sheets_removes_extra_sheet(books: dict[str, Path | None], tmp_path: Path) -> None:
+    src = book(books, "plain")
+    once, twice = tmp_path / "once.xlsx", tmp_path / "twice.xlsx"
+    refresh(src, once)
+    stats = write_annotated(once, twice, [], [NewSheet("异常清单", [["a"], ["b"]])],
+                            replace_sheets=["异常清单", "分类汇总"])
+    assert stats.sheets_removed == ["分类汇总"]
+    wb = openpyxl.load_workbook(twice)
+    assert wb.sheetnames == [fx.MAIN_SHEET, fx.LOG_SHEET, "异常清单", "Bob's 图表"]
+    b = members(twice)
+    assert len([n for n in b if n.startswith("xl/charts/")]) == 1   # only Bob's chart left
+    names = etree.fromstring(b["xl/workbook.xml"]).findall(f".//{M}definedName")
+    assert all(int(n.get("localSheetId", 0)) < 4 for n in names)
+    check_schemas(twice, [])
+
+
+def test_no_edits_copies_everything(books: dict[str, Path | None], tmp_path: Path) -> None:
+    src = book(books, "chart")
+    out = tmp_path / "same.xlsx"
+    stats = write_annotated(src, out, [SheetEdits(fx.MAIN_SHEET)], [])
+    assert members(src) == members(out)
+    assert stats.parts_changed == 0 and stats.parts_copied == len(members(src))
+
+
+def test_refuses_overwriting_input_and_dtd(books: dict[str, Path | None], tmp_path: Path) -> None:
+    src = book(books, "plain")
+    with pytest.raises(WorkbookError):
+        write_annotated(src, src, [], [])
+    evil = tmp_path / "evil.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(evil, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == MAIN_PART:
+                data = data.replace(b"<worksheet", b'<!DOCTYPE x [<!ENTITY e "boom">]><worksheet', 1)
+            zout.writestr(info, data)
+    with pytest.raises(WorkbookError, match="DTD"):
+        write_annotated(evil, tmp_path / "x.xlsx", [SheetEdits(fx.MAIN_SHEET, {"A1": 1})], [])
+    assert not (tmp_path / "x.xlsx").exists()
+    with pytest.raises(ValueError):
+        write_annotated(src, tmp_path / "y.xlsx", [SheetEdits(fx.MAIN_SHEET, marks={"A1": ("bogus", None)})], [])
+
+
+def test_text_helpers() -> None:
+    assert quote_sheet("Bob's") == "'Bob''s'"
+    assert compact_sqref(["C5", "C6", "C7", "A1", "C9"]) == "A1 C5:C7 C9"
+    assert cell_text("a\x00b\x0bc\td") == "abc\td"
+    assert cell_text("_x0041_") == "_x005F_x0041_"
+    assert len(cell_text("y" * 50000)) == 32767
+
+
+@pytest.mark.slow
+def test_large_sheet_is_fast(tmp_path: Path) -> None:
+    """10k rows x 20 columns; 10k writes in a new column and 2k marks with comments."""
+    src = tmp_path / "big.xlsx"
+    wb = fx.xlsxwriter.Workbook(str(src), {"constant_memory": True})
+    ws = wb.add_worksheet("data")
+    for r in range(10001):
+        ws.write_row(r, 0, [f"h{c}" if r == 0 else (r * c if c % 2 else f"t{r}-{c}") for c in range(20)])
+    wb.close()
+    writes = {f"U{r}": f"v{r}" for r in range(2, 10002)}
+    marks = {f"B{r}": ("error", f"m{r}") for r in range(2, 10002, 5)}
+    t = time.perf_counter()
+    stats = write_annotated(src, tmp_path / "out.xlsx", [SheetEdits("data", writes, marks, {"U": 12})], [])
+    elapsed = time.perf_counter() - t
+    print(f"10k x 20 patch: {elapsed:.2f}s")
+    assert stats.cells_written == 10000 and stats.comments_added == 2000
+    assert elapsed < 20
