@@ -226,16 +226,19 @@ def read_table(
 
     typed: dict[str, list[Any]] = {}
     bad: set[tuple[int, str]] = set()
-    for k, j, values in zip(keys, idx, raw_cols, strict=True):
+    # parse 客户ID first so every other finding of the row can name its customer
+    order = sorted(range(len(keys)), key=lambda n: keys[n] != "customer_id")
+    cids: list[str | None] = [None] * len(data_rows)
+    for n in order:
+        k, j, values = keys[n], idx[n], raw_cols[n]
         col = sheet.column(k)
         parser = _ColumnParser(spec, col, date1904, as_of)
         out: list[Any] = []
-        for r, v in zip(data_rows, values, strict=True):
+        for i, (r, v) in enumerate(zip(data_rows, values, strict=True)):
             err = raw.errors.get((r - 1, j))
             if err is not None:
-                values_at = err
                 ff.add("excel_error", sheet=raw.name, cell=f"{columns[k].letter}{r}", row=r, column=columns[k].header,
-                       field=k, value=values_at)
+                       field=k, customer_id=cids[i], value=err)
                 bad.add((r, k))
                 out.append(None)
                 continue
@@ -246,13 +249,15 @@ def read_table(
             if p.rule is not None:
                 rule = spec.rule(p.rule)
                 ff.add(p.rule, sheet=raw.name, cell=f"{columns[k].letter}{r}", row=r, column=columns[k].header,
-                       field=k, value=v, detail=rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail)
+                       field=k, customer_id=cids[i], value=v, detail=rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail)
                 if rule.severity == "error":
                     bad.add((r, k))
                     out.append(() if col.type == "multi" else None)
                     continue
             out.append(p.value)
         typed[k] = out
+        if k == "customer_id":
+            cids = [c if isinstance(c, str) else None for c in out]
     index = pd.Index(data_rows, dtype="int64", name="row")
     frame = pd.DataFrame({k: _series(typed[k], sheet.column(k).type, index) for k in keys}, index=index)
     rawf = pd.DataFrame({k: pd.Series(v, index=index, dtype=object) for k, v in zip(keys, raw_cols, strict=True)}, index=index)
