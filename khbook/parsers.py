@@ -603,6 +603,13 @@ def _one_phone(part: str) -> str | None:
     return None
 
 
+def _too_short(part: str) -> bool:
+    """Clearly too few digits: under 10 (a landline without area code, 1395678), or a
+    mobile-looking number (starting with 1) under 11."""
+    digits = "".join(_DIGITS.findall(part.split("ext.")[0]))
+    return 0 < len(digits) < 10 or (digits.startswith("1") and len(digits) < 11)
+
+
 @lru_cache(maxsize=_CACHE)
 def _phone_text(s: str) -> Parsed:
     if len(s) == 11 and _MOBILE.fullmatch(s):
@@ -617,9 +624,7 @@ def _phone_text(s: str) -> Parsed:
         part = _LANDLINE_EXT.sub(r"\1 ext. \2", part) if "ext." not in part else part
         one = _one_phone(part)
         if one is None:
-            main = part.split("ext.")[0]
-            n_digits = len(_DIGITS.findall(main))
-            return _BAD_PHONE["too_short" if 0 < n_digits < 10 else "unrecognised"]
+            return _BAD_PHONE["too_short" if _too_short(part) else "unrecognised"]
         if one not in out:
             out.append(one)
     return Parsed(" / ".join(out)) if out else _BLANK
