@@ -8,8 +8,9 @@ then longest, name wins):
 2. short names (广东, 内蒙古), except when followed by a `short_name_blockers` word
    (路/街/大道/巷/州), optionally after one direction character: ``北京路``,
    ``北京西路`` are streets, ``海南州`` is a prefecture of 青海;
-3. prefecture-level city names (深圳, 深圳市...), with the same blockers, and not when
-   followed by 区 (``中山区``, ``新北区`` are districts elsewhere).
+3. prefecture-level city names (深圳, 深圳市...), with the same blockers except 州
+   (``恩施州`` is the prefecture itself), and not when followed by 区 (``中山区``,
+   ``新北区`` are districts elsewhere).
 
 A leading 中国 is stripped first. A bare district (``朝阳区...``) is unknown (None).
 """
@@ -54,10 +55,13 @@ class RegionTable:
                 self._region[str(s)] = str(region)
         blockers = [str(b) for b in regions_cfg.get("short_name_blockers") or ()]
         block = f"(?![{_DIRECTIONS}]?(?:{_alternation(blockers)}))" if blockers else ""
+        # 州 only blocks province short names (海南州); 恩施州, 大理州 are the cities themselves
+        city_blockers = [b for b in blockers if b != "州"]
+        city_block = f"(?![{_DIRECTIONS}]?(?:{_alternation(city_blockers)}))" if city_blockers else ""
         self._stages: list[tuple[re.Pattern[str] | None, dict[str, str]]] = [
             (re.compile(f"(?:{_alternation(list(full))})") if full else None, full),
             (re.compile(f"(?:{_alternation(list(short))}){block}") if short else None, short),
-            (re.compile(f"(?:{_alternation(list(cities))}){block}(?!区)") if cities else None, cities),
+            (re.compile(f"(?:{_alternation(list(cities))}){city_block}(?!区)") if cities else None, cities),
         ]
         self._cache: dict[str, str | None] = {}
 
