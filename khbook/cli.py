@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -89,6 +90,37 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return 1 if report.has_errors else 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from khbook.batch import run_batch
+    from khbook.render import render_json
+    from khbook.spec import load_spec
+
+    if args.jobs is not None and args.jobs < 1:
+        raise argparse.ArgumentTypeError(f"--jobs expects a whole number >= 1, got {args.jobs}")
+    spec = load_spec(args.spec)
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int, name: str, error: str | None) -> None:
+        line = f"[{done}/{total}] {name}" + (f": {error}" if error else "")
+        if tty:
+            print(f"\r\033[K{line}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    result = run_batch(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), previous=args.previous,
+                       jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress)
+    for f in result.failed:
+        print(f"khbook: error: {f['file']}: {f['reason']}", file=sys.stderr)
+    if args.format == "json":
+        print(render_json(result.to_dict()))
+    else:
+        t = result.totals()
+        print(f"{t['read']} of {t['files']} files read ({t['failed']} failed): {t['customers']} customers, "
+              f"{t['errors']} errors, {t['warnings']} warnings, {t['duplicates']} cross-file duplicates")
+        print("wrote " + ", ".join(str(p) for p in result.outputs.values()))
+    return 2 if result.failed else 1 if result.has_errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="khbook", description="Excel-native customer workbooks: template, check, classify, annotate, batch.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -124,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("batch", help="check a folder of workbooks: annotated copies, 汇总.xlsx, report.html",
+                       description="Check and refresh every .xlsx/.xlsm under DIR (in parallel) and write to OUTDIR: the "
+                                   "annotated copy of each file, 汇总.xlsx (all customers, findings, data quality per rep, "
+                                   "distributions, cross-file duplicates), report.html and batch.json. Exit status: 0 no "
+                                   "errors, 1 errors found, 2 some file could not be read.")
+    p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (searched recursively)")
+    p.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (default: DIR/khbook-batch)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the checks and classification are relative to (default: today)")
+    p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch: adds the month-over-month comparison")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = no worker processes)")
+    p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in 汇总.xlsx, report.html and the JSON (annotated copies are not masked)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_batch)
     return parser
 
 
@@ -141,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("khbook: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: one line, details on request
+        if os.environ.get("KHBOOK_DEBUG"):
+            raise
+        print(f"khbook: internal error: {type(exc).__name__}: {exc} (run again with KHBOOK_DEBUG=1 for details, "
+              "and please report it)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":
