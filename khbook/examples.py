@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from typing import Any
 
+import phonenumbers
 from stdnum.cn import uscc
 
 from khbook.spec import Spec
@@ -111,7 +113,19 @@ class _Maker:
         return first17 + uscc.calc_check_digit(first17)
 
     def mobile(self) -> str:
-        return self.rng.choice(_MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}"
+        return self._valid_phone(lambda: self.rng.choice(_MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}")
+
+    def landline(self, area: str) -> str:
+        return self._valid_phone(lambda: f"{area}-{self.rng.randint(2, 8)}{self.rng.randrange(10**7):07d}")
+
+    @staticmethod
+    def _valid_phone(make: Callable[[], str]) -> str:
+        """A made-up number the phone checks accept (numbering plans have gaps: retry)."""
+        for _ in range(50):
+            number = make()
+            if phonenumbers.is_valid_number(phonenumbers.parse(number, "CN")):
+                return number
+        raise RuntimeError("could not make a valid example phone number")
 
     def region(self, province: str) -> str | None:
         for region, shorts in (self.spec.regions.get("regions") or {}).items():
@@ -178,7 +192,7 @@ class _Maker:
             rows.append({
                 "customer_id": cid, "name": person[1] if self.lang == "en" else person[0],
                 "title": self.t(self.rng.choice(_TITLES)), "mobile": self.mobile(),
-                "landline": f"{place[3]}-8{self.rng.randrange(10**7):07d}" if k == 0 else None,
+                "landline": self.landline(place[3]) if k == 0 else None,
                 "email": f"{person[2]}.{i + 1}@example.com",
                 "wechat": f"wx_{person[2].replace('.', '_')}_{i + 1}",
                 "decision_role": self.label("decision_role", "决策者" if k == 0 else "使用者"),
