@@ -189,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("khbook: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except Exception as exc:  # a bug, not bad input: one line, details on request
         if os.environ.get("KHBOOK_DEBUG"):
             raise

@@ -191,7 +191,7 @@ def read_table(
         h = norm_header(value)
         if not h:
             continue
-        text = parsers.clean_text(value) or ""
+        text = _STAR.sub("", parsers.clean_text(value) or "").strip()
         key = matcher.keys.get(h)
         cell = f"{col_letter(j)}{header0 + 1}"
         if key is None:
