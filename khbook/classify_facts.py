@@ -75,11 +75,24 @@ def is_blank(v: Any) -> bool:
     return False
 
 
+def blank_mask(s: pd.Series, *, multi: bool = False) -> np.ndarray:
+    """True where a typed value is blank (None, NaN, NA, NaT, ''; an empty tuple when multi)."""
+    if multi:
+        return np.fromiter((not v if isinstance(v, tuple) else is_blank(v) for v in s.tolist()), dtype=bool, count=len(s))
+    blank = s.isna().to_numpy(dtype=bool)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        blank = blank | (s == "").to_numpy(dtype=bool, na_value=True)
+    return blank
+
+
 def _objects(s: pd.Series | None, n: int) -> list[Any]:
     """A column as a list with blanks (None, NaN, NA, '') as None."""
     if s is None:
         return [None] * n
-    return [None if is_blank(v) else v for v in s.tolist()]
+    values = s.tolist()
+    for i in np.flatnonzero(blank_mask(s)).tolist():
+        values[i] = None
+    return values
 
 
 def _untrusted_rows(untrusted: Untrusted, sheet: str) -> set[int]:
@@ -143,6 +156,7 @@ class Facts:
     n: int
     ids: list[str]
     rows: list[int]
+    pos: np.ndarray                         # positions of those rows in the customers frame
     dup_rows: dict[int, list[int]]          # position -> later rows with the same ID
     name: list[Any]
     owner: list[Any]
@@ -175,7 +189,12 @@ class Facts:
     # needs and contacts
     lift: dict[int, str] = field(default_factory=dict)      # position -> lifting tag
     contacts: np.ndarray = field(default_factory=lambda: np.empty(0))
-    roles: dict[int, set[str]] = field(default_factory=dict)
+    role_mask: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # bit k = role_names[k]
+    role_names: list[str] = field(default_factory=list)
+
+    def roles(self, i: int) -> list[str]:
+        m = int(self.role_mask[i]) if len(self.role_mask) else 0
+        return [r for k, r in enumerate(self.role_names) if m >> k & 1]
 
 
 def gather(book: Book, as_of: dt.date, untrusted: Untrusted, *, amount_won: str, window_days: int,
@@ -185,23 +204,21 @@ def gather(book: Book, as_of: dt.date, untrusted: Untrusted, *, amount_won: str,
     today = day_number(as_of)
     ct = book.table("customers")
     cf = ct.frame if ct is not None else pd.DataFrame()
-    ids_all = _objects(_col(cf, "customer_id"), len(cf))
-    row_index = cf.index.to_numpy()
-    first_pos: dict[str, int] = {}
-    firsts: list[int] = []
+    id_col = _col(cf, "customer_id")
+    if id_col is None:
+        id_col = pd.Series([None] * len(cf), index=cf.index, dtype=object)
+    present = ~blank_mask(id_col)
+    dup = id_col.duplicated(keep="first").to_numpy(dtype=bool)
+    firsts = np.flatnonzero(present & ~dup)
     dup_rows: dict[int, list[int]] = {}
-    for i, cid in enumerate(ids_all):
-        if cid is None:
-            continue
-        p = first_pos.get(cid)
-        if p is None:
-            first_pos[cid] = len(firsts)
-            firsts.append(i)
-        else:
-            dup_rows.setdefault(p, []).append(int(row_index[i]))
+    later = np.flatnonzero(present & dup)
+    if len(later):
+        pos = pd.Index(id_col.iloc[firsts]).get_indexer(id_col.iloc[later])
+        for p, r in zip(pos.tolist(), cf.index[later].tolist(), strict=True):
+            dup_rows.setdefault(p, []).append(int(r))
     sub = cf.iloc[firsts] if len(cf) else cf
     n = len(firsts)
-    ids = [ids_all[i] for i in firsts]
+    ids = [str(v) for v in id_col.iloc[firsts].tolist()]
     index = pd.Index(ids, dtype=object)
 
     emp = _col(sub, "employees")
@@ -209,7 +226,7 @@ def gather(book: Book, as_of: dt.date, untrusted: Untrusted, *, amount_won: str,
                  if emp is not None else np.full(n, np.nan))
 
     facts = Facts(
-        n=n, ids=ids, rows=[int(r) for r in sub.index], dup_rows=dup_rows,
+        n=n, ids=ids, rows=sub.index.astype('int64').tolist(), pos=firsts, dup_rows=dup_rows,
         name=_objects(_col(sub, "name"), n), owner=_objects(_col(sub, "owner"), n),
         amount_col=to_micro(_col(sub, "annual_amount"), n), employees=employees,
         size_typed=_objects(_col(sub, "size_band"), n), region_typed=_objects(_col(sub, "region"), n),
@@ -222,7 +239,7 @@ def gather(book: Book, as_of: dt.date, untrusted: Untrusted, *, amount_won: str,
         won_first=np.full(n, np.nan), won_last=np.full(n, np.nan), won_undated=np.zeros(n, np.int64),
         lost_last=np.full(n, np.nan), other_last=np.full(n, np.nan),
         open_rank=np.full(n, -1, np.int64), priority_rank=np.full(n, -1, np.int64),
-        contacts=np.zeros(n, np.int64),
+        contacts=np.zeros(n, np.int64), role_mask=np.zeros(n, np.int64),
     )
     if n == 0:
         return facts
@@ -271,25 +288,22 @@ def gather(book: Book, as_of: dt.date, untrusted: Untrusted, *, amount_won: str,
     # needs: tags that lift the value tier (the first lifting tag met, in the rules' order)
     ne = link(book.table("needs"), index, untrusted)
     if ne.size and "tags" in ne.frame.columns and lift_tags:
-        order = {t: i for i, t in enumerate(lift_tags)}
-        best: dict[int, int] = {}
-        for code, tags in zip(ne.codes.tolist(), ne.frame["tags"].tolist(), strict=True):
-            if not tags or not isinstance(tags, tuple):
-                continue
-            for tg in tags:
-                k = order.get(tg)
-                if k is not None and k < best.get(code, len(order)):
-                    best[code] = k
-        facts.lift = {c: lift_tags[k] for c, k in best.items()}
+        tags = ne.frame["tags"].tolist()
+        for tg in reversed(lift_tags):  # earlier tags overwrite later ones
+            has = np.fromiter((isinstance(t, tuple) and tg in t for t in tags), dtype=bool, count=len(tags))
+            for code in np.unique(ne.codes[has]).tolist():
+                facts.lift[code] = tg
 
-    # contacts: distinct decision roles
+    # contacts: distinct decision roles as a bit mask per customer
     co = link(book.table("contacts"), index, untrusted)
     if co.size:
         facts.contacts = count(co.codes, None, n)
         if "decision_role" in co.frame.columns:
-            roles: dict[int, set[str]] = {}
-            for code, role in zip(co.codes.tolist(), co.frame["decision_role"].tolist(), strict=True):
-                if isinstance(role, str) and role:
-                    roles.setdefault(code, set()).add(role)
-            facts.roles = roles
+            role = np.array(_objects(co.frame["decision_role"], co.size), dtype=object)
+            known = np.array([r is not None for r in role], dtype=bool)
+            names = sorted({str(r) for r in role[known]})
+            mask = np.zeros(n, dtype=np.int64)
+            for bit, name in enumerate(names):
+                mask |= (count(co.codes, role == name, n) > 0).astype(np.int64) << bit
+            facts.role_mask, facts.role_names = mask, names
     return facts

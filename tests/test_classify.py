@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import khbook.classify as classify_mod
 from khbook.classify import classify, num, summarize
 from khbook.model import Book, ColumnInfo, CustomerClass, Table, col_letter
 from khbook.spec import Spec, default_spec_dir, load_spec
@@ -29,28 +28,6 @@ _DTYPES = {"date": "datetime64[ns]", "amount": "float64", "integer": "Int64"}
 @pytest.fixture(scope="module")
 def spec() -> Spec:
     return load_spec()
-
-
-class StubRegions:
-    """A tiny stand-in for khbook.regions.RegionTable (广东/粤 only)."""
-
-    def __init__(self, regions: dict[str, Any]) -> None:
-        self.regions = regions
-
-    def province_of_address(self, addr: str) -> str | None:
-        return "粤" if "广东" in addr or "深圳市" in addr else None
-
-    def province_of_credit_code(self, code: str) -> str | None:
-        return "粤" if code[2:4] == "44" else None
-
-    def region_of(self, short: str) -> str | None:
-        return {"粤": "华南"}.get(short)
-
-
-@pytest.fixture(autouse=True)
-def _regions(monkeypatch: pytest.MonkeyPatch) -> None:
-    if classify_mod.RegionTable is None:  # khbook.regions not there yet
-        monkeypatch.setattr(classify_mod, "RegionTable", StubRegions)
 
 
 def ago(days: int) -> dt.date:
@@ -364,8 +341,9 @@ def test_region_sources(spec: Spec) -> None:
     customers = [cust("ADDR", address="广东省深圳市南山区科技园路1号", credit_code="91110000600037341L"),
                  cust("CODE", address="朝阳区某路1号", credit_code="9144030071526726XG"),
                  cust("TYPED", address="朝阳区某路1号", credit_code=None, region="华东"),
-                 cust("NONE", address=None, credit_code=None)]
+                 cust("NONE", address=None, credit_code=None), cust("BJ")]
     c = run(spec, customers=customers)
+    assert c["BJ"].region == "华北" and c["BJ"].reasons["region"] == "注册地址 -> 北京市 -> 华北"
     assert c["ADDR"].region == "华南" and c["ADDR"].reasons["region"].startswith("注册地址 -> 广东省 -> 华南")
     assert c["CODE"].region == "华南"
     assert c["CODE"].reasons["region"] == "统一社会信用代码第3-4位 44 -> 广东省 -> 华南"
