@@ -64,7 +64,8 @@ def make_book(spec: Spec, n: int, seed: int = 1) -> Book:
         "credit_code": _pick(rng, ["91110000600037341L", "9144030071526726XG", "914403001922038216"], n, 0.2),
         "industry": _pick(rng, lists["industry"], n, 0.02),
         "employees": pd.Series(employees),
-        "address": _pick(rng, provinces, n, 0.1),
+        "address": pd.Series([None if a is None else f"{a}{i}室" for i, a in enumerate(_pick(rng, provinces, n, 0.1))],
+                             dtype=object),  # distinct addresses, like real data
         "region": _pick(rng, lists["region"], n, 0.5),
         "first_contact": _dates(rng, n, 1500),
         "annual_amount": pd.Series(amount),

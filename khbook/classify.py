@@ -228,6 +228,8 @@ def value_tiers(f: Facts, R: Rules, amounts: list[int | None]) -> tuple[list[str
 def _pct(part: int, total: int, thresholds: list[tuple[str, Fraction]]) -> str:
     """part/total as a percentage text precise enough to show how it compares."""
     share = part * 100 / total
+    if 0 < share < 0.1:  # two significant digits rather than 0.0
+        return f"{share:.{min(9, 1 - math.floor(math.log10(share)))}f}"
     txt = f"{share:.1f}"
     for _, p in thresholds:
         if abs(share - p.numerator / p.denominator) < 0.06:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import shutil
 from copy import deepcopy
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from khbook.classify import classify, num, summarize
 from khbook.model import Book, ColumnInfo, CustomerClass, Table, col_letter
@@ -25,9 +29,14 @@ AS_OF = dt.date(2026, 11, 24)
 _DTYPES = {"date": "datetime64[ns]", "amount": "float64", "integer": "Int64"}
 
 
+@functools.cache
+def _builtin_spec() -> Spec:
+    return load_spec()
+
+
 @pytest.fixture(scope="module")
 def spec() -> Spec:
-    return load_spec()
+    return _builtin_spec()
 
 
 def ago(days: int) -> dt.date:
@@ -182,6 +191,18 @@ def test_abc_share_is_exact_where_float_is_not(spec: Spec) -> None:
     assert c["P3"].abc_class == "B"
     assert c["P1"].abc_class == "C"  # 1.67 %
     assert c["P2"].abc_class == "C"  # 3.33 %
+
+
+def test_abc_small_share_text(spec: Spec) -> None:
+    c = run(spec, customers=[cust("S1", annual_amount=0.57), cust("S2", annual_amount=9999.43)])
+    assert c["S1"].reasons["abc_class"] == "占比 0.0057%（0.57万 / 合计 10000万） < 5% -> C"
+
+
+def test_time_of_day_is_ignored(spec: Spec) -> None:
+    late = pd.Timestamp(ago(90)) + pd.Timedelta(hours=23, minutes=59)
+    deals = [{"customer_id": "H", "stage": "成交", "actual_amount": 1.0, "deal_date": ago(100)}]
+    c = run(spec, customers=[cust("H")], deals=deals, followups=[{"customer_id": "H", "date": late}])["H"]
+    assert c.stage == "合作中" and "最近跟进距今 90 天" in c.reasons["stage"]
 
 
 def test_abc_total_zero_gives_fallback(spec: Spec) -> None:
@@ -438,3 +459,26 @@ def test_summarize(spec: Spec) -> None:
     assert s["tag"] == {"重点跟进": 1, "资料不全": 1}
     assert s["size_band"] == {"小型(50人以下)": 1, "大型(500人以上)": 1}
     assert s["owner"] == {"李四": 2, "张三": 1}
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 10_000_00).map(lambda c: c / 100)), min_size=1, max_size=12))
+def test_share_classes_match_exact_reference(amounts: list[float | None]) -> None:
+    spec = _builtin_spec()
+    out = classify(make_book(spec, customers=[cust(f"K{i}", annual_amount=a) for i, a in enumerate(amounts)]), spec, AS_OF)
+    assert [c.customer_id for c in out] == [f"K{i}" for i in range(len(amounts))]  # nobody dropped
+    exact = [None if a is None else Fraction(str(a)) for a in amounts]
+    total = sum(e for e in exact if e is not None)
+    for c, e in zip(out, exact, strict=True):
+        if e is None:
+            expected = "待补充"
+        elif total == 0:
+            expected = "C"
+        else:
+            share = e * 100 / total
+            expected = "A" if share >= 20 else "B" if share >= 5 else "C"
+        assert c.abc_class == expected, (c.reasons["abc_class"], amounts)
+        assert (c.value_tier == "待补充") == (e is None)
