@@ -406,3 +406,22 @@ def test_large_sheet_is_fast(tmp_path: Path) -> None:
     print(f"10k x 20 patch: {elapsed:.2f}s")
     assert stats.cells_written == 10000 and stats.comments_added == 2000
     assert elapsed < 20
+
+
+def test_marks_only_sheet_keeps_cells_byte_identical(books: dict[str, Path | None], tmp_path: Path) -> None:
+    src = book(books, "comments")
+    log_part = "xl/worksheets/sheet2.xml"
+    e = [SheetEdits(fx.LOG_SHEET, marks={"B3": ("error", "日期格式"), "C4": ("info", None)}, new_columns={"F": 9})]
+    once, twice = tmp_path / "once.xlsx", tmp_path / "twice.xlsx"
+    stats = write_annotated(src, once, e, [])
+    write_annotated(once, twice, e, [])
+    a, b = members(src)[log_part], members(once)[log_part]
+
+    def sheet_data(x: bytes) -> bytes:
+        return x[x.index(b"<sheetData"):x.index(b"</sheetData>")]
+
+    assert sheet_data(a) == sheet_data(b)
+    assert not (signature(a, set()) - signature(b, set()))
+    assert members(twice)[log_part] == b and stats.comments_added == 1
+    assert openpyxl.load_workbook(once)[fx.LOG_SHEET]["B3"].comment.author == "khbook"
+    check_schemas(once, [])

@@ -38,10 +38,17 @@ from khbook.fsutil import atomic_output
 from khbook.ooxml.comments import ShapeIds, patch_comments
 from khbook.ooxml.newsheet import add_charts, build_sheet
 from khbook.ooxml.package import Package
-from khbook.ooxml.sheetxml import MARK_FILLS, MARK_KINDS, SheetPatcher, marker_formula
+from khbook.ooxml.sheetxml import (
+    MARK_FILLS,
+    MARK_KINDS,
+    SheetPatcher,
+    join_sheet_data,
+    marker_formula,
+    split_sheet_data,
+)
 from khbook.ooxml.styles import Styles
 from khbook.ooxml.workbook import Workbook, reset_part
-from khbook.ooxml.xmlutil import CT_WORKSHEET, col_index, q, split_ref
+from khbook.ooxml.xmlutil import CT_WORKSHEET, col_index, parse, q, serialize, split_ref
 
 Value = str | int | float | decimal.Decimal | datetime.date | datetime.datetime | None
 
@@ -165,7 +172,10 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     hit = wb.find(e.sheet)
     part = wb.worksheet_part(e.sheet)
     sheet_id = hit[1].sheet_id if hit else 0
-    root = pkg.xml(part)
+    data = pkg.read(part)
+    # no cell writes: leave <sheetData> unparsed and byte-identical
+    cut = split_sheet_data(data) if not e.writes and not e.header_marks else None
+    root = parse(cut[0] if cut else data, part, str(pkg.src))
     sp = SheetPatcher(root, styles, date1904=wb.date1904)
     for ref, value in e.writes.items():
         sp.write(ref, value)
@@ -184,7 +194,15 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     touched = bool(e.writes or e.header_marks or e.new_columns or e.marks or removed_cf
                    or had_legacy != (root.find(q("legacyDrawing")) is not None))
     if touched:
-        pkg.put(part, root)
+        out = serialize(root)
+        if cut:
+            joined = join_sheet_data(out, cut[1], cut[2])
+            if joined is None:  # not expected from lxml's serialiser: put the parsed cells back
+                placeholder = root.find(q("sheetData"))
+                placeholder.getparent().replace(placeholder, parse(data, part).find(q("sheetData")))
+                joined = serialize(root)
+            out = joined
+        pkg.put(part, out)
     if sp.removed_formulas:
         wb.drop_calc_entries({sheet_id: set(sp.removed_formulas)})
     stats.cells_written += len(e.writes)

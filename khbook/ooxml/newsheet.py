@@ -80,12 +80,15 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[etree._
             cache[key] = idx
         return cache[key]
 
-    row_count = max(len(spec.rows), max((split_ref(r)[0] for r in [*spec.links, *spec.fills]), default=0))
+    extra: dict[int, int] = {}   # row -> right-most column that has a link or a fill
+    for ref in [*spec.links, *spec.fills]:
+        r, c = split_ref(ref)
+        extra[r] = max(extra.get(r, 0), c)
+    row_count = max(len(spec.rows), max(extra, default=0))
     for r in range(1, row_count + 1):
         values: Sequence[object] = spec.rows[r - 1] if r <= len(spec.rows) else ()
         row_el = etree.SubElement(data, q("row"), r=str(r))
-        extra = sorted(split_ref(x)[1] for x in [*spec.links, *spec.fills] if split_ref(x)[0] == r)
-        width = max([len(values), *extra]) if extra else len(values)
+        width = max(len(values), extra.get(r, 0))
         for c in range(1, width + 1):
             value = values[c - 1] if c <= len(values) else None
             ref = make_ref(r, c)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import decimal
+import functools
 import math
+import re
 from collections.abc import Iterable
 
 from lxml import etree
@@ -24,6 +26,7 @@ from khbook.ooxml.xmlutil import (
     MAIN,
     WORKSHEET_ORDER,
     cell_text,
+    col_index,
     compact_sqref,
     insert_ordered,
     make_ref,
@@ -71,11 +74,14 @@ def number_text(value: int | float | decimal.Decimal) -> str | None:
 
 def set_cell_value(c: etree._Element, value: object, styles: Styles, date1904: bool) -> None:
     """Replace the content of cell element `c` (keeping its style unless a date needs one)."""
-    for child in list(c):
-        if child.tag in (_F, _V, _IS):
-            c.remove(child)
-    for attr in ("t", "cm", "vm"):
-        c.attrib.pop(attr, None)
+    if len(c):
+        for child in list(c):
+            if child.tag in (_F, _V, _IS):
+                c.remove(child)
+    attrib = c.attrib
+    if len(attrib) > 2 or "t" in attrib:
+        for attr in ("t", "cm", "vm"):
+            attrib.pop(attr, None)
     if value is None:
         return
     if isinstance(value, bool):
@@ -99,7 +105,6 @@ def set_cell_value(c: etree._Element, value: object, styles: Styles, date1904: b
         if t.text != t.text.strip() or "\n" in t.text:
             t.set(XML_SPACE, "preserve")
         c.insert(0, is_)
-    order_cell_attrs(c)
 
 
 _ATTR_ORDER = {"r": 0, "s": 1, "t": 2}
@@ -149,6 +154,7 @@ class SheetPatcher:
             for n, row in zip(self._row_nums, self._rows, strict=True):
                 row.set("r", str(n))
         self._cells: dict[int, dict[int, etree._Element]] = {}
+        self._col_styles: list[tuple[int, int, str | None]] | None = None
         self.written: set[tuple[int, int]] = set()
         self.removed_formulas: list[str] = []
 
@@ -179,7 +185,7 @@ class SheetPatcher:
                     col += 1
                     c.set("r", make_ref(r, col))
                 else:
-                    col = split_ref(ref)[1]
+                    col = _ref_col(ref)
                 cells[col] = c
             self._cells[r] = cells
         return cells
@@ -195,15 +201,14 @@ class SheetPatcher:
         style = row.get("s") if row.get("customFormat") in ("1", "true") else self._col_style(col)
         if style and style != "0":
             c.set("s", style)
-        later = [k for k in cells if k > col]
-        if later:
-            cells[min(later)].addprevious(c)
-        else:
-            existing = list(row.iterchildren(_C))
-            if existing:
-                existing[-1].addnext(c)
+        last = max(cells) if cells else 0
+        if col > last:
+            if last:
+                cells[last].addnext(c)
             else:
                 row.insert(0, c)
+        else:
+            cells[min(k for k in cells if k > col)].addprevious(c)
         cells[col] = c
         spans = row.get("spans")
         if spans and ":" in spans:
@@ -218,9 +223,12 @@ class SheetPatcher:
         return None
 
     def _col_style(self, col: int) -> str | None:
-        for el in self.root.iterfind(f"{q('cols')}/{q('col')}"):
-            if int(el.get("min", "0")) <= col <= int(el.get("max", "0")):
-                return el.get("style")
+        if self._col_styles is None:
+            self._col_styles = [(int(el.get("min", "0")), int(el.get("max", "0")), el.get("style"))
+                                for el in self.root.iterfind(f"{q('cols')}/{q('col')}") if el.get("style")]
+        for lo, hi, style in self._col_styles:
+            if lo <= col <= hi:
+                return style
         return None
 
     # ---- writes ----------------------------------------------------------------------
@@ -270,6 +278,7 @@ class SheetPatcher:
     def set_column_widths(self, widths: dict[int, float]) -> None:
         if not widths:
             return
+        self._col_styles = None
         all_cols = self.root.findall(q("cols"))
         if not all_cols:
             cols = etree.Element(q("cols"))
@@ -341,6 +350,16 @@ class SheetPatcher:
             insert_ordered(self.root, cf, WORKSHEET_ORDER)
 
 
+@functools.lru_cache(maxsize=4096)
+def _letters_index(letters: str) -> int:
+    return col_index(letters)
+
+
+def _ref_col(ref: str) -> int:
+    """Column of a cell's own r attribute (trusted to be well-formed: A1 style)."""
+    return _letters_index(ref.rstrip("0123456789").lstrip("$"))
+
+
 def _split_col(el: etree._Element, lo: int, hi: int, idx: int) -> etree._Element:
     """Split a <col min..max> range so that column `idx` has an element of its own."""
     import copy
@@ -361,3 +380,44 @@ def _split_col(el: etree._Element, lo: int, hi: int, idx: int) -> etree._Element
 
 
 __all__ = ["MAIN", "MARK_FILLS", "MARK_KINDS", "SheetPatcher", "excel_serial", "marker_formula"]
+
+
+# ---- light mode: leave <sheetData> unparsed ------------------------------------------------
+
+_SD_OPEN = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData(?=[\s/>])")
+
+
+def split_sheet_data(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """Cut the <sheetData> element out of a worksheet part, leaving an empty placeholder.
+
+    Returns (reduced part, original sheetData bytes, placeholder) or None when the part
+    cannot be split safely. Sheets that only get marks, comments or widths are edited
+    this way, so a 100k-row sheet is not parsed at all and its cells stay byte-identical.
+    """
+    m = _SD_OPEN.search(data)
+    if m is None or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return None
+    prefix = m.group(1)
+    start = m.start()
+    head_end = data.find(b">", m.end())
+    if head_end < 0:
+        return None
+    if data[head_end - 1:head_end] == b"/":
+        end = head_end + 1
+    else:
+        close = b"</" + prefix + b"sheetData>"
+        end = data.find(close, head_end)
+        if end < 0 or _SD_OPEN.search(data, m.end(), end):
+            return None
+        end += len(close)
+    placeholder = b"<" + prefix + b"sheetData/>"
+    if data.count(placeholder) or data.count(b"sheetData", end) or data.count(b"sheetData", 0, start):
+        return None
+    return data[:start] + placeholder + data[end:], data[start:end], placeholder
+
+
+def join_sheet_data(serialized: bytes, original: bytes, placeholder: bytes) -> bytes | None:
+    """Put the original <sheetData> back in place of the placeholder (None if not found once)."""
+    if serialized.count(placeholder) != 1:
+        return None
+    return serialized.replace(placeholder, original, 1)

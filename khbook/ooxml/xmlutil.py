@@ -5,6 +5,7 @@ Everything here is spec-agnostic: it knows SpreadsheetML, not khbook's workbook 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -92,6 +93,7 @@ def col_index(letters: str) -> int:
     return n
 
 
+@functools.lru_cache(maxsize=16384)
 def col_letters(index: int) -> str:
     """1-based column index -> letters (1 -> A)."""
     s = ""
