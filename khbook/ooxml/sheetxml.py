@@ -39,7 +39,7 @@ XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 MARK_KINDS = ("error", "warning", "info", "changed")
 MARK_FILLS = {"error": "FFFFC7CE", "warning": "FFFFEB9C", "info": "FFDDEBF7", "changed": "FFE2EFDA"}
 COMPUTED_FILL = "FFD9D9D9"
-_C, _ROW, _F, _V, _IS = q("c"), q("row"), q("f"), q("v"), q("is")
+_C, _ROW, _F, _V, _IS, _T = q("c"), q("row"), q("f"), q("v"), q("is"), q("t")
 
 
 def marker_formula(kind: str) -> str:
@@ -84,7 +84,15 @@ def set_cell_value(c: etree._Element, value: object, styles: Styles, date1904: b
             attrib.pop(attr, None)
     if value is None:
         return
-    if isinstance(value, bool):
+    if isinstance(value, str):
+        c.set("t", "inlineStr")
+        t = etree.SubElement(etree.SubElement(c, _IS), _T)
+        text = t.text = cell_text(value)
+        if text and (text[0].isspace() or text[-1].isspace() or "\n" in text):
+            t.set(XML_SPACE, "preserve")
+        if len(c) > 1:  # keep <is> before an extLst
+            c.insert(0, c[-1])
+    elif isinstance(value, bool):
         c.set("t", "b")
         _insert_value(c, etree.Element(_V), "1" if value else "0")
     elif isinstance(value, int | float | decimal.Decimal):
@@ -155,6 +163,7 @@ class SheetPatcher:
                 row.set("r", str(n))
         self._cells: dict[int, dict[int, etree._Element]] = {}
         self._col_styles: list[tuple[int, int, str | None]] | None = None
+        self._widened: set[int] = set()   # rows that got new cells (spans to update)
         self.written: set[tuple[int, int]] = set()
         self.removed_formulas: list[str] = []
 
@@ -210,10 +219,7 @@ class SheetPatcher:
         else:
             cells[min(k for k in cells if k > col)].addprevious(c)
         cells[col] = c
-        spans = row.get("spans")
-        if spans and ":" in spans:
-            lo, hi = (int(x) for x in spans.split(":"))
-            row.set("spans", f"{min(lo, col)}:{max(hi, col)}")
+        self._widened.add(r)
         return c
 
     def _existing_row(self, r: int) -> etree._Element | None:
@@ -307,6 +313,15 @@ class SheetPatcher:
             target.attrib.pop("bestFit", None)
 
     def update_dimension(self) -> None:
+        """Widen <dimension> and the rows' spans hints to cover the written cells."""
+        for r in self._widened:
+            row = self._existing_row(r)
+            spans = row.get("spans") if row is not None else None
+            if spans and ":" in spans and spans.count(":") == 1:
+                lo, hi = (int(x) for x in spans.split(":"))
+                cols = self._cells[r]
+                row.set("spans", f"{min(lo, min(cols))}:{max(hi, max(cols))}")
+        self._widened.clear()
         if not self.written:
             return
         rows = [r for r, _ in self.written]

@@ -76,7 +76,9 @@ def cell_text(text: str) -> str:
     A literal ``_xHHHH_`` is escaped as ``_x005F_xHHHH_`` (ST_Xstring), otherwise Excel
     would read it as an escaped character.
     """
-    text = _ESCAPED.sub(r"_x005F_\1", clean_text(text))
+    text = _ILLEGAL.sub("", text)
+    if "_x" in text:
+        text = _ESCAPED.sub(r"_x005F_\1", text)
     return text[:MAX_CELL_TEXT]
 
 
