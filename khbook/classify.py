@@ -225,14 +225,17 @@ def value_tiers(f: Facts, R: Rules, amounts: list[int | None]) -> tuple[list[str
     return tiers, why
 
 
-def _pct(part: int, total: int, thresholds: list[tuple[str, Fraction]]) -> str:
-    """part/total as a percentage text precise enough to show how it compares."""
+def _pct(part: int, total: int, thresholds: list[tuple[str, Fraction]], near: tuple[float, ...] = ()) -> str:
+    """part/total as a percentage text precise enough to show how it compares.
+
+    `near`: the thresholds as floats (an optimisation; computed when not given).
+    """
     share = part * 100 / total
     if 0 < share < 0.1:  # two significant digits rather than 0.0
         return f"{share:.{min(9, 1 - math.floor(math.log10(share)))}f}"
     txt = f"{share:.1f}"
-    for _, p in thresholds:
-        if abs(share - p.numerator / p.denominator) < 0.06:
+    for p in near or [float(p) for _, p in thresholds]:
+        if -0.06 < share - p < 0.06:
             break
     else:
         return txt
@@ -263,8 +266,9 @@ def abc_classes(R: Rules, amounts: list[int | None]) -> tuple[list[str], list[st
     if R.abc_method == "share":
         tests = [(cls, p.numerator * total, p.denominator * 100, f" >= {num(p)}% -> {cls}") for cls, p in th]
         below = f" < {num(th[-1][1])}% -> {R.abc_fallback}"
+        near = tuple(float(p) for _, p in th)
         for i, a in known:
-            base = f"占比 {_pct(a, total, th)}%（{_wan(a)} / 合计 {tw}）"
+            base = f"占比 {_pct(a, total, th, near)}%（{_wan(a)} / 合计 {tw}）"
             for cls, rhs, mul, tail in tests:
                 if a * mul >= rhs:
                     out[i], why[i] = cls, base + tail
@@ -454,31 +458,34 @@ def incomplete_fields(book: Book, f: Facts, R: Rules, untrusted: set[tuple[str, 
 def regions(f: Facts, R: Rules, table: RegionLookup) -> tuple[list[str | None], list[str]]:
     out: list[str | None] = []
     why = []
-    memo_a: dict[str, str | None] = {}
-    memo_c: dict[str, str | None] = {}
+    by_addr: dict[str | None, tuple[str, str] | None] = {None: None}
+    by_code: dict[str | None, tuple[str, str] | None] = {None: None}
 
-    def pname(short: str) -> str:
+    def name(short: str) -> str:
         p = R.provinces.get(short)
         return str(p.get("name", short)) if isinstance(p, dict) else short
 
-    for i in range(f.n):
-        addr, code = f.address[i], f.credit_code[i]
-        region = None
+    for addr, code, typed in zip(f.address, f.credit_code, f.region_typed, strict=True):
         if isinstance(addr, str):
-            short = memo_a[addr] if addr in memo_a else memo_a.setdefault(addr, table.province_of_address(addr))
-            region = table.region_of(short) if short else None
-            if region:
-                out.append(region)
-                why.append(f"注册地址 -> {pname(short)} -> {region}")  # type: ignore[arg-type]
+            short = table.province_of_address(addr)
+            if short not in by_addr:
+                region = table.region_of(short)
+                by_addr[short] = (region, f"注册地址 -> {name(short)} -> {region}") if region else None  # type: ignore[arg-type]
+            hit = by_addr[short]
+            if hit is not None:
+                out.append(hit[0])
+                why.append(hit[1])
                 continue
         if isinstance(code, str):
-            short = memo_c[code] if code in memo_c else memo_c.setdefault(code, table.province_of_credit_code(code))
-            region = table.region_of(short) if short else None
-            if region:
-                out.append(region)
-                why.append(f"统一社会信用代码第3-4位 {code[2:4]} -> {pname(short)} -> {region}")  # type: ignore[arg-type]
+            short = table.province_of_credit_code(code)
+            if short not in by_code:
+                region = table.region_of(short)
+                by_code[short] = (region, f"统一社会信用代码第3-4位 {{}} -> {name(short)} -> {region}") if region else None  # type: ignore[arg-type]
+            hit = by_code[short]
+            if hit is not None:
+                out.append(hit[0])
+                why.append(hit[1].format(code[2:4]))
                 continue
-        typed = f.region_typed[i]
         if typed is not None:
             out.append(typed)
             why.append(f"注册地址、统一社会信用代码无法推算省份，沿用填写值 {typed}")
