@@ -141,6 +141,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
             else:
                 letter = info.letter
             letters[col.key] = letter
+        raws = {k: dict(zip(t.raw.index, t.raw[k], strict=True)) for k in t.columns}
         for c in report.customers:
             if c.row is None:
                 continue
@@ -150,7 +151,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
                     continue
                 present = col.key in t.columns
                 if present:
-                    old = t.raw.at[c.row, col.key]
+                    old = raws[col.key].get(c.row)
                     if old is None and value is not None:
                         filled += 1
                     if old is not None and str(old) == value:

@@ -66,14 +66,15 @@ def computed_changes(book: Book, customers: list[CustomerClass], spec: Spec, lan
     if t is None:
         return []
     out: list[Change] = []
+    cols = [c for c in class_columns(spec) if c.key in t.frame and c.key != "reasons"]
+    typed = {c.key: t.values(c.key) for c in cols}
+    raws = {c.key: dict(zip(t.raw.index, t.raw[c.key], strict=True)) for c in cols}
     for c in customers:
         if c.row is None:
             continue
-        for col in class_columns(spec):
-            if col.key not in t.frame or col.key == "reasons":
-                continue
-            old = t.frame.at[c.row, col.key]
-            raw = t.raw.at[c.row, col.key]
+        for col in cols:
+            old = typed[col.key].get(c.row)
+            raw = raws[col.key].get(c.row)
             if raw is None or (col.type == "multi" and not old):
                 continue
             new = canonical_value(c, col)

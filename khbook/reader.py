@@ -170,10 +170,6 @@ class _ColumnParser:
 _DTYPES = {"date": "datetime64[ns]", "amount": "float64", "integer": "Int64"}
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def read_table(
     raw: RawSheet, sheet: Sheet, spec: Spec, ff: FindingFactory, *, as_of: dt.date, date1904: bool = False
 ) -> Table | None:
@@ -208,21 +204,24 @@ def read_table(
 
     keys = list(columns)
     idx = [columns[k].index for k in keys]
-    header_norm = [norm_header(v) for v in header_row]
+    first = idx[0] if idx else 0
+    first_header = header_row[first] if first < len(header_row) else None
+    header_cells = [header_row[j] if j < len(header_row) else None for j in idx]
+    error_rows = {r for (r, _c) in raw.errors}
+    width = len(idx)
     data_rows: list[int] = []
     raw_cols: list[list[Any]] = [[] for _ in keys]
     for i in range(header0 + 1, len(raw.rows)):
         row = raw.rows[i]
         n = len(row)
         cells = [row[j] if j < n else None for j in idx]
-        if all(_blank(c) for c in cells):
-            if not any((i, j) in raw.errors for j in idx):
-                continue
-        if [norm_header(v) for v in row] == header_norm:
+        if cells.count("") + cells.count(None) == width and i not in error_rows:
+            continue
+        if cells[0] == first_header and cells == header_cells:
             continue  # a pasted copy of the header row
         data_rows.append(i + 1)
         for c, v in zip(raw_cols, cells, strict=True):
-            c.append(None if _blank(v) else v)
+            c.append(None if v == "" else v)
 
     typed: dict[str, list[Any]] = {}
     bad: set[tuple[int, str]] = set()
@@ -234,25 +233,44 @@ def read_table(
         col = sheet.column(k)
         parser = _ColumnParser(spec, col, date1904, as_of)
         out: list[Any] = []
+        errors = raw.errors
+        empty: Any = () if col.type == "multi" else None
+        text_fast = col.type == "text" and not errors
+        memo: dict[Any, parsers.Parsed] | None = None if col.type in ("text", "id", "uscc") else {}
+        letter, header = columns[k].letter, columns[k].header
         for i, (r, v) in enumerate(zip(data_rows, values, strict=True)):
-            err = raw.errors.get((r - 1, j))
+            if v is None:
+                out.append(empty)
+                continue
+            if text_fast:
+                t = parsers.clean_text(v)
+                if t is None or len(t) <= EXCEL_CELL_LIMIT:
+                    out.append(t)
+                    continue
+            if v.__class__ is str and (not v or v.isspace()):
+                out.append(empty)
+                continue
+            err = errors.get((r - 1, j)) if errors else None
             if err is not None:
-                ff.add("excel_error", sheet=raw.name, cell=f"{columns[k].letter}{r}", row=r, column=columns[k].header,
+                ff.add("excel_error", sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
                        field=k, customer_id=cids[i], value=err)
                 bad.add((r, k))
                 out.append(None)
                 continue
-            if v is None:
-                out.append(() if col.type == "multi" else None)
-                continue
-            p = parser.parse(v)
+            if memo is None:
+                p = parser.parse(v)
+            else:
+                key = v if v.__class__ is not bool else ("bool", v)
+                p = memo.get(key)
+                if p is None:
+                    p = memo[key] = parser.parse(v)
             if p.rule is not None:
                 rule = spec.rule(p.rule)
-                ff.add(p.rule, sheet=raw.name, cell=f"{columns[k].letter}{r}", row=r, column=columns[k].header,
+                ff.add(p.rule, sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
                        field=k, customer_id=cids[i], value=v, detail=rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail)
                 if rule.severity == "error":
                     bad.add((r, k))
-                    out.append(() if col.type == "multi" else None)
+                    out.append(empty)
                     continue
             out.append(p.value)
         typed[k] = out

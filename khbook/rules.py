@@ -24,8 +24,7 @@ def _ids(t: Table) -> pd.Series:
 
 
 def _cid(t: Table, row: int) -> str | None:
-    v = t.frame.at[row, "customer_id"] if "customer_id" in t.frame else None
-    return v if isinstance(v, str) else None
+    return t.customer_id(row)
 
 
 def _ref(t: Table, row: int, key: str) -> str:
@@ -127,15 +126,14 @@ def contact_dates(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) ->
     g = fu.frame[fu.frame["customer_id"].notna() & fu.frame["date"].notna()]
     if g.empty:
         return
-    earliest_row = g.reset_index().sort_values(["date", "row"]).groupby("customer_id").first()
-    first_rows = f[f["customer_id"].notna() & ~f["customer_id"].duplicated()]
-    for row, cid, fc in zip(first_rows.index, first_rows["customer_id"], first_rows["first_contact"], strict=True):
-        if pd.isna(fc) or cid not in earliest_row.index:
-            continue
-        e = earliest_row.loc[cid]
-        if fc > e["date"]:
-            _add(ff, c, "first_contact_after_followup", int(row), "first_contact", value=_date(fc),
-                 detail=_date(e["date"]).isoformat(), other=_ref(fu, int(e["row"]), "date"))
+    earliest = g.reset_index().sort_values(["date", "row"]).groupby("customer_id").first()
+    e_date, e_row = earliest["date"].to_dict(), earliest["row"].to_dict()
+    first_rows = f[f["customer_id"].notna() & ~f["customer_id"].duplicated() & f["first_contact"].notna()]
+    first_rows = first_rows[first_rows["customer_id"].isin(e_date.keys())]
+    late = first_rows[first_rows["first_contact"] > first_rows["customer_id"].map(e_date)]
+    for row, cid, fc in zip(late.index, late["customer_id"], late["first_contact"], strict=True):
+        _add(ff, c, "first_contact_after_followup", int(row), "first_contact", value=_date(fc),
+             detail=_date(e_date[cid]).isoformat(), other=_ref(fu, int(e_row[cid]), "date"))
 
 
 def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
@@ -151,13 +149,17 @@ def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> Non
         last = fu.frame.dropna(subset=["customer_id", "date"]).groupby("customer_id")["date"].max()
     f = c.frame
     first_rows = f[f["customer_id"].notna() & ~f["customer_id"].duplicated()]
+    last_by = last.to_dict()
+    first_contact = c.values("first_contact")
+    limit = asof - pd.Timedelta(days=stale_days)
     for row, cid in zip(first_rows.index, first_rows["customer_id"], strict=True):
-        if cid in last.index:
-            days = (asof - last[cid]).days
-            if days > stale_days:
-                _add(ff, c, "stale_customer", int(row), "customer_id", value=_date(last[cid]), detail=str(days))
-        elif "first_contact" in f and pd.notna(f.at[row, "first_contact"]):
-            days = (asof - f.at[row, "first_contact"]).days
+        lastd = last_by.get(cid)
+        if lastd is not None:
+            if lastd < limit:
+                days = (asof - lastd).days
+                _add(ff, c, "stale_customer", int(row), "customer_id", value=_date(lastd), detail=str(days))
+        elif pd.notna(fc := first_contact.get(row)):
+            days = (asof - fc).days
             if days > stale_days:
                 none = "无" if ff.lang == "zh" else "none"
                 _add(ff, c, "stale_customer", int(row), "customer_id", value=none, detail=str(days))
@@ -170,13 +172,10 @@ def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> Non
         return
     # per customer, the latest planned date that has passed with no follow-up on or after it
     due = due.reset_index().sort_values(["next_date", "row"]).groupby("customer_id").last()
-    for cid, r in due.iterrows():
-        latest = latest_by_cid.get(cid)
-        if latest is not None and latest >= r["next_date"]:
-            continue
-        row = int(r["row"])
-        _add(ff, fu, "overdue_followup", row, "next_date", value=_date(r["next_date"]),
-             detail=str((asof - r["next_date"]).days))
+    latest = due.index.map(latest_by_cid.to_dict())
+    due = due[~(pd.Series(latest, index=due.index) >= due["next_date"])]
+    for row, nd in zip(due["row"], due["next_date"], strict=True):
+        _add(ff, fu, "overdue_followup", int(row), "next_date", value=_date(nd), detail=str((asof - nd).days))
 
 
 ALL_RULES: tuple[RuleFn, ...] = (orphan_ids, duplicate_companies, followup_dates, deal_logic, contact_dates, freshness)

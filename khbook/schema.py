@@ -91,23 +91,23 @@ def validate_table(table: Table, sheet: Sheet, spec: Spec, ff: FindingFactory, *
     cases = failure_cases(sheet_schema(sheet, spec, as_of), frame)
     if cases.empty:
         return
-    ids = frame["customer_id"] if "customer_id" in frame else None
     for key, group in cases.groupby("column", sort=False):
         col = sheet.column(str(key))
         info = table.columns.get(col.key)
         for check, rows in group.groupby("check", sort=False):
-            _report(table, col, str(check), sorted(int(r) for r in rows["index"]), spec, ff, ids, as_of, info is not None)
+            _report(table, col, str(check), sorted(int(r) for r in rows["index"]), spec, ff, as_of, info is not None)
 
 
 def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, ff: FindingFactory,
-            ids: pd.Series | None, as_of: dt.date, present: bool) -> None:
-    frame, raw = table.frame, table.raw
+            as_of: dt.date, present: bool) -> None:
+    frame = table.frame
+    raw = dict(zip(table.raw.index, table.raw[col.key], strict=True)) if present else {}
+    typed = table.values(col.key)
     header = table.header(col.key) if present else col.header(ff.lang)
     firsts: dict[Any, int] = {}
     for r in rows:
-        cid = ids.at[r] if ids is not None else None
-        cid = cid if isinstance(cid, str) else None
-        rawv = raw.at[r, col.key] if present else None
+        cid = table.customer_id(r)
+        rawv = raw.get(r)
         common = dict(sheet=table.name, cell=table.cell(r, col.key) or f"A{r}", row=r, column=header,
                       field=col.key, customer_id=cid)
         if (r, col.key) in table.bad:
@@ -119,7 +119,7 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
             labels = values.labels(ff.lang) if values else []
             f = ff.add("not_in_list", value=rawv, allowed="、".join(labels) if ff.lang == "zh" else ", ".join(labels), **common)
         elif check == "duplicate":
-            v = frame.at[r, col.key]
+            v = typed[r]
             if v not in firsts:
                 firsts[v] = r
                 continue  # the first occurrence is where the others point to
@@ -129,7 +129,7 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
         elif check == "negative_amount":
             f = ff.add("negative_amount", value=rawv, **common)
         elif check == "future_date":
-            f = ff.add("future_date", value=frame.at[r, col.key].date(), detail=as_of.isoformat(), **common)
+            f = ff.add("future_date", value=typed[r].date(), detail=as_of.isoformat(), **common)
         else:  # a check added to the schema without a rule mapping
             raise AssertionError(f"unmapped schema check {check!r}")
         if f.severity == "error":
