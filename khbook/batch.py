@@ -208,9 +208,12 @@ def _run_tasks(tasks: list[tuple[str, str, str, str, str, str]], jobs: int, prog
             done(process(t))
     else:
         with ProcessPoolExecutor(max_workers=min(jobs, total)) as pool:
-            futures = [pool.submit(process, t) for t in tasks]
+            futures = {pool.submit(process, t): t for t in tasks}
             for fut in as_completed(futures):
-                done(fut.result())
+                try:
+                    done(fut.result())
+                except Exception as exc:  # noqa: BLE001 - a worker died (e.g. out of memory): list the file
+                    done({"file": futures[fut][1], "error": f"the worker process failed ({type(exc).__name__}: {exc})"})
     return [results[t[1]] for t in tasks]
 
 

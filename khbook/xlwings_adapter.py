@@ -36,7 +36,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from khbook.annotate import Plan
+    from khbook.rawbook import RawBook
+    from khbook.report import Report
+    from khbook.spec import Spec
 
 #: Excel refuses a range address (``Range("A1,C3,...")``) longer than this.
 MAX_ADDRESS_LEN = 255
@@ -272,18 +279,343 @@ def recreate_sheet(book: Any, name: str, rows: Sequence[Sequence[Any]]) -> tuple
     return new, calls
 
 
+# --------------------------------------------------------------------------- the refresh
+#: Fill colours of khbook's marks (the same as the annotated copy's conditional formats).
+MARK_COLORS: dict[str, str] = {"error": "#FFC7CE", "warning": "#FFEB9C", "info": "#DDEBF7", "changed": "#E2EFDA"}
+#: Header of a computed column that khbook added (the annotated copy's COMPUTED_FILL).
+HEADER_MARK_COLOR = "#D9D9D9"
+
+#: A CJK ideograph that is not part of a date or time ("2026年9月1日" is a date to Excel).
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_DATE_CJK = frozenset("年月日时分秒上下午")
+_FORMULA_START = ("=", "+", "-", "@", "'")
+#: Most column-width runs a new sheet gets (one call each); more collapse into one call.
+MAX_WIDTH_CALLS = 8
+
+
+def as_text(value: Any) -> Any:
+    """A string Excel could re-parse (a number, date, time, boolean, error or formula) gets
+    Excel's text prefix ``'`` (not part of the value: Excel stores the text as typed, with
+    its quote-prefix flag). Strings with a plain CJK word ("高价值", "62万") and non-strings
+    are returned as they are.
+    """
+    if not isinstance(value, str) or value == "":
+        return value
+    if value.startswith(_FORMULA_START) or not any(ch not in _DATE_CJK for ch in _CJK.findall(value)):
+        return "'" + value
+    return value
+
+
+def raw_from_book(book: Any) -> RawBook:
+    """The open ``book`` as a :class:`~khbook.rawbook.RawBook` (what ``load_raw`` gives for a file).
+
+    One ``.value`` read per sheet (:func:`read_sheets`); hidden state from ``sheet.visible``;
+    error cells into ``RawSheet.errors``; the 1904 date system where the engine exposes it
+    (classic Excel: ``Workbook.Date1904``), else False; ``path`` is the workbook's name.
+    """
+    from khbook.rawbook import RawBook, RawSheet
+
+    errors: dict[str, dict[tuple[int, int], str]] = {}
+    grids = read_sheets(book, errors=errors)
+    sheets = []
+    for sheet in book.sheets:
+        try:
+            hidden = not sheet.visible
+        except Exception:  # an engine that cannot say: treat as visible
+            hidden = False
+        sheets.append(RawSheet(sheet.name, grids[sheet.name], hidden, errors.get(sheet.name, {})))
+    name = str(book.name)
+    return RawBook(name, sheets, _date1904(book), "xlsm" if name.lower().endswith(".xlsm") else "xlsx")
+
+
+def _date1904(book: Any) -> bool:
+    try:
+        api = book.api
+        if isinstance(api, dict):  # remote engine / xlwings Lite: not in the payload
+            return False
+        value = getattr(api, "Date1904", None)  # Windows (COM)
+        if value is None:
+            value = api.date_1904.get()  # macOS (appscript)
+        return bool(value)
+    except Exception:
+        return False
+
+
+def _restore_color(report: Any, spec: Any, sheet: str, cell: tuple[int, int]) -> Color:
+    """The fill a previously marked cell goes back to: the template's fill of its column
+    (computed/derived data cells, template header cells), else no fill."""
+    from khbook.template import _DATA_STYLE, _HEADER_STYLE, _state
+
+    book = report.book
+    table = next((t for t in (book.tables.values() if book else []) if t.name == sheet), None)
+    if table is None:
+        return None
+    row, col = cell
+    for key, info in table.columns.items():
+        if info.index + 1 != col:
+            continue
+        try:
+            state = _state(spec.sheet(table.key).column(key))
+        except Exception:
+            return None
+        if row == table.header_row:
+            return _HEADER_STYLE.get(state, {}).get("bg_color")
+        if row > table.header_row:
+            return _DATA_STYLE.get(state, {}).get("bg_color")
+    return None
+
+
+def previous_marks(raw: RawBook, spec: Any) -> dict[str, set[tuple[int, int]]]:
+    """Cells khbook coloured last time, from the previous 异常清单 (either language):
+    its 工作表 and 单元格 columns list every marked cell. ``{sheet: {(row, col)}}``."""
+    from khbook.annotate import _T
+    from khbook.spec import LANGS
+
+    names = {spec.output_sheets["findings"](lang).casefold() for lang in LANGS}
+    sheet_heads = {_T[lang]["findings"][1] for lang in _T}
+    cell_heads = {_T[lang]["findings"][2] for lang in _T}
+    out: dict[str, set[tuple[int, int]]] = {}
+    for rs in raw.sheets:
+        if rs.name.casefold() not in names or not rs.rows:
+            continue
+        header = [str(v).strip() if v is not None else "" for v in rs.rows[0]]
+        sc = next((i for i, h in enumerate(header) if h in sheet_heads), None)
+        cc = next((i for i, h in enumerate(header) if h in cell_heads), None)
+        if sc is None or cc is None:
+            continue
+        for row in rs.rows[1:]:
+            if max(sc, cc) >= len(row) or not row[sc] or not row[cc]:
+                continue
+            try:
+                out.setdefault(str(row[sc]), set()).add(cell_tuple(str(row[cc])))
+            except ValueError:
+                continue
+    return out
+
+
+def _current(grid: list[list[Any]], row: int, col: int) -> Any:
+    if row - 1 < len(grid) and col - 1 < len(grid[row - 1]):
+        return grid[row - 1][col - 1]
+    return None
+
+
+def _keeps(error: bool) -> bool:
+    """Can a gap cell be written back unchanged? Not an error cell (``#N/A`` reads as blank)."""
+    return not error
+
+
+def _column_runs(writes: Mapping[str, Any], grid: list[list[Any]],
+                 errors: Mapping[tuple[int, int], str]) -> list[tuple[int, int, list[list[Any]]]]:
+    """``{ref: value}`` -> blocks ``(top row, left col, 2-D values)``, 1-based.
+
+    Each column's writes become one run from its first to its last written row; gaps
+    carry the cell's current value (strings through :func:`as_text`, so text stays text).
+    Adjacent columns are merged into one block when no gap cell of the merged rectangle is
+    an error cell; an error cell (which reads as blank) splits its column's run instead.
+    """
+    by_col: dict[int, dict[int, Any]] = {}
+    for ref, value in writes.items():
+        row, col = cell_tuple(ref)
+        by_col.setdefault(col, {})[row] = value
+
+    def gap_ok(row: int, col: int) -> bool:
+        return _keeps((row - 1, col - 1) in errors)
+
+    def cell(row: int, col: int) -> Any:
+        return as_text(by_col.get(col, {}).get(row, _current(grid, row, col)))
+
+    blocks: list[tuple[int, int, list[list[Any]]]] = []
+    cols = sorted(by_col)
+    groups: list[list[int]] = []
+    for col in cols:
+        if groups and groups[-1][-1] == col - 1:
+            groups[-1].append(col)
+        else:
+            groups.append([col])
+    for group in groups:
+        top = min(min(by_col[c]) for c in group)
+        bottom = max(max(by_col[c]) for c in group)
+        if all(r in by_col[c] or gap_ok(r, c) for c in group for r in range(top, bottom + 1)):
+            blocks.append((top, group[0], [[cell(r, c) for c in group] for r in range(top, bottom + 1)]))
+            continue
+        for c in group:  # fall back: per column, split at the cells that cannot be rewritten
+            rows = by_col[c]
+            run: list[int] = []
+            for r in range(min(rows), max(rows) + 2):
+                if r <= max(rows) and (r in rows or gap_ok(r, c)):
+                    run.append(r)
+                    continue
+                while run and run[-1] not in rows:
+                    run.pop()
+                if run:
+                    blocks.append((run[0], c, [[cell(x, c)] for x in run]))
+                run = []
+    return blocks
+
+
+def _widths(sheet: Any, widths: Mapping[str, float], remote: bool) -> int:
+    """Column widths (characters), one call per run of adjacent columns of equal width;
+    more than :data:`MAX_WIDTH_CALLS` runs collapse into one call at the widest width."""
+    cols = sorted((cell_tuple(f"{letter}1")[1], w) for letter, w in widths.items())
+    if not cols:
+        return 0
+    runs = 1 + sum(1 for a, b in zip(cols, cols[1:], strict=False) if b[0] != a[0] + 1 or b[1] != a[1])
+    if runs > MAX_WIDTH_CALLS:
+        width = max(w for _, w in cols)
+        cols = [(c, width) for c in range(cols[0][0], cols[-1][0] + 1)]
+    calls = 0
+    i = 0
+    while i < len(cols):
+        j = i
+        while j + 1 < len(cols) and cols[j + 1][0] == cols[j][0] + 1 and cols[j + 1][1] == cols[i][1]:
+            j += 1
+        width = cols[i][1]
+        # the remote engine (Office.js) takes points; classic Excel takes characters
+        value = round((width * 7 + 5) * 0.75, 2) if remote else width
+        sheet.range((1, cols[i][0]), (1, cols[j][0])).column_width = value
+        calls += 1
+        i = j + 1
+    return calls
+
+
+_MESSAGES = {
+    "zh": {
+        "done": "khbook 已刷新：{customers} 个客户；错误 {error} 个，警告 {warning} 个，提示 {info} 个；"
+                "重新计算改变了 {changed} 个单元格，首次填写 {filled} 个；已标色 {marked} 个单元格。",
+        "sheets": "已重建工作表：{names}。",
+        "skipped": "按钮刷新不写单元格批注（逐格写入太慢）：问题说明见“{findings}”；需要批注请用命令 khbook refresh。",
+    },
+    "en": {
+        "done": "khbook refreshed: {customers} customers; {error} errors, {warning} warnings, {info} info; "
+                "{changed} computed cells changed, {filled} filled for the first time; {marked} cells coloured.",
+        "sheets": "Recreated sheets: {names}.",
+        "skipped": "The button does not write cell comments (one call per cell is too slow): see "
+                   "'{findings}' for the messages, or run khbook refresh for comments.",
+    },
+}
+
+
+@dataclass
+class BookRefresh:
+    """What :func:`refresh_book_result` did: the report, the plan, the message, the write calls."""
+
+    report: Report
+    plan: Plan
+    message: str
+    calls: int = 0
+    calls_by_step: dict[str, int] = field(default_factory=dict)
+
+
+def refresh_book_result(book: Any, *, as_of: dt.date | None = None, lang: str = "zh",
+                        spec: Spec | None = None, now: dt.datetime | None = None) -> BookRefresh:
+    """:func:`refresh_book` with everything it did (for tests and callers that want counts)."""
+    from khbook.annotate import plan_annotation
+    from khbook.check import check_raw
+    from khbook.spec import load_spec
+
+    spec = spec or load_spec()
+    raw = raw_from_book(book)
+    report = check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
+    plan = plan_annotation(raw, report, spec, now=now)
+    remote = is_remote(book)
+    steps: dict[str, int] = {"values": 0, "fills": 0, "sheets": 0, "widths": 0}
+    grids = {rs.name: rs for rs in raw.sheets}
+    previous = previous_marks(raw, spec)
+    marked = 0
+
+    # 1. the data sheets: computed columns (column blocks), then marks (fills)
+    planned = {p.sheet: p for p in plan.sheets}
+    for name in [s.name for s in book.sheets]:
+        sp = planned.get(name)
+        old = previous.get(name, set())
+        if sp is None and not old:
+            continue
+        sheet = book.sheets[name]
+        rs = grids[name]
+        if sp is not None:
+            for top, left, block in _column_runs(sp.writes, rs.rows, rs.errors):
+                steps["values"] += write_block(sheet, top, left, block)
+            if sp.new_columns:
+                steps["widths"] += _widths(sheet, sp.new_columns, remote)
+        colors: dict[tuple[int, int], Color] = {}
+        for cell in old:
+            colors[cell] = _restore_color(report, spec, name, cell)
+        if sp is not None:
+            for ref in sp.header_marks:
+                colors[cell_tuple(ref)] = HEADER_MARK_COLOR
+            for ref, (kind, _comment) in sp.marks.items():
+                colors[cell_tuple(ref)] = MARK_COLORS.get(kind, MARK_COLORS["info"])
+                marked += 1
+        by_color: dict[Color, list[tuple[int, int]]] = {}
+        for cell, color in colors.items():
+            by_color.setdefault(color, []).append(cell)
+        steps["fills"] += fill_cells(sheet, by_color)
+
+    # 2. the three sheets khbook owns, recreated: one value write each, widths, severity fills
+    for ns in plan.new_sheets:
+        sheet, calls = recreate_sheet(book, ns.name, _plain_rows(ns.rows))
+        steps["sheets"] += calls
+        steps["widths"] += _widths(sheet, ns.widths, remote)
+        fills: dict[Color, list[str]] = {}
+        for ref, kind in ns.fills.items():
+            fills.setdefault(MARK_COLORS.get(kind, MARK_COLORS["info"]), []).append(ref)
+        steps["fills"] += fill_cells(sheet, fills)
+
+    counts = report.counts
+    texts = _MESSAGES.get(lang, _MESSAGES["zh"])
+    parts = [
+        texts["done"].format(customers=len(report.customers), error=counts.get("error", 0),
+                             warning=counts.get("warning", 0), info=counts.get("info", 0),
+                             changed=len(plan.changes), filled=plan.filled, marked=marked),
+        texts["sheets"].format(names="、".join(n.name for n in plan.new_sheets) if lang == "zh"
+                               else ", ".join(n.name for n in plan.new_sheets)),
+    ]
+    if any(p.marks for p in plan.sheets):
+        parts.append(texts["skipped"].format(findings=plan.new_sheets[0].name))
+    return BookRefresh(report, plan, "\n".join(parts), sum(steps.values()), steps)
+
+
+def _plain_rows(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows of a new sheet as Excel takes them: Decimals as floats, strings through :func:`as_text`."""
+    from decimal import Decimal
+
+    return [[as_text(float(v) if isinstance(v, Decimal) else v) for v in row] for row in rows]
+
+
 # --------------------------------------------------------------------------- entry points
-def refresh_book(book: Any) -> str:
+def refresh_book(book: Any, *, as_of: dt.date | None = None, lang: str = "zh", spec: Spec | None = None) -> str:
     """Recompute tiers, tags and findings in the open ``book``; returns a short message.
 
-    Pending: wires khbook's reader -> checks -> classifier -> plan (the same code as
-    ``khbook refresh``) to the helpers above once the engine lands.
+    The same reader, checks, classifier and plan as ``khbook refresh``
+    (:func:`khbook.check.check_raw` + :func:`khbook.annotate.plan_annotation`), applied
+    through the xlwings API with batched writes: computed columns as column blocks, marks as
+    fills (khbook's previous fills, listed by the previous 异常清单, are cleared first), the
+    three output sheets recreated with one value write each. Cell comments are not written
+    (one call per cell); the message says so.
     """
-    raise NotImplementedError("khbook's xlwings refresh is not wired to the engine yet")
+    return refresh_book_result(book, as_of=as_of, lang=lang, spec=spec).message
 
 
 def refresh_caller() -> str:
-    """Entry point for classic xlwings ``RunPython``: refresh the workbook that called."""
+    """Entry point for classic xlwings ``RunPython``: refresh the workbook that called,
+    then show the message in an Excel alert (and the status bar)."""
     import xlwings
 
-    return refresh_book(xlwings.Book.caller())
+    book = xlwings.Book.caller()
+    app = book.app
+    try:
+        app.screen_updating = False
+    except Exception:
+        pass
+    try:
+        message = refresh_book(book)
+    finally:
+        try:
+            app.screen_updating = True
+        except Exception:
+            pass
+    try:
+        app.alert(message, title="khbook 刷新分类")
+    except Exception:  # an Excel without alert support: the status bar still shows it
+        app.status_bar = message.splitlines()[0]
+    return message
