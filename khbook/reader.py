@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from khbook import parsers
@@ -204,24 +205,34 @@ def read_table(
 
     keys = list(columns)
     idx = [columns[k].index for k in keys]
-    first = idx[0] if idx else 0
-    first_header = header_row[first] if first < len(header_row) else None
-    header_cells = [header_row[j] if j < len(header_row) else None for j in idx]
-    error_rows = {r for (r, _c) in raw.errors}
-    width = len(idx)
-    data_rows: list[int] = []
-    raw_cols: list[list[Any]] = [[] for _ in keys]
-    for i in range(header0 + 1, len(raw.rows)):
-        row = raw.rows[i]
-        n = len(row)
-        cells = [row[j] if j < n else None for j in idx]
-        if cells.count("") + cells.count(None) == width and i not in error_rows:
-            continue
-        if cells[0] == first_header and cells == header_cells:
-            continue  # a pasted copy of the header row
-        data_rows.append(i + 1)
-        for c, v in zip(raw_cols, cells, strict=True):
-            c.append(None if v == "" else v)
+    # column-wise: transpose the data rows once (in C), then keep the mapped columns
+    body = raw.rows[header0 + 1:]
+    nrows = len(body)
+    width = max((len(r) for r in body), default=0)
+    if body and any(len(r) != width for r in body):
+        body = [r + [None] * (width - len(r)) for r in body]
+    transposed = list(zip(*body, strict=True)) if body else []
+    empty_col = (None,) * nrows
+    sel = [transposed[j] if j < width else empty_col for j in idx]
+    blank = np.ones(nrows, dtype=bool)
+    for c in sel:
+        a = np.asarray(c, dtype=object)
+        blank &= (a == "") | np.equal(a, None)
+    for r0 in {r for (r, _c) in raw.errors}:
+        if header0 < r0 < header0 + 1 + nrows:
+            blank[r0 - header0 - 1] = False
+    header_cells = tuple(header_row[j] if j < len(header_row) else None for j in idx)
+    if sel:
+        same = np.ones(nrows, dtype=bool)
+        for c, h in zip(sel, header_cells, strict=True):
+            same &= np.asarray(c, dtype=object) == h
+        blank |= same  # a pasted copy of the header row
+    keep = np.flatnonzero(~blank)
+    data_rows: list[int] = (keep + header0 + 2).tolist()
+    raw_cols: list[list[Any]] = []
+    for c in sel:
+        col_vals = [c[i] for i in keep.tolist()] if len(keep) != nrows else list(c)
+        raw_cols.append([None if v == "" else v for v in col_vals])
 
     typed: dict[str, list[Any]] = {}
     bad: set[tuple[int, str]] = set()
@@ -235,14 +246,14 @@ def read_table(
         out: list[Any] = []
         errors = raw.errors
         empty: Any = () if col.type == "multi" else None
-        text_fast = col.type == "text" and not errors
+        text_fast = col.type in ("text", "id") and not errors
         memo: dict[Any, parsers.Parsed] | None = None if col.type in ("text", "id", "uscc") else {}
         letter, header = columns[k].letter, columns[k].header
         for i, (r, v) in enumerate(zip(data_rows, values, strict=True)):
             if v is None:
                 out.append(empty)
                 continue
-            if text_fast:
+            if text_fast and v.__class__ is str:
                 t = parsers.clean_text(v)
                 if t is None or len(t) <= EXCEL_CELL_LIMIT:
                     out.append(t)

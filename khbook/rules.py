@@ -98,15 +98,16 @@ def deal_logic(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> No
         return
     f = t.frame
     won, lost = spec.rules["stage"]["won_stage"], spec.rules["stage"]["lost_stage"]
-    for row in f.index[f["stage"] == won]:
-        for key, rule in (("actual_amount", "won_missing_amount"), ("deal_date", "won_missing_date")):
-            if (row, key) in t.bad:
-                continue
-            if key not in f or pd.isna(f.at[row, key]):
+    is_won = f["stage"] == won
+    for key, rule in (("actual_amount", "won_missing_amount"), ("deal_date", "won_missing_date")):
+        missing = is_won & (f[key].isna() if key in f else True)
+        for row in f.index[missing]:
+            if (row, key) not in t.bad:
                 _add(ff, t, rule, int(row), key if key in t.columns else "stage", value=None)
-    for row in f.index[f["stage"] == lost]:
-        if "loss_reason" not in f or f.at[row, "loss_reason"] is None:
-            _add(ff, t, "lost_missing_reason", int(row), "loss_reason" if "loss_reason" in t.columns else "stage")
+    is_lost = f["stage"] == lost
+    no_reason = f["loss_reason"].isna() if "loss_reason" in f else True
+    for row in f.index[is_lost & no_reason]:
+        _add(ff, t, "lost_missing_reason", int(row), "loss_reason" if "loss_reason" in t.columns else "stage")
 
 
 def contact_dates(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
