@@ -341,3 +341,16 @@ def test_html_escapes_user_text(month1, spec, tmp_path, template):
     html = result.outputs["html"].read_text(encoding="utf-8")
     assert "<script>" not in html and "<b>王</b>" not in html
     assert "&lt;b&gt;王&lt;/b&gt;" in html
+
+
+def test_english_outputs(month1, spec, tmp_path):
+    result = run_batch(month1, tmp_path / "en", spec=spec, as_of=AS_OF, jobs=1, lang="en")
+    d = result.to_dict()
+    assert d["distributions"]["value_tier"] == {"High value": 1, "Medium value": 2, "Low value": 2, "To be completed": 1}
+    assert {r["rep"] for r in d["reps"]} == {"张伟", "李娜", "(no owner)"}
+    wb = openpyxl.load_workbook(result.outputs["workbook"], read_only=True)
+    assert wb.sheetnames == ["All customers", "All findings", "Data quality", "Distribution", "Cross-file duplicates",
+                             "Failed files"]
+    wb.close()
+    html = result.outputs["html"].read_text(encoding="utf-8")
+    assert 'lang="en"' in html and "Cross-file duplicates" in html
