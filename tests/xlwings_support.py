@@ -190,17 +190,30 @@ def actions_by_func(actions: Iterable[dict[str, Any]] | dict[str, Any]) -> Count
     return Counter(a["func"] for a in actions)
 
 
+_NUMBER_TEXT = re.compile(r"^[+-]?[¥$]?\d[\d,]*(\.\d+)?%?$")
+
+
 def _excel_value(value: Any) -> Any:
-    """What a written value becomes in the cell: "" is blank, ISO text becomes a date
-    (the engine sends dates as "2024-05-10" / "2024-05-10 13:30:00" and Excel parses them).
+    """What a written value becomes in the cell, as Excel parses a typed entry: "" is blank;
+    a leading ``'`` keeps the rest as text (the quote prefix); ISO text becomes a date (the
+    engine sends dates as "2024-05-10" / "2024-05-10 13:30:00"); text that looks like a
+    number becomes a number (so a test notices text that was not protected).
     """
     if value == "" or value is None:
         return None
     if isinstance(value, str):
-        if _ISO_DATE.match(value):
-            return dt.datetime.fromisoformat(value)
-        if _ISO_DATETIME.match(value):
-            return dt.datetime.fromisoformat(value.rstrip("Z").replace("T", " ").split(".")[0])
+        if value.startswith("'"):
+            return value[1:]
+        try:
+            if _ISO_DATE.match(value):
+                return dt.datetime.fromisoformat(value)
+            if _ISO_DATETIME.match(value):
+                return dt.datetime.fromisoformat(value.rstrip("Z").replace("T", " ").split(".")[0])
+        except ValueError:  # "2024-02-30" is no date: Excel keeps it as text
+            return value
+        if _NUMBER_TEXT.match(value):
+            number = float(value.strip("¥$%").replace(",", ""))
+            return number / 100 if value.endswith("%") else number
     return value
 
 
