@@ -251,9 +251,13 @@ def build_workbook(wb: Workbook, spec: Spec, *, lang: str = "zh",
 
 def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: int = 0,
                    macro: bool = False, as_of: dt.date | None = None) -> Path:
-    """Write the template workbook to `path` (atomically); `examples` fake customers when > 0."""
-    if macro:
-        raise KhbookError("--macro (the 刷新分类 button in an .xlsm) is not available yet; write an .xlsx without --macro")
+    """Write the template workbook to `path` (atomically); `examples` fake customers when > 0.
+
+    With ``macro``: an .xlsm with xlwings' VBA project and a 刷新分类 button on the
+    instructions sheet and the first data sheet, plus the companion ``<stem>.py`` beside it
+    (see :mod:`khbook.macro`).
+    """
+    companion = _macro_preflight(Path(path)) if macro else None
     if lang not in LANGS:
         raise KhbookError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     if examples < 0:
@@ -268,10 +272,66 @@ def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: 
     with atomic_output(target) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         try:
-            build_workbook(wb, spec, lang=lang, records=records)
+            layout = build_workbook(wb, spec, lang=lang, records=records)
+            if companion is not None:
+                _add_macro_buttons(wb, layout, spec, lang, companion.name)
         finally:
             _close(wb, target)
+    if companion is not None:
+        from khbook.macro import companion_py
+
+        with atomic_output(companion) as tmp:
+            tmp.write_text(companion_py(target.stem), encoding="utf-8")
     return target
+
+
+# --------------------------------------------------------------------------- --macro
+_MACRO_TEXT = {
+    "zh": ["## 刷新分类按钮",
+           "点“刷新分类”按钮：重新计算客户等级、标签和检查结果，写回本工作簿（异常清单、分类汇总、变更日志）。",
+           "需要：本工作簿旁边的 {py}（同名，不要改名或移走），以及电脑上的 Python：pip install khbook \"xlwings=={version}\"",
+           "本文件的宏来自 xlwings {version}；打开时请“启用内容”（启用宏）。"],
+    "en": ["## The 刷新分类 (refresh) button",
+           "Click 刷新分类 to recompute tiers, tags and findings in this workbook (异常清单, 分类汇总, 变更日志 sheets).",
+           "Needs {py} next to this workbook (same name: do not rename or move it) and Python with: pip install khbook \"xlwings=={version}\"",
+           "The macro in this file comes from xlwings {version}; click 'Enable Content' (macros) when opening it."],
+}
+
+
+def _macro_preflight(target: Path) -> Path:
+    """Refuse a --macro output that cannot work, before writing anything; returns the
+    companion module's path."""
+    from khbook.macro import MacroUnavailable, companion_name, vba_project_bin
+
+    if target.suffix.lower() != ".xlsm":
+        raise KhbookError(f"--macro writes a macro-enabled workbook: the output name must end in .xlsm, not {target.name!r} "
+                          "(e.g. -o 客户管理模板.xlsm)")
+    try:
+        name = companion_name(target)
+        vba_project_bin()
+    except (MacroUnavailable, ValueError) as exc:
+        raise KhbookError(f"--macro: {exc}") from None
+    return target.with_name(name)
+
+
+def _add_macro_buttons(wb: Workbook, layout: TemplateLayout, spec: Spec, lang: str, py: str) -> None:
+    """The 刷新分类 buttons (instructions sheet: right of the text; first data sheet: in the
+    frozen header row, right of the last column) and the set-up lines on the instructions sheet."""
+    from khbook.macro import add_refresh_button, xlwings_version
+
+    add_refresh_button(wb, layout.instructions, cell="B2")
+    first = layout.sheets[spec.sheets[0].key]
+    ncols = len(spec.sheets[0].columns)
+    header_row = DataRange.of(spec).first  # 1-based row of the header
+    add_refresh_button(wb, first.worksheet, cell=f"{xl_col_to_name(ncols + 1)}{header_row}", y_offset=6)
+    row = len(instruction_lines(spec, lang)) + 1
+    heading = wb.add_format({"bold": True, "font_size": 11, "bg_color": "#DDEBF7", "font_color": "#1F3864"})
+    for i, line in enumerate(_MACRO_TEXT[lang]):
+        text = line.format(py=py, version=xlwings_version())
+        if text.startswith("## "):
+            layout.instructions.write_string(row + i, 0, text[3:], heading)
+        else:
+            layout.instructions.write_string(row + i, 0, text)
 
 
 def _close(wb: Workbook, target: Path) -> None:

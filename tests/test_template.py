@@ -226,9 +226,11 @@ def test_refuses_a_list_item_over_255(tmp_path):
     assert (Path(err.value.file).name, err.value.key) == ("lists.yaml", "source[6].zh")
 
 
-def test_macro_not_available_yet(tmp_path, spec):
-    with pytest.raises(KhbookError, match="--macro"):
-        write_template(spec, tmp_path / "t.xlsm", macro=True)
+def test_macro_needs_an_xlsm_name(tmp_path, spec):
+    # the macro workbook itself is tested in tests/test_xlwings_remote.py
+    with pytest.raises(KhbookError, match=r"--macro.*\.xlsm"):
+        write_template(spec, tmp_path / "t.xlsx", macro=True)
+    assert not (tmp_path / "t.xlsx").exists() and not (tmp_path / "t.py").exists()
 
 
 def test_output_is_deterministic(tmp_path, spec):
