@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -318,7 +319,7 @@ def test_report_renders_in_chromium(run1, tmp_path):
     page = dom.stdout
     totals = run1.totals()
     for key in ("files", "failed", "customers", "duplicates", "churn_risks", "overdue_followups"):
-        assert f'data-figure="{key}">\n    <span class="num">{totals[key]}</span>' in page, key
+        assert re.search(rf'data-figure="{key}">\s*<span class="num">{totals[key]}</span>', page), key
     assert page.count("<svg") == 6
     assert "损坏.xlsx" in page and "ZW003" in page
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
