@@ -316,3 +316,253 @@ def test_adapter_module_does_not_import_xlwings_eagerly() -> None:
     code = ("import sys, khbook.xlwings_adapter, khbook.macro; "
             "sys.exit(1 if 'xlwings' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# --------------------------------------------------------------------------- refresh_book
+NOW = dt.datetime(2026, 11, 24, 9, 30)
+_DATA_SHEETS = ("客户基础信息", "联系人", "跟进记录", "需求与标签", "成交与状态")
+
+
+@pytest.fixture(scope="module")
+def spec() -> Any:
+    from khbook.spec import load_spec
+
+    return load_spec()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory, spec: Any) -> Path:
+    from tests.rep import make_template
+
+    return make_template(tmp_path_factory.mktemp("tpl") / "template.xlsx", spec)
+
+
+def _messy(template: Path, path: Path) -> Path:
+    """tests/test_check.py's messy workbook, plus an #N/A cell (an error cell in the data)."""
+    from tests.test_check import fill_messy
+
+    path, rep = fill_messy(template, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[rep.ws("customers").title]
+    ws.cell(9, rep.col("customers", "annual_amount")).value = "#N/A"
+    assert ws.cell(9, rep.col("customers", "annual_amount")).data_type == "e"
+    wb.save(path)
+    return path
+
+
+def _big(template: Path, path: Path, n: int, spec: Any) -> Path:
+    """``n`` customers (+ contacts, follow-ups) with bad cells spread over every row range:
+    the same mix of findings per customer whatever ``n``."""
+    from tests.rep import Rep, days_ago
+
+    rep = Rep(template, spec)
+    industries = spec.lists["industry"].labels("zh")
+    cust, ws = rep.col, rep.ws("customers")
+    cols = {f: cust("customers", f) for f in ("customer_id", "name", "industry", "first_contact", "owner", "annual_amount")}
+    for i in range(n):
+        row = {"customer_id": f"KH{i - 1 if i % 7 == 6 else i:05d}", "name": f"示例{i}号科技有限公司",
+               "industry": "造船业" if i % 5 == 4 else industries[i % len(industries)],
+               "first_contact": days_ago(i % 300 + 1), "owner": "张伟" if i % 2 else "李娜",
+               "annual_amount": -5 if i % 11 == 10 else (i * 37) % 500 + 1}
+        for field, value in row.items():
+            ws.cell(i + 2, cols[field], value)
+    wk = rep.ws("contacts")
+    kc = {f: cust("contacts", f) for f in ("customer_id", "name", "mobile")}
+    for j, i in enumerate(range(0, n, 2)):
+        for field, value in {"customer_id": f"KH{i:05d}", "name": f"联系人{i}",
+                             "mobile": "1395678" if j % 3 == 2 else f"138{i:08d}"}.items():
+            wk.cell(j + 2, kc[field], value)
+    wf = rep.ws("followups")
+    fc = {f: cust("followups", f) for f in ("customer_id", "date", "method", "by", "summary")}
+    for j, i in enumerate(range(0, n, 3)):
+        for field, value in {"customer_id": f"KH{i:05d}", "date": days_ago(i % 200 + 1), "method": "电话",
+                             "by": "张伟", "summary": "沟通"}.items():
+            wf.cell(j + 2, fc[field], value)
+    return rep.save(path)
+
+
+def _values(ws: Any) -> dict[str, Any]:
+    """Non-blank cell values ("" is blank, as in Excel)."""
+    return {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value not in (None, "")}
+
+
+def _both(path: Path, xw: Any, spec: Any, tmp_path: Path) -> tuple[Any, Any, Any, Any, list[dict[str, Any]]]:
+    """``khbook refresh`` on the file, and refresh_book through the remote engine replayed
+    onto an openpyxl copy: (annotated copy, replayed copy, RefreshResult, BookRefresh, actions)."""
+    from khbook.refresh import refresh_file
+    from khbook.xlwings_adapter import refresh_book_result
+    from tests.rep import AS_OF
+
+    res = refresh_file(path, tmp_path / f"{path.stem}.checked.xlsx", spec=spec, as_of=AS_OF, now=NOW)
+    book = xw.Book(json=book_json_from_xlsx(path))
+    done = refresh_book_result(book, as_of=AS_OF, spec=spec, now=NOW)
+    actions = book.json()["actions"]
+    assert done.calls == count_write_actions(actions)
+    replayed = openpyxl.load_workbook(path)
+    apply_actions(actions, replayed)
+    return openpyxl.load_workbook(res.output), replayed, res, done, actions
+
+
+def _assert_same(source: Path, annotated: Any, replayed: Any, res: Any, done: Any, actions: list[dict[str, Any]],
+                 before: list[str]) -> dict[tuple[str, str], str | None]:
+    from khbook.rawbook import load_raw
+    from khbook.spec import load_spec
+    from khbook.template import _DATA_STYLE, _HEADER_STYLE
+    from khbook.xlwings_adapter import HEADER_MARK_COLOR, MARK_COLORS, previous_marks
+    from tests.xlwings_support import colored_cells
+
+    raw = load_raw(source)
+    spec = load_spec()
+
+    assert replayed.sheetnames == annotated.sheetnames
+    for name in annotated.sheetnames:  # every value of every sheet: computed columns, 异常清单, 分类汇总, 变更日志
+        assert _values(replayed[name]) == _values(annotated[name]), name
+    # the same plan, the same marks: every marked cell coloured by its kind, nothing else coloured
+    assert done.report.findings == res.report.findings and done.plan.changes == res.plan.changes
+    colored = colored_cells(actions, before)
+    marks = {(p.sheet, ref): MARK_COLORS[kind] for p in res.plan.sheets for ref, (kind, _c) in p.marks.items()}
+    marks |= {(p.sheet, ref): HEADER_MARK_COLOR for p in res.plan.sheets for ref in p.header_marks}
+    on_data = {k: v for k, v in colored.items() if k[0] in _DATA_SHEETS}
+    # ... and the cells the previous 异常清单 listed, where not marked again, restored
+    previous = {(sheet, f"{openpyxl.utils.get_column_letter(c)}{r}")
+                for sheet, cells in previous_marks(raw, spec).items() for r, c in cells} - set(marks)
+    restored = {None} | {s["bg_color"] for s in (*_DATA_STYLE.values(), *_HEADER_STYLE.values())}
+    assert set(on_data) == set(marks) | previous
+    assert {k: on_data[k] for k in marks} == marks
+    assert {on_data[k] for k in previous} <= restored
+    # the findings sheet's severity column, coloured like the annotated copy's
+    findings = res.plan.new_sheets[0]
+    assert {ref: colored[(findings.name, ref)] for ref in findings.fills} == {
+        ref: MARK_COLORS[kind] for ref, kind in findings.fills.items()}
+    assert not [a for a in actions if a["func"] in ("addNote", "addComment", "addHyperlink")]
+    return colored
+
+
+def test_refresh_book_matches_khbook_refresh(tmp_path: Path, xw: Any, spec: Any, template: Path) -> None:
+    from khbook.rawbook import load_raw
+    from khbook.xlwings_adapter import raw_from_book
+
+    path = _messy(template, tmp_path / "messy.xlsx")
+    # the reader's input is the same RawBook, read through xlwings or from the file
+    raw_file, raw_xw = load_raw(path), raw_from_book(xw.Book(json=book_json_from_xlsx(path)))
+
+    def trimmed(rows: list[list[Any]]) -> list[list[Any]]:
+        out = [[None if v == "" else v for v in r] for r in rows]  # calamine: "" for a blank
+        for r in out:
+            while r and r[-1] in (None, ""):
+                r.pop()
+        while out and not out[-1]:
+            out.pop()
+        return out
+
+    assert [(s.name, s.hidden, s.errors) for s in raw_xw.sheets] == [(s.name, s.hidden, s.errors) for s in raw_file.sheets]
+    assert [trimmed(s.rows) for s in raw_xw.sheets] == [trimmed(s.rows) for s in raw_file.sheets]
+    assert raw_xw.sheets[1].errors and raw_xw.sheets[-1].hidden  # #N/A cell; hidden lists sheet
+
+    annotated, replayed, res, done, actions = _both(path, xw, spec, tmp_path)
+    _assert_same(path, annotated, replayed, res, done, actions, openpyxl.load_workbook(path).sheetnames)
+    counts = res.report.counts
+    assert counts["error"] > 10 and counts["warning"] and counts["info"]
+    assert len(res.plan.changes) == 1 and res.plan.filled > 20
+    # the message: counts, what was recreated, and that comments were not written
+    msg = done.message
+    assert f"{len(res.report.customers)} 个客户" in msg and f"错误 {counts['error']} 个" in msg
+    assert f"改变了 {len(res.plan.changes)} 个单元格" in msg and "异常清单、分类汇总、变更日志" in msg
+    assert "不写单元格批注" in msg
+    # text Excel would re-parse (numbers, dates, formulas) went in as text
+    ws = replayed["异常清单"]
+    values = [ws.cell(r, 6).value for r in range(2, ws.max_row + 1)]
+    assert "2024-02-30" in values and "1395678" in values and all(not isinstance(v, float) for v in values if v is not None)
+
+
+def test_second_refresh_clears_the_previous_fills(tmp_path: Path, xw: Any, spec: Any, template: Path) -> None:
+    from khbook.template import _DATA_STYLE
+
+    first = _messy(template, tmp_path / "messy.xlsx")
+    _annotated, replayed, res1, _done, _actions = _both(first, xw, spec, tmp_path)
+    ws = replayed["客户基础信息"]
+    industry = next(c.column for c in ws[2] if str(c.value).rstrip("*") == "所属行业")
+    bad = f"{openpyxl.utils.get_column_letter(industry)}8"
+    assert ("客户基础信息", bad) in {(p.sheet, r) for p in res1.plan.sheets for r in p.marks}
+    ws[bad] = "制造业"                   # the rep fixes one cell
+    second = tmp_path / "second.xlsx"
+    replayed.save(second)
+
+    annotated, replayed2, res2, done2, actions2 = _both(second, xw, spec, tmp_path)
+    colored = _assert_same(second, annotated, replayed2, res2, done2, actions2, openpyxl.load_workbook(second).sheetnames)
+    assert colored[("客户基础信息", bad)] is None                     # cleared: no longer marked
+    assert replayed2["客户基础信息"][bad].fill.fill_type is None
+    # the recomputed tier (marked "changed" last time) goes back to the template's computed fill
+    changed = [(p.sheet, r) for p in res1.plan.sheets for r, (k, _c) in p.marks.items() if k == "changed"]
+    assert changed and all(colored[c] == _DATA_STYLE["computed"]["bg_color"] for c in changed)
+    # the change log keeps the first run's rows, then adds the second run's
+    log1 = [list(r) for r in res1.plan.new_sheets[2].rows[1:]]
+    log2 = [list(r) for r in res2.plan.new_sheets[2].rows[1:]]
+    assert len(log2) >= len(log1) and [str(v) for v in log2[0][3:6]] == [str(v) for v in log1[0][3:6]]
+
+
+def test_write_actions_do_not_grow_with_customers(tmp_path: Path, xw: Any, spec: Any, template: Path,
+                                                  record_property: Any) -> None:
+    runs = {}
+    for n in (20, 2000):
+        path = _big(template, tmp_path / f"big{n}.xlsx", n, spec)
+        annotated, replayed, res, done, actions = _both(path, xw, spec, tmp_path)
+        _assert_same(path, annotated, replayed, res, done, actions, openpyxl.load_workbook(path).sheetnames)
+        assert {f.rule for f in res.report.findings} >= {"duplicate_id", "not_in_list", "negative_amount", "bad_phone"}
+        runs[n] = (count_write_actions(actions), dict(done.calls_by_step), dict(actions_by_func(actions)),
+                   sum(len(p.marks) for p in res.plan.sheets))
+    small, big = runs[20], runs[2000]
+    print(f"\nwrite actions: 20 customers -> {small[0]} {small[2]} ({small[3]} marked cells); "
+          f"2,000 customers -> {big[0]} {big[2]} ({big[3]} marked cells)")
+    record_property("write_actions_20", small[0])
+    record_property("write_actions_2000", big[0])
+    assert big[3] > 50 * small[3] // 2  # 100x the customers, ~100x the marked cells ...
+    for step in ("values", "sheets", "widths"):  # ... the same value, sheet and width writes
+        assert big[1][step] == small[1][step], step
+    # fills: one set_colors per sheet, plus one per further 10,000 cells of a sheet's marked area
+    assert big[1]["fills"] - small[1]["fills"] <= 6
+    assert big[0] <= 40
+
+
+def test_refresh_caller_alerts_the_message(tmp_path: Path, xw: Any, spec: Any, template: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import khbook.xlwings_adapter as adapter
+
+    book = xw.Book(json=book_json_from_xlsx(_messy(template, tmp_path / "messy.xlsx")))
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
+    message = adapter.refresh_caller()
+    alerts = [a for a in book.json()["actions"] if a["func"] == "alert"]
+    assert len(alerts) == 1 and alerts[0]["args"][0] == message and "khbook" in alerts[0]["args"][1]
+
+
+def test_lite_main_script_runs_the_adapter(tmp_path: Path, xw: Any, template: Path) -> None:
+    import importlib.util
+
+    main_py = Path(__file__).resolve().parent.parent / "templates" / "xlwings_lite_main.py"
+    text = main_py.read_text(encoding="utf-8")
+    assert "@script" in text and "requirements.txt" in text and "refresh_book(book" in text
+    module_spec = importlib.util.spec_from_file_location("_khbook_lite_main", main_py)
+    assert module_spec and module_spec.loader
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    book = xw.Book(json=book_json_from_xlsx(_messy(template, tmp_path / "messy.xlsx")))
+    module.refresh_classification(book)
+    funcs = actions_by_func(book.json())
+    assert funcs["addSheet"] == 3 and funcs["alert"] == 1 and funcs["setRangeColors"] >= 1
+
+
+def test_as_text_protects_what_excel_would_reparse() -> None:
+    from khbook.xlwings_adapter import as_text
+
+    for kept in ("高价值", "62万", "上海示例精密制造有限公司", "重点跟进;沉睡", None, 3.0, "", dt.date(2026, 1, 1)):
+        assert as_text(kept) == kept
+    for text in ("KH001", "2026/8/16", "2026年9月1日", "¥500,000", "=SUM(A1)", "-5", "1395678", "TRUE", "#N/A", "'x"):
+        assert as_text(text) == "'" + text
+
+
+def test_mark_colours_are_the_annotated_copys() -> None:
+    from khbook.ooxml.sheetxml import COMPUTED_FILL, MARK_FILLS
+    from khbook.xlwings_adapter import HEADER_MARK_COLOR, MARK_COLORS
+
+    assert {k: "FF" + v.lstrip("#") for k, v in MARK_COLORS.items()} == MARK_FILLS
+    assert "FF" + HEADER_MARK_COLOR.lstrip("#") == COMPUTED_FILL

@@ -452,3 +452,30 @@ def vba_modules(vba_project: bytes) -> dict[str, str]:
         raw = streams["VBA/" + m["stream"]]
         out[m["name"]] = ovba_decompress(raw[m["offset"]:]).decode(f"cp{codepage}", "replace")
     return out
+
+
+# --------------------------------------------------------------------------- fills
+def colored_cells(actions: Iterable[dict[str, Any]] | dict[str, Any], sheet_names: list[str]
+                  ) -> dict[tuple[str, str], str | None]:
+    """``{(sheet name, "C5"): "#RRGGBB" or None}`` for every cell a ``setRangeColors`` /
+    ``setRangeColor`` action touched (last one wins); ``sheet_names`` are the workbook's
+    sheets before the actions (added and deleted sheets are tracked)."""
+    if isinstance(actions, dict):
+        actions = actions["actions"]
+    names = list(sheet_names)
+    out: dict[tuple[str, str], str | None] = {}
+    for a in actions:
+        func = a["func"]
+        if func == "addSheet":
+            names.insert(a["args"][0], a["args"][1])
+        elif func == "sheetDelete":
+            names.pop(a["sheet_position"])
+        elif func in ("setRangeColors", "setRangeColor"):
+            name = names[a["sheet_position"]]
+            for r in range(a["row_count"]):
+                for c in range(a["column_count"]):
+                    color = a["args"][0][r][c] if func == "setRangeColors" else a["args"][0]
+                    if color != "keep":
+                        color = color.upper() if isinstance(color, str) else color
+                        out[(name, f"{col_letter(a['start_column'] + c + 1)}{a['start_row'] + r + 1}")] = color
+    return out
