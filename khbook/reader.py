@@ -250,6 +250,12 @@ def read_table(
         memo: dict[Any, parsers.Parsed] | None = None if col.type in ("text", "id", "uscc") else {}
         letter, header = columns[k].letter, columns[k].header
         for i, (r, v) in enumerate(zip(data_rows, values, strict=True)):
+            if errors and (r - 1, j) in errors:
+                ff.add("excel_error", sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
+                       field=k, customer_id=cids[i], value=errors[(r - 1, j)])
+                bad.add((r, k))
+                out.append(empty)
+                continue
             if v is None:
                 out.append(empty)
                 continue
@@ -260,13 +266,6 @@ def read_table(
                     continue
             if v.__class__ is str and (not v or v.isspace()):
                 out.append(empty)
-                continue
-            err = errors.get((r - 1, j)) if errors else None
-            if err is not None:
-                ff.add("excel_error", sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
-                       field=k, customer_id=cids[i], value=err)
-                bad.add((r, k))
-                out.append(None)
                 continue
             if memo is None:
                 p = parser.parse(v)

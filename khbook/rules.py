@@ -173,8 +173,8 @@ def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> Non
         return
     # per customer, the latest planned date that has passed with no follow-up on or after it
     due = due.reset_index().sort_values(["next_date", "row"]).groupby("customer_id").last()
-    latest = due.index.map(latest_by_cid.to_dict())
-    due = due[~(pd.Series(latest, index=due.index) >= due["next_date"])]
+    latest = latest_by_cid.to_dict()
+    due = due[[not (cid in latest and latest[cid] >= nd) for cid, nd in zip(due.index, due["next_date"], strict=True)]]
     for row, nd in zip(due["row"], due["next_date"], strict=True):
         _add(ff, fu, "overdue_followup", int(row), "next_date", value=_date(nd), detail=str((asof - nd).days))
 
