@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="output path (default: 客户管理模板.xlsx in the current folder)")
     _add_lang(p)
     p.add_argument("--examples", type=int, default=0, metavar="N", help="fill N fake example customers that pass every check (default: 0)")
-    p.add_argument("--macro", action="store_true", help="write an .xlsm with a 刷新分类 button bound to the xlwings adapter")
+    p.add_argument("--macro", action="store_true", help="write a macro workbook (.xlsm; default 客户管理模板.xlsm) with 刷新分类 buttons that run khbook through xlwings, plus the companion NAME.py beside it (needs xlwings installed)")
     _add_spec(p)
     p.set_defaults(func=cmd_template)
 

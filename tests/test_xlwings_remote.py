@@ -566,3 +566,170 @@ def test_mark_colours_are_the_annotated_copys() -> None:
 
     assert {k: "FF" + v.lstrip("#") for k, v in MARK_COLORS.items()} == MARK_FILLS
     assert "FF" + HEADER_MARK_COLOR.lstrip("#") == COMPUTED_FILL
+
+
+# --------------------------------------------------------------------------- khbook template --macro
+def _vml_buttons(zf: zipfile.ZipFile) -> dict[str, list[tuple[str, str, list[int]]]]:
+    """Sheet name -> [(caption, macro, anchor)] of the form-control buttons in an .xlsx/.xlsm."""
+    import posixpath
+    from xml.etree import ElementTree as ET
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+    wb = ET.fromstring(zf.read("xl/workbook.xml"))
+    rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))}
+    out: dict[str, list[tuple[str, str, list[int]]]] = {}
+    for sheet in wb.find("m:sheets", ns):
+        part = posixpath.join("xl", rels[sheet.get(f"{{{ns['r']}}}id")])
+        rels_part = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+        if rels_part not in zf.namelist():
+            continue
+        for rel in ET.fromstring(zf.read(rels_part)):
+            if not rel.get("Type", "").endswith("/vmlDrawing"):
+                continue
+            vml = zf.read(posixpath.normpath(posixpath.join(posixpath.dirname(part), rel.get("Target")))).decode()
+            for m in re.finditer(r"<v:shape .*?</v:shape>", vml, re.S):
+                shape = m.group(0)
+                if 'ObjectType="Button"' not in shape:
+                    continue
+                caption = re.sub(r"<[^>]+>", "", re.search(r"<v:textbox.*?</v:textbox>", shape, re.S).group(0)).strip()
+                macro_name = re.search(r"<x:FmlaMacro>(.*?)</x:FmlaMacro>", shape).group(1)
+                anchor = [int(v) for v in re.search(r"<x:Anchor>(.*?)</x:Anchor>", shape, re.S).group(1).split(",")]
+                out.setdefault(sheet.get("name"), []).append((caption, macro_name, anchor))
+    return out
+
+
+@pytest.fixture(scope="module")
+def macro_books(tmp_path_factory: pytest.TempPathFactory, spec: Any) -> dict[str, Path]:
+    from khbook.template import write_template
+    from tests.rep import AS_OF
+
+    d = tmp_path_factory.mktemp("macro")
+    out = {}
+    for lang in ("zh", "en"):
+        out[f"{lang}.xlsx"] = write_template(spec, d / f"{lang}.xlsx", lang=lang, examples=6, as_of=AS_OF)
+        out[f"{lang}.xlsm"] = write_template(spec, d / f"客户管理模板_{lang}.xlsm", lang=lang, examples=6, as_of=AS_OF, macro=True)
+        out[f"{lang}.blank.xlsm"] = write_template(spec, d / f"blank_{lang}.xlsm", lang=lang, macro=True)
+    return out
+
+
+def test_template_macro_has_the_vba_project_buttons_and_companion(macro_books: dict[str, Path], spec: Any) -> None:
+    path = macro_books["zh.xlsm"]
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read("xl/vbaProject.bin") == macro.vba_project_bin()
+        types = zf.read("[Content_Types].xml").decode()
+        assert "application/vnd.ms-excel.sheet.macroEnabled.main+xml" in types
+        assert 'codeName="ThisWorkbook"' in zf.read("xl/workbook.xml").decode()
+        buttons = _vml_buttons(zf)
+    intro, first = spec.instructions_sheet("zh"), spec.sheets[0].name("zh")
+    assert set(buttons) == {intro, first}
+    for sheet, found in buttons.items():
+        assert [(caption, m) for caption, m, _ in found] == [("刷新分类", "[0]!SampleCall")], sheet
+    # placement: right of the instructions' text column; on the data sheet in the (frozen)
+    # header row, one column clear of the last data column, so no header or cell is covered
+    (_, _, a_intro), = buttons[intro]
+    (_, _, a_first), = buttons[first]
+    assert a_intro[0] == 1 and a_intro[2] == 1          # from column B, row 2
+    ncols = len(spec.sheets[0].columns)
+    assert a_first[0] == ncols + 1 and a_first[2] == a_first[6] == 0  # inside header row 1
+    # the instructions say how to set it up, with the xlwings version the macro came from
+    wb = openpyxl.load_workbook(path)
+    text = "\n".join(str(c.value) for c in wb[intro]["A"] if c.value)
+    assert f"xlwings=={macro.xlwings_version()}" in text and "客户管理模板_zh.py" in text
+    assert wb.sheetnames == openpyxl.load_workbook(macro_books["zh.xlsx"]).sheetnames
+    # the companion module next to it: importable name, runs the adapter
+    companion = path.with_name("客户管理模板_zh.py")
+    assert companion.read_text(encoding="utf-8") == macro.companion_py("客户管理模板_zh")
+    subprocess.run([sys.executable, "-m", "py_compile", str(companion)], check=True)
+
+
+def test_template_macro_refuses_bad_names(tmp_path: Path, spec: Any) -> None:
+    from khbook.errors import KhbookError
+    from khbook.template import write_template
+
+    with pytest.raises(KhbookError, match=r"must end in \.xlsm"):
+        write_template(spec, tmp_path / "客户.xlsx", macro=True)
+    with pytest.raises(KhbookError, match="Python identifier"):
+        write_template(spec, tmp_path / "客户管理-张三.xlsm", macro=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_template_macro_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from khbook.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["template", "--macro"]) == 0
+    assert (tmp_path / "客户管理模板.xlsm").is_file() and (tmp_path / "客户管理模板.py").is_file()
+    assert main(["template", "--macro", "-o", "x.xlsx"]) != 0
+    assert ".xlsm" in capsys.readouterr().err
+
+
+def test_template_macro_validates_like_the_xlsx(macro_books: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_template_clients import _tool, shared_dir
+
+    xsd = shared_dir() / "ooxml-xsd"
+    if not (xsd / "sml.xsd").is_file():
+        pytest.skip(f"{xsd} has no sml.xsd: schema check skipped")
+    checker = _tool("xsdcheck.py", monkeypatch, [str(xsd)])
+    schema = checker.build_schema()
+    for name, path in macro_books.items():
+        errors, checked, _skipped = checker.check(str(path), schema)
+        assert errors == [], f"{name}: {errors[:5]}"
+        assert sum(p.startswith("xl/worksheets/") for p in checked) >= 7
+    lint = _tool("excel_lint.py", monkeypatch)
+    for name, path in macro_books.items():
+        assert lint.lint(str(path)) == [], name
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_template_macro_opens_in_libreoffice_like_the_xlsx(macro_books: dict[str, Path], spec: Any, lang: str,
+                                                           tmp_path: Path) -> None:
+    from tests.test_template_clients import _entries, _libreoffice_or_skip, _uno
+
+    _libreoffice_or_skip()
+    entries, expected = _entries(spec, lang)
+    result = _uno(macro_books[f"{lang}.blank.xlsm"], entries, tmp_path)
+    assert result["loaded"], result["error"]
+    assert result["error"] == ""
+    assert result["sheets"][1:-1] == [s.name(lang) for s in spec.sheets]
+    # uno_validity.py maps every shape on a sheet's draw page to the cell under its centre:
+    # on the first data sheet that includes the button, which sits in header row 1, right of
+    # the last data column (so it covers no header and no data cell)
+    first = spec.sheets[0].name(lang)
+    ncols = len(spec.sheets[0].columns)
+    shapes = [c for c in result["invalid"][first] if openpyxl.utils.cell.coordinate_to_tuple(c)[1] > ncols]
+    assert len(shapes) == 1 and openpyxl.utils.cell.coordinate_to_tuple(shapes[0])[0] == 1
+    result["invalid"][first] = [c for c in result["invalid"][first] if c not in shapes]
+    assert result["invalid"] == expected
+
+
+def test_khbook_check_same_findings_on_xlsm(macro_books: dict[str, Path], spec: Any, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from khbook.cli import main
+    from tests.rep import AS_OF, Rep
+
+    filled = {}
+    for kind in ("xlsx", "xlsm"):
+        rep = Rep(macro_books[f"zh.{kind}"], spec)
+        rep.wb = openpyxl.load_workbook(macro_books[f"zh.{kind}"], keep_vba=kind == "xlsm")
+        rep.put("customers", 8, customer_id="KH1", name="示例一公司", industry="造船业", annual_amount=-5, owner="张伟")
+        rep.put("customers", 9, customer_id="KH1", name="示例二公司", first_contact="2024-02-30")
+        rep.put("contacts", 8, customer_id="KH999", name="周杰", mobile="1395678")
+        filled[kind] = rep.save(tmp_path / f"filled.{kind}")
+    with zipfile.ZipFile(filled["xlsm"]) as zf:
+        assert "xl/vbaProject.bin" in zf.namelist()
+    capsys.readouterr()
+    status = main(["check", str(filled["xlsx"]), str(filled["xlsm"]), "--as-of", AS_OF.isoformat(), "--format", "json"])
+    assert status == 1
+    payload = json.loads(capsys.readouterr().out)
+    reports = payload if isinstance(payload, list) else payload["files"]
+    a, b = ({k: v for k, v in r.items() if k != "file"} for r in reports)
+
+    def findings(report: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in f.items() if k != "file"} for f in report["findings"]]
+
+    assert findings(a) == findings(b) and len(findings(a)) >= 6
+    assert a["counts"] == b["counts"] and a.get("customers") == b.get("customers")
