@@ -130,7 +130,8 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
         changes = computed_changes(book, report.customers, spec, lang)
         next_col = _width(raw, t.name)
         letters: dict[str, str] = {}
-        for col in class_columns(spec):
+        columns = class_columns(spec)
+        for col in columns:
             info = t.columns.get(col.key)
             if info is None:
                 letter = col_letter(next_col)
@@ -145,7 +146,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
         for c in report.customers:
             if c.row is None:
                 continue
-            for col in class_columns(spec):
+            for col in columns:
                 value = display(spec, col, canonical_value(c, col), lang)
                 if value is None and col.derived:
                     continue

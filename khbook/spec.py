@@ -75,11 +75,14 @@ class ValueList:
         """The canonical (Chinese) label for any accepted spelling, or None."""
         return self._lookup.get(value.strip().casefold())
 
+    @cached_property
+    def _english(self) -> dict[str, str]:
+        return {i.zh: i.en for i in self.items}
+
     def translate(self, canonical: str, lang: str) -> str:
-        for item in self.items:
-            if item.zh == canonical:
-                return item.label(lang)
-        return canonical
+        if lang != "en":
+            return canonical
+        return self._english.get(canonical, canonical)
 
     @property
     def range_name(self) -> str:
