@@ -41,7 +41,7 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
             validate_table(t, sheet, spec, ff, as_of=as_of)
     run_rules(book, spec, ff, as_of)
     untrusted = {(t.key, r, k) for t in book.tables.values() for (r, k) in t.bad}
-    customers = classify(book, spec, as_of, untrusted=untrusted)
+    customers = classify(book, spec, as_of, untrusted=untrusted, lang=lang)
     report_changes(computed_changes(book, customers, spec, lang), book, ff)
     return Report(Path(raw.path).name, as_of, lang, _order(book, spec, ff.items), customers,
                   summarize(customers, spec), spec, book)

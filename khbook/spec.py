@@ -11,6 +11,7 @@ A broken spec raises :class:`SpecError` naming the file and the key, never a tra
 from __future__ import annotations
 
 import datetime as dt
+import string
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +24,7 @@ from khbook.errors import SpecError
 LANGS = ("zh", "en")
 COLUMN_TYPES = ("text", "id", "date", "amount", "integer", "choice", "multi", "phone", "email", "uscc")
 SEVERITIES = ("error", "warning", "info")
-SPEC_FILES = ("workbook.yaml", "lists.yaml", "rules.yaml", "checks.yaml", "regions.yaml")
+SPEC_FILES = ("workbook.yaml", "lists.yaml", "rules.yaml", "checks.yaml", "regions.yaml", "reasons.yaml")
 _BAD_SHEET_CHARS = set("[]:*?/\\")
 
 
@@ -160,6 +161,7 @@ class Spec:
     checks: dict[str, CheckRule]
     regions: dict[str, Any] = field(default_factory=dict)
     output_sheets: dict[str, Text] = field(default_factory=dict)
+    reasons: dict[str, Text] = field(default_factory=dict)  # reasons.yaml: phrase key -> template
 
     def own_sheet_names(self) -> set[str]:
         """Names (both languages) of the sheets khbook itself writes besides the data sheets."""
@@ -540,6 +542,22 @@ def _load_regions(directory: Path, lists: dict[str, ValueList]) -> dict[str, Any
     return raw
 
 
+def _load_reasons(directory: Path) -> dict[str, Text]:
+    """reasons.yaml: phrase key -> Text of two str.format templates (the classifier fills them)."""
+    ctx = _Ctx(directory / "reasons.yaml")
+    raw = ctx.mapping(_read_yaml(directory, "reasons.yaml"), "")
+    out = {}
+    for key, entry in raw.items():
+        t = ctx.text(ctx.mapping(entry, str(key)), str(key))
+        for lang in LANGS:
+            try:
+                list(string.Formatter().parse(t(lang)))
+            except ValueError as exc:
+                raise ctx.fail(f"{key}.{lang}", f"not a valid text with {{placeholders}} ({exc}); write a literal brace as {{{{ or }}}}") from None
+        out[str(key)] = t
+    return out
+
+
 def load_spec(directory: str | Path | None = None) -> Spec:
     """Load and validate a spec directory (default: the built-in one)."""
     d = Path(directory) if directory is not None else default_spec_dir()
@@ -550,4 +568,5 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     checks = _load_checks(d)
     rules = _load_rules(d, lists)
     regions = _load_regions(d, lists)
-    return Spec(directory=d, lists=lists, rules=rules, checks=checks, regions=regions, **wb)
+    reasons = _load_reasons(d)
+    return Spec(directory=d, lists=lists, rules=rules, checks=checks, regions=regions, reasons=reasons, **wb)
