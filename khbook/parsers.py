@@ -262,7 +262,7 @@ _UNIT_FACTOR = {"亿": Decimal(10000), "千万": Decimal(1000), "百万": Decima
                 "w": Decimal(1), "W": Decimal(1), "千": Decimal("0.1"), "k": Decimal("0.1"), "K": Decimal("0.1")}
 _TEN_K = Decimal(10000)
 _CN_NUMERAL = re.compile(r"[\d." + _CN_DIGITS + r"]+")
-_BAD_AMOUNT = {k: Parsed(None, "bad_amount", k) for k in ("range", "undetermined", "unrecognised")}
+_BAD_AMOUNT = {k: Parsed(None, "bad_amount", k) for k in ("range", "undetermined", "unrecognised", "too_large")}
 
 
 def _tidy(d: Decimal) -> Decimal:
@@ -273,7 +273,13 @@ def _tidy(d: Decimal) -> Decimal:
     return d
 
 
+MAX_AMOUNT = Decimal("1e9")  # 万元, i.e. 10 万亿元: anything larger is a typo, not a customer
+MAX_INTEGER = 10**9
+
+
 def _amount_result(d: Decimal) -> Parsed:
+    if not d.is_finite() or abs(d) > MAX_AMOUNT:
+        return _BAD_AMOUNT["too_large"]
     d = _tidy(d)
     if d.is_zero():
         return Parsed(Decimal(0))
@@ -376,7 +382,7 @@ _INT_FACTOR = {"万": 10000, "w": 10000, "W": 10000, "千": 1000, "k": 1000, "K"
 
 
 def _int_of(d: Decimal) -> Parsed:
-    if d < 0 or d != d.to_integral_value():
+    if d < 0 or d > MAX_INTEGER or d != d.to_integral_value():
         return _BAD_INT
     return Parsed(int(d))
 
@@ -384,7 +390,7 @@ def _int_of(d: Decimal) -> Parsed:
 @lru_cache(maxsize=_CACHE)
 def _int_text(s: str) -> Parsed:
     if s.isdigit() and s.isascii():
-        return Parsed(int(s))
+        return Parsed(int(s)) if len(s) <= 10 and int(s) <= MAX_INTEGER else _BAD_INT
     if _RANGE.search(s):
         return _BAD_INT
     t = _INT_NOISE.sub("", s)
@@ -411,11 +417,11 @@ def parse_integer(v: Any) -> Parsed:
     if isinstance(v, bool):
         return _BAD_INT
     if isinstance(v, int):
-        return Parsed(v) if v >= 0 else _BAD_INT
+        return Parsed(v) if 0 <= v <= MAX_INTEGER else _BAD_INT
     if isinstance(v, float):
         if math.isnan(v):
             return _BLANK
-        if not v.is_integer() or v < 0:
+        if not v.is_integer() or v < 0 or v > MAX_INTEGER:
             return _BAD_INT
         return Parsed(int(v))
     if isinstance(v, Decimal):

@@ -173,7 +173,7 @@ def _values(path: Path) -> dict[str, list[list[object]]]:
     return {n: wb.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in wb.sheet_names}
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=workbooks())
 def test_property_random_workbooks(data, tmp_path_factory):
     d = tmp_path_factory.mktemp("prop")

@@ -533,3 +533,15 @@ def test_company_key_keeps_meaning():
     assert normalize_company("有限公司") == "有限公司"
     assert normalize_company("") == ""
     assert normalize_company("深圳示例科技有限公司") != normalize_company("广州示例科技有限公司")
+
+
+def test_absurd_numbers_are_refused_not_crashing():
+    """Found by the property test: 1e28 overflowed Decimal quantisation."""
+    from khbook.parsers import parse_amount, parse_integer
+
+    assert parse_amount(1.000000062271131e28).rule == "bad_amount"
+    assert parse_amount(1.000000062271131e28).detail == "too_large"
+    assert parse_amount("1e30").rule == "bad_amount"
+    assert parse_integer(1e28).rule == "bad_integer"
+    assert parse_integer("99999999999999").rule == "bad_integer"
+    assert parse_amount(999999999).value is not None
