@@ -48,7 +48,7 @@ from khbook.ooxml.sheetxml import (
 )
 from khbook.ooxml.styles import Styles
 from khbook.ooxml.workbook import Workbook, reset_part
-from khbook.ooxml.xmlutil import CT_WORKSHEET, col_index, parse, q, serialize, split_ref
+from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, col_index, parse, q, serialize, split_ref
 
 Value = str | int | float | decimal.Decimal | datetime.date | datetime.datetime | None
 
@@ -177,8 +177,7 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     cut = split_sheet_data(data) if not e.writes and not e.header_marks else None
     root = parse(cut[0] if cut else data, part, str(pkg.src))
     sp = SheetPatcher(root, styles, date1904=wb.date1904)
-    for ref, value in e.writes.items():
-        sp.write(ref, value)
+    sp.write_many(e.writes)
     for ref, look in e.header_marks.items():
         sp.style_header(ref, look)
     sp.set_column_widths({col_index(k): w for k, w in e.new_columns.items()})
@@ -230,9 +229,14 @@ def _write_new_sheet(pkg: Package, wb: Workbook, styles: Styles, ns: NewSheet, s
     else:
         idx, part = wb.add_sheet(ns.name, ns.hidden)
         stats.sheets_added.append(ns.name)
-    root, filter_ref = build_sheet(ns, styles, wb.date1904)
-    stats.charts += add_charts(pkg, part, root, ns)
-    pkg.put(part, root, CT_WORKSHEET)
+    pieces, filter_ref = build_sheet(ns, styles, wb.date1904)
+    drawing_rid = add_charts(pkg, part, ns)
+    if drawing_rid is not None:
+        pieces.append(f'<drawing r:id="{drawing_rid}"/>')
+        stats.charts += len(ns.charts)
+    pieces.append("</worksheet>")
+    pkg.put(part, XML_DECL + "".join(pieces).encode("utf-8"), CT_WORKSHEET)
+    del pieces
     wb.set_filter_name(idx, ns.name, filter_ref)
 
 

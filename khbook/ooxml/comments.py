@@ -24,10 +24,12 @@ from khbook.ooxml.xmlutil import (
     RT_VML,
     WORKSHEET_ORDER,
     cell_text,
+    esc_text,
     insert_ordered,
     make_ref,
     parse,
     q,
+    serialize,
     split_ref,
 )
 
@@ -114,19 +116,15 @@ def patch_comments(pkg: Package, sheet_part: str, sheet: etree._Element, comment
         kb_author = len(authors.findall(q("author")))
         etree.SubElement(authors, q("author")).text = AUTHOR
     clist = croot.find(q("commentList"))
-    for (r, c), text in sorted(todo.items()):
-        el = etree.SubElement(clist, q("comment"), ref=make_ref(r, c), authorId=str(kb_author))
-        run = etree.SubElement(etree.SubElement(el, q("text")), q("r"))
-        rpr = etree.SubElement(run, q("rPr"))
-        etree.SubElement(rpr, q("sz"), val="9")
-        etree.SubElement(rpr, q("color"), indexed="81")
-        etree.SubElement(rpr, q("rFont"), val="Tahoma")
-        etree.SubElement(rpr, q("family"), val="2")
-        t = etree.SubElement(run, q("t"))
-        t.text = cell_text(text)
-        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
-        res.added += 1
-    pkg.put(comments_part, croot, CT_COMMENTS)
+    if clist is None:
+        clist = etree.SubElement(croot, q("commentList"))
+    kb = str(kb_author)
+    items = [f'<comment ref="{make_ref(r, c)}" authorId="{kb}"><text><r>{_RPR}<t xml:space="preserve">'
+             f"{esc_text(cell_text(text))}</t></r></text></comment>" for (r, c), text in sorted(todo.items())]
+    res.added += len(items)
+    pkg.put(comments_part, _splice(croot, clist, "".join(items), f'xmlns="{MAIN}"', {None: MAIN}),
+            CT_COMMENTS)
+    del croot, clist, items
 
     # VML note shapes
     vml_part = _vml_part(pkg, sheet_part, sheet)
@@ -149,10 +147,42 @@ def patch_comments(pkg: Package, sheet_part: str, sheet: etree._Element, comment
         if pos in removed or pos in todo:
             if pos not in user:
                 shape.getparent().remove(shape)
-    if todo:
-        _add_note_shapes(vroot, sorted(todo), ids)
-    pkg.put(vml_part, etree.tostring(vroot, encoding="UTF-8", xml_declaration=False))
+    shapes = _add_note_shapes(vroot, sorted(todo), ids) if todo else ""
+    pkg.put(vml_part, _splice(vroot, vroot, shapes, f'xmlns:v="{V}" xmlns:o="{OFF}" xmlns:x="{X}"',
+                              {"v": V, "o": OFF, "x": X}, declaration=False))
     return res
+
+
+_RPR = '<rPr><sz val="9"/><color indexed="81"/><rFont val="Tahoma"/><family val="2"/></rPr>'
+_SPLICE = "khbook-splice"
+
+
+def _splice(root: etree._Element, parent: etree._Element, fragment: str, ns_decls: str,
+            nsmap: dict[str | None, str], *, declaration: bool = True) -> bytes:
+    """Serialise `root` with the XML text `fragment` appended to `parent`'s children.
+
+    The fragment is written with the prefixes of `nsmap`. When `parent` sees exactly those
+    bindings (the usual case) the text is pasted into the serialised bytes at a placeholder
+    processing instruction, so thousands of comments and note shapes are never built as
+    elements; otherwise the fragment is parsed (wrapped in `ns_decls`) and appended.
+    """
+    def finish(tree: etree._Element) -> bytes:
+        return serialize(tree) if declaration else etree.tostring(tree, encoding="UTF-8", xml_declaration=False)
+
+    if not fragment:
+        return finish(root)
+    scope = parent.nsmap
+    if all(scope.get(k) == v for k, v in nsmap.items()) and (None in nsmap or None not in scope):
+        pi = etree.ProcessingInstruction(_SPLICE)
+        parent.append(pi)
+        out = finish(root)
+        parent.remove(pi)
+        marker = f"<?{_SPLICE}?>".encode()
+        if out.count(marker) == 1:
+            return out.replace(marker, fragment.encode("utf-8"), 1)
+    wrapper = etree.fromstring(f"<w {ns_decls}>{fragment}</w>".encode())
+    parent.extend(list(wrapper))
+    return finish(root)
 
 
 def _vml_part(pkg: Package, sheet_part: str, sheet: etree._Element) -> str | None:
@@ -198,7 +228,10 @@ def _ensure_note_type(root: etree._Element) -> None:
         root.insert(0, st)
 
 
-def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: ShapeIds) -> None:
+def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: ShapeIds) -> str:
+    """Reserve shape ids (o:idmap) for note shapes on `cells`; returns the shapes' VML text
+    (prefixes v, o, x) for the caller to append to `root`.
+    """
     _ensure_note_type(root)
     idmap = root.find(f"{{{OFF}}}shapelayout/{{{OFF}}}idmap")
     if idmap is None:
@@ -209,7 +242,9 @@ def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: Sh
         idmap = etree.SubElement(layout, f"{{{OFF}}}idmap", {f"{{{V}}}ext": "edit", "data": ""})
     have = [int(x) for x in re.split(r"[,\s]+", idmap.get("data", "")) if x.isdigit()]
     used = set()
+    z = 0
     for shape in root.iter(f"{{{V}}}shape"):
+        z += 1
         m = _SHAPE_ID.match(shape.get("id", ""))
         if m:
             used.add(int(m.group(1)))
@@ -219,25 +254,18 @@ def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: Sh
         have += blocks
         free += [b * 1024 + i for b in blocks for i in range(1, 1024)]
     idmap.set("data", ",".join(str(b) for b in have))
-    shape_ids = free
-    z = sum(1 for _ in root.iter(f"{{{V}}}shape"))
-    for n, (r, c) in enumerate(cells):
+    out: list[str] = []
+    for shape_id, (r, c) in zip(free, cells, strict=False):
         z += 1
         top = max(r - 2, 0)
-        style = (f"position:absolute;margin-left:{59.25 + 48 * c:g}pt;margin-top:{1.5 + 15 * top:g}pt;"
-                 f"width:144pt;height:60pt;z-index:{z};visibility:hidden")
-        shape = etree.SubElement(root, f"{{{V}}}shape", id=f"_x0000_s{shape_ids[n]}", type=f"#{_NOTE_TYPE}",
-                                 style=style, fillcolor="#ffffe1")
-        shape.set(f"{{{OFF}}}insetmode", "auto")
-        etree.SubElement(shape, f"{{{V}}}fill", color2="#ffffe1")
-        etree.SubElement(shape, f"{{{V}}}shadow", on="t", color="black", obscured="t")
-        etree.SubElement(shape, f"{{{V}}}path", {f"{{{OFF}}}connecttype": "none"})
-        tb = etree.SubElement(shape, f"{{{V}}}textbox", style="mso-direction-alt:auto")
-        etree.SubElement(tb, "div", style="text-align:left")
-        cd = etree.SubElement(shape, f"{{{X}}}ClientData", ObjectType="Note")
-        etree.SubElement(cd, f"{{{X}}}MoveWithCells")
-        etree.SubElement(cd, f"{{{X}}}SizeWithCells")
-        etree.SubElement(cd, f"{{{X}}}Anchor").text = f"{c}, 15, {top}, 10, {c + 3}, 15, {top + 4}, 4"
-        etree.SubElement(cd, f"{{{X}}}AutoFill").text = "False"
-        etree.SubElement(cd, f"{{{X}}}Row").text = str(r - 1)
-        etree.SubElement(cd, f"{{{X}}}Column").text = str(c - 1)
+        out.append(
+            f'<v:shape id="_x0000_s{shape_id}" type="#{_NOTE_TYPE}" style="position:absolute;'
+            f"margin-left:{59.25 + 48 * c:g}pt;margin-top:{1.5 + 15 * top:g}pt;width:144pt;height:60pt;"
+            f'z-index:{z};visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
+            '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+            '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto">'
+            '<div style="text-align:left"/></v:textbox><x:ClientData ObjectType="Note">'
+            f"<x:MoveWithCells/><x:SizeWithCells/><x:Anchor>{c}, 15, {top}, 10, {c + 3}, 15, {top + 4}, 4"
+            f"</x:Anchor><x:AutoFill>False</x:AutoFill><x:Row>{r - 1}</x:Row><x:Column>{c - 1}</x:Column>"
+            "</x:ClientData></v:shape>")
+    return "".join(out)

@@ -28,6 +28,7 @@ from khbook.ooxml.xmlutil import (
     cell_text,
     col_index,
     compact_sqref,
+    esc_text,
     insert_ordered,
     make_ref,
     q,
@@ -40,6 +41,7 @@ MARK_KINDS = ("error", "warning", "info", "changed")
 MARK_FILLS = {"error": "FFFFC7CE", "warning": "FFFFEB9C", "info": "FFDDEBF7", "changed": "FFE2EFDA"}
 COMPUTED_FILL = "FFD9D9D9"
 _C, _ROW, _F, _V, _IS, _T = q("c"), q("row"), q("f"), q("v"), q("is"), q("t")
+_sub = etree.SubElement
 
 
 def marker_formula(kind: str) -> str:
@@ -115,6 +117,30 @@ def set_cell_value(c: etree._Element, value: object, styles: Styles, date1904: b
         c.insert(0, is_)
 
 
+def cell_xml(ref: str, s: int, value: object, styles: Styles, date1904: bool) -> str:
+    """The serialised <c> of a fresh cell (style index `s`, 0 = none) holding `value`.
+
+    Byte for byte what :func:`set_cell_value` on a new ``<c r=.. s=..>`` gives once
+    serialised, without building elements (used for the sheets khbook generates).
+    """
+    style = f' s="{s}"' if s else ""
+    if value is None:
+        return f'<c r="{ref}"{style}/>'
+    if isinstance(value, str) or not isinstance(value, bool | int | float | decimal.Decimal | dt.date):
+        text = cell_text(value if isinstance(value, str) else str(value))
+        space = ' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace() or "\n" in text) else ""
+        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{esc_text(text)}</t></is></c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{style} t="b"><v>{"1" if value else "0"}</v></c>'
+    if isinstance(value, int | float | decimal.Decimal):
+        text = number_text(value)
+        return f'<c r="{ref}"{style}/>' if text is None else f'<c r="{ref}"{style}><v>{text}</v></c>'
+    if not styles.is_date_xf(s):
+        fmt = DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
+        style = f' s="{styles.derived_xf(s, num_fmt=fmt)}"'
+    return f'<c r="{ref}"{style}><v>{number_text(excel_serial(value, date1904)) or "0"}</v></c>'
+
+
 _ATTR_ORDER = {"r": 0, "s": 1, "t": 2}
 
 
@@ -161,17 +187,21 @@ class SheetPatcher:
         if missing:  # materialise implicit row numbers so inserted rows cannot shift them
             for n, row in zip(self._row_nums, self._rows, strict=True):
                 row.set("r", str(n))
+        self._by_num: dict[int, etree._Element] = dict(zip(self._row_nums, self._rows, strict=True))
         self._cells: dict[int, dict[int, etree._Element]] = {}
+        self._sorted_cols: dict[int, list[int]] = {}   # row -> its cells' columns, ascending
         self._col_styles: list[tuple[int, int, str | None]] | None = None
+        self._col_style_cache: dict[int, str | None] = {}
         self._widened: set[int] = set()   # rows that got new cells (spans to update)
-        self.written: set[tuple[int, int]] = set()
+        self.bounds: tuple[int, int, int, int] | None = None   # (r1, c1, r2, c2) of written cells
         self.removed_formulas: list[str] = []
 
     # ---- rows and cells ------------------------------------------------------------
     def row(self, r: int) -> etree._Element:
+        el = self._by_num.get(r)
+        if el is not None:
+            return el
         i = bisect.bisect_left(self._row_nums, r)
-        if i < len(self._row_nums) and self._row_nums[i] == r:
-            return self._rows[i]
         el = etree.Element(_ROW, r=str(r))
         if i < len(self._rows):
             self._rows[i].addprevious(el)
@@ -181,9 +211,11 @@ class SheetPatcher:
             self.sheet_data.append(el)
         self._row_nums.insert(i, r)
         self._rows.insert(i, el)
+        self._by_num[r] = el
         return el
 
     def _row_cells(self, r: int, row: etree._Element) -> dict[int, etree._Element]:
+        """Column -> cell element of row `r`, indexed once per row (on first use)."""
         cells = self._cells.get(r)
         if cells is None:
             cells = {}
@@ -197,57 +229,109 @@ class SheetPatcher:
                     col = _ref_col(ref)
                 cells[col] = c
             self._cells[r] = cells
+            self._sorted_cols[r] = sorted(cells)
         return cells
 
     def cell(self, r: int, col: int, *, create: bool = True) -> etree._Element | None:
-        row = self.row(r) if create else self._existing_row(r)
+        row = self.row(r) if create else self._by_num.get(r)
         if row is None:
             return None
         cells = self._row_cells(r, row)
-        if col in cells or not create:
-            return cells.get(col)
+        c = cells.get(col)
+        if c is not None or not create:
+            return c
+        return self._new_cell(r, col, row, cells)
+
+    def _new_cell(self, r: int, col: int, row: etree._Element, cells: dict[int, etree._Element]) -> etree._Element:
+        """Create the empty cell (r, col) in document order, with the row's or column's style."""
         c = etree.Element(_C, r=make_ref(r, col))
         style = row.get("s") if row.get("customFormat") in ("1", "true") else self._col_style(col)
         if style and style != "0":
             c.set("s", style)
-        last = max(cells) if cells else 0
-        if col > last:
-            if last:
-                cells[last].addnext(c)
-            else:
-                row.insert(0, c)
+        cols = self._sorted_cols[r]
+        i = bisect.bisect_right(cols, col)
+        if i < len(cols):
+            cells[cols[i]].addprevious(c)
+        elif cols:
+            cells[cols[-1]].addnext(c)
         else:
-            cells[min(k for k in cells if k > col)].addprevious(c)
+            row.insert(0, c)
+        cols.insert(i, col)
         cells[col] = c
         self._widened.add(r)
         return c
 
     def _existing_row(self, r: int) -> etree._Element | None:
-        i = bisect.bisect_left(self._row_nums, r)
-        if i < len(self._row_nums) and self._row_nums[i] == r:
-            return self._rows[i]
-        return None
+        return self._by_num.get(r)
 
     def _col_style(self, col: int) -> str | None:
+        try:
+            return self._col_style_cache[col]
+        except KeyError:
+            pass
         if self._col_styles is None:
             self._col_styles = [(int(el.get("min", "0")), int(el.get("max", "0")), el.get("style"))
                                 for el in self.root.iterfind(f"{q('cols')}/{q('col')}") if el.get("style")]
+        found = None
         for lo, hi, style in self._col_styles:
             if lo <= col <= hi:
-                return style
-        return None
+                found = style
+                break
+        self._col_style_cache[col] = found
+        return found
 
     # ---- writes ----------------------------------------------------------------------
     def write(self, ref: str, value: object) -> None:
-        r, col = split_ref(ref)
-        c = self.cell(r, col)
-        assert c is not None
-        f = c.find(_F)
-        if f is not None:
-            self._release_formula(c, f)
-            self.removed_formulas.append(make_ref(r, col))
-        set_cell_value(c, value, self.styles, self.date1904)
-        self.written.add((r, col))
+        self.write_many({ref: value})
+
+    def write_many(self, writes: dict[str, object]) -> None:
+        """Write many cells (ref -> value), in order; rows and cells are indexed once."""
+        styles, date1904 = self.styles, self.date1904
+        by_num, all_cells = self._by_num, self._cells
+        r1 = c1 = 1 << 30
+        r2 = c2 = 0
+        for ref, value in writes.items():
+            r, col = split_ref(ref)
+            row = by_num.get(r)
+            if row is None:
+                row = self.row(r)
+            cells = all_cells.get(r)
+            if cells is None:
+                cells = self._row_cells(r, row)
+            c = cells.get(col)
+            if c is None:
+                c = self._new_cell(r, col, row, cells)
+                if isinstance(value, str):   # fast path: a fresh cell that gets text
+                    c.set("t", "inlineStr")
+                    t = _sub(_sub(c, _IS), _T)
+                    text = t.text = cell_text(value)
+                    if text and (text[0].isspace() or text[-1].isspace() or "\n" in text):
+                        t.set(XML_SPACE, "preserve")
+                else:
+                    set_cell_value(c, value, styles, date1904)
+            else:
+                if len(c):
+                    f = c.find(_F)
+                    if f is not None:
+                        self._release_formula(c, f)
+                        self.removed_formulas.append(make_ref(r, col))
+                set_cell_value(c, value, styles, date1904)
+            if r < r1:
+                r1 = r
+            if r > r2:
+                r2 = r
+            if col < c1:
+                c1 = col
+            if col > c2:
+                c2 = col
+        if r2:
+            self._extend_bounds(r1, c1, r2, c2)
+
+    def _extend_bounds(self, r1: int, c1: int, r2: int, c2: int) -> None:
+        if self.bounds is not None:
+            a, b, c, d = self.bounds
+            r1, c1, r2, c2 = min(r1, a), min(c1, b), max(r2, c), max(c2, d)
+        self.bounds = (r1, c1, r2, c2)
 
     def _release_formula(self, c: etree._Element, f: etree._Element) -> None:
         if f.get("t") != "shared" or not (f.text or "").strip() or f.get("si") is None:
@@ -278,7 +362,7 @@ class SheetPatcher:
         assert c is not None
         c.set("s", str(self.styles.derived_xf(int(c.get("s", "0")), bold=True, fill_rgb=COMPUTED_FILL)))
         order_cell_attrs(c)
-        self.written.add((r, col))
+        self._extend_bounds(r, col, r, col)
 
     # ---- columns and dimension ---------------------------------------------------
     def set_column_widths(self, widths: dict[int, float]) -> None:
@@ -322,11 +406,9 @@ class SheetPatcher:
                 cols = self._cells[r]
                 row.set("spans", f"{min(lo, min(cols))}:{max(hi, max(cols))}")
         self._widened.clear()
-        if not self.written:
+        if self.bounds is None:
             return
-        rows = [r for r, _ in self.written]
-        cols = [c for _, c in self.written]
-        r1, c1, r2, c2 = min(rows), min(cols), max(rows), max(cols)
+        r1, c1, r2, c2 = self.bounds
         dim = self.root.find(q("dimension"))
         if dim is None:
             dim = etree.Element(q("dimension"))

@@ -47,7 +47,7 @@ def parse(data: bytes, part: str, path: str = "") -> etree._Element:
     return parse_xml(data, path=path, part=part)
 
 
-_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+_DECL = XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
 
 
 def serialize(root: etree._Element) -> bytes:
@@ -82,6 +82,31 @@ def cell_text(text: str) -> str:
     return text[:MAX_CELL_TEXT]
 
 
+def esc_text(text: str) -> str:
+    """Escape already XML-safe text for element content, exactly as lxml serialises it."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def esc_attr(text: str) -> str:
+    """Escape already XML-safe text for a double-quoted attribute value, as lxml does."""
+    text = esc_text(text)
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\n" in text:
+        text = text.replace("\n", "&#10;")
+    if "\t" in text:
+        text = text.replace("\t", "&#9;")
+    return text
+
+
 # ---- references ----------------------------------------------------------------------
 
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
@@ -105,12 +130,18 @@ def col_letters(index: int) -> str:
     return s
 
 
+@functools.lru_cache(maxsize=32768)
+def _letters_col(letters: str) -> int:
+    return col_index(letters)
+
+
 def split_ref(ref: str) -> tuple[int, int]:
     """"C17" -> (row 17, column 3); ValueError for anything else."""
-    m = _REF.match(ref.strip())
+    m = _REF.match(ref) or _REF.match(ref.strip())
     if not m:
         raise ValueError(f"not a cell reference: {ref!r}")
-    row, col = int(m.group(2)), col_index(m.group(1))
+    letters, digits = m.groups()
+    row, col = int(digits), _letters_col(letters)
     if not (1 <= row <= 1048576 and 1 <= col <= 16384):
         raise ValueError(f"cell reference out of range: {ref!r}")
     return row, col
