@@ -150,20 +150,18 @@ def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> Non
         last = fu.frame.dropna(subset=["customer_id", "date"]).groupby("customer_id")["date"].max()
     f = c.frame
     first_rows = f[f["customer_id"].notna() & ~f["customer_id"].duplicated()]
-    last_by = last.to_dict()
-    first_contact = c.values("first_contact")
-    limit = asof - pd.Timedelta(days=stale_days)
-    for row, cid in zip(first_rows.index, first_rows["customer_id"], strict=True):
-        lastd = last_by.get(cid)
-        if lastd is not None:
-            if lastd < limit:
-                days = (asof - lastd).days
-                _add(ff, c, "stale_customer", int(row), "customer_id", value=_date(lastd), detail=str(days))
-        elif pd.notna(fc := first_contact.get(row)):
-            days = (asof - fc).days
-            if days > stale_days:
-                none = "无" if ff.lang == "zh" else "none"
-                _add(ff, c, "stale_customer", int(row), "customer_id", value=none, detail=str(days))
+    lastd = first_rows["customer_id"].map(last) if len(last) else pd.Series(pd.NaT, index=first_rows.index)
+    lastd = pd.to_datetime(lastd)
+    since = (asof - lastd).dt.days
+    for row, d, days in zip(first_rows.index[since > stale_days], lastd[since > stale_days],
+                            since[since > stale_days], strict=True):
+        _add(ff, c, "stale_customer", int(row), "customer_id", value=_date(d), detail=str(int(days)))
+    if "first_contact" in f:
+        never = first_rows[lastd.isna()]
+        waited = (asof - never["first_contact"]).dt.days
+        none = "无" if ff.lang == "zh" else "none"
+        for row, days in zip(never.index[waited > stale_days], waited[waited > stale_days], strict=True):
+            _add(ff, c, "stale_customer", int(row), "customer_id", value=none, detail=str(int(days)))
     if fu is None or "next_date" not in fu.frame or "date" not in fu.frame or "customer_id" not in fu.frame:
         return
     g = fu.frame.dropna(subset=["customer_id"])
