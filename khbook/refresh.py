@@ -52,5 +52,6 @@ def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec |
     raw = load_raw(src)
     report = check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
     plan = plan_annotation(raw, report, spec, now=now)
+    del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
     stats = apply_plan(src, out, plan)
     return RefreshResult(report, out, plan, stats)

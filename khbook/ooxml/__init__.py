@@ -176,7 +176,7 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     # no cell writes: leave <sheetData> unparsed and byte-identical
     cut = split_sheet_data(data) if not e.writes and not e.header_marks else None
     root = parse(cut[0] if cut else data, part, str(pkg.src))
-    sp = SheetPatcher(root, styles, date1904=wb.date1904)
+    sp = SheetPatcher(root, styles, date1904=wb.date1904, splice=b"khbook-cell" not in data)
     sp.write_many(e.writes)
     for ref, look in e.header_marks.items():
         sp.style_header(ref, look)
@@ -193,7 +193,7 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     touched = bool(e.writes or e.header_marks or e.new_columns or e.marks or removed_cf
                    or had_legacy != (root.find(q("legacyDrawing")) is not None))
     if touched:
-        out = serialize(root)
+        out = sp.splice(serialize(root))
         if cut:
             joined = join_sheet_data(out, cut[1], cut[2])
             if joined is None:  # not expected from lxml's serialiser: put the parsed cells back

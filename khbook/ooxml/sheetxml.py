@@ -42,6 +42,8 @@ MARK_FILLS = {"error": "FFFFC7CE", "warning": "FFFFEB9C", "info": "FFDDEBF7", "c
 COMPUTED_FILL = "FFD9D9D9"
 _C, _ROW, _F, _V, _IS, _T = q("c"), q("row"), q("f"), q("v"), q("is"), q("t")
 _sub = etree.SubElement
+_CELL_PI = "khbook-cell"
+_CELL_PI_RE = re.compile(rb"<\?khbook-cell (\d+)\?>")
 
 
 def marker_formula(kind: str) -> str:
@@ -162,7 +164,10 @@ def _insert_value(c: etree._Element, v: etree._Element, text: str) -> None:
 class SheetPatcher:
     """Indexed access to the rows and cells of one parsed worksheet."""
 
-    def __init__(self, root: etree._Element, styles: Styles, *, date1904: bool = False) -> None:
+    def __init__(self, root: etree._Element, styles: Styles, *, date1904: bool = False,
+                 splice: bool = False) -> None:
+        """`splice`: the part holds no ``<?khbook-cell`` text, so new text cells may be written
+        as placeholders and pasted in as text by :meth:`splice` after serialisation."""
         self.root = root
         self.styles = styles
         self.date1904 = date1904
@@ -194,6 +199,10 @@ class SheetPatcher:
         self._col_style_cache: dict[int, str | None] = {}
         self._widened: set[int] = set()   # rows that got new cells (spans to update)
         self.bounds: tuple[int, int, int, int] | None = None   # (r1, c1, r2, c2) of written cells
+        # new text cells not built as elements: placeholder PI "khbook-cell N" -> (ref, style, text)
+        self._splice = splice and root.nsmap.get(None) == MAIN and sd.nsmap.get(None) == MAIN
+        self._pending: list[tuple[str, str | None, str] | None] = []
+        self._plain_rows: set[int] = set()   # rows whose cells are in the main default namespace
         self.removed_formulas: list[str] = []
 
     # ---- rows and cells ------------------------------------------------------------
@@ -230,6 +239,8 @@ class SheetPatcher:
                 cells[col] = c
             self._cells[r] = cells
             self._sorted_cols[r] = sorted(cells)
+            if self._splice and row.nsmap.get(None) == MAIN:
+                self._plain_rows.add(r)
         return cells
 
     def cell(self, r: int, col: int, *, create: bool = True) -> etree._Element | None:
@@ -238,9 +249,52 @@ class SheetPatcher:
             return None
         cells = self._row_cells(r, row)
         c = cells.get(col)
+        if c is not None and c.tag is etree.PI:
+            c = self._materialise(c, cells, col)
         if c is not None or not create:
             return c
         return self._new_cell(r, col, row, cells)
+
+    def _materialise(self, pi: etree._Element, cells: dict[int, etree._Element], col: int) -> etree._Element:
+        """Turn a placeholder cell back into a real <c> element (it is edited again)."""
+        i = int(pi.text)
+        ref, style, text = self._pending[i]
+        self._pending[i] = None
+        c = etree.Element(_C, r=ref)
+        if style:
+            c.set("s", style)
+        set_cell_value(c, text, self.styles, self.date1904)
+        pi.getparent().replace(pi, c)
+        cells[col] = c
+        return c
+
+    def _new_text_cell(self, r: int, col: int, row: etree._Element, cells: dict[int, etree._Element],
+                       value: str) -> None:
+        """A new cell holding text, as a placeholder (see :meth:`splice`)."""
+        ref = make_ref(r, col)
+        style = row.get("s") if row.get("customFormat") in ("1", "true") else self._col_style(col)
+        pi = etree.PI(_CELL_PI, str(len(self._pending)))
+        self._pending.append((ref, style if style and style != "0" else None, value))
+        self._place(r, col, row, cells, pi)
+
+    def splice(self, data: bytes) -> bytes:
+        """Paste the placeholder cells into the serialised part as text."""
+        pending = self._pending
+        if not pending:
+            return data
+
+        def cell(m: re.Match) -> bytes:
+            ref, style, value = pending[int(m.group(1))]
+            text = cell_text(value)
+            space = ' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace() or "\n" in text) else ""
+            st = f' s="{style}"' if style else ""
+            return f'<c r="{ref}"{st} t="inlineStr"><is><t{space}>{esc_text(text)}</t></is></c>'.encode()
+
+        out, n = _CELL_PI_RE.subn(cell, data)
+        if n != sum(1 for p in pending if p is not None):
+            raise AssertionError("placeholder cells lost in serialisation")
+        self._pending = []
+        return out
 
     def _new_cell(self, r: int, col: int, row: etree._Element, cells: dict[int, etree._Element]) -> etree._Element:
         """Create the empty cell (r, col) in document order, with the row's or column's style."""
@@ -248,6 +302,12 @@ class SheetPatcher:
         style = row.get("s") if row.get("customFormat") in ("1", "true") else self._col_style(col)
         if style and style != "0":
             c.set("s", style)
+        self._place(r, col, row, cells, c)
+        return c
+
+    def _place(self, r: int, col: int, row: etree._Element, cells: dict[int, etree._Element],
+               c: etree._Element) -> None:
+        """Insert the new node `c` for column `col` of row `r` in column order."""
         cols = self._sorted_cols[r]
         i = bisect.bisect_right(cols, col)
         if i < len(cols):
@@ -259,7 +319,6 @@ class SheetPatcher:
         cols.insert(i, col)
         cells[col] = c
         self._widened.add(r)
-        return c
 
     def _existing_row(self, r: int) -> etree._Element | None:
         return self._by_num.get(r)
@@ -287,7 +346,7 @@ class SheetPatcher:
     def write_many(self, writes: dict[str, object]) -> None:
         """Write many cells (ref -> value), in order; rows and cells are indexed once."""
         styles, date1904 = self.styles, self.date1904
-        by_num, all_cells = self._by_num, self._cells
+        by_num, all_cells, plain = self._by_num, self._cells, self._plain_rows
         r1 = c1 = 1 << 30
         r2 = c2 = 0
         for ref, value in writes.items():
@@ -299,7 +358,11 @@ class SheetPatcher:
             if cells is None:
                 cells = self._row_cells(r, row)
             c = cells.get(col)
-            if c is None:
+            if c is not None and c.tag is etree.PI:
+                c = self._materialise(c, cells, col)
+            if c is None and r in plain and isinstance(value, str):
+                self._new_text_cell(r, col, row, cells, value)   # fastest path: pasted as text later
+            elif c is None:
                 c = self._new_cell(r, col, row, cells)
                 if isinstance(value, str):   # fast path: a fresh cell that gets text
                     c.set("t", "inlineStr")
@@ -491,7 +554,8 @@ def split_sheet_data(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     cannot be split safely. Sheets that only get marks, comments or widths are edited
     this way, so a 100k-row sheet is not parsed at all and its cells stay byte-identical.
     """
-    m = _SD_OPEN.search(data)
+    first = data.find(b"sheetData")
+    m = _SD_OPEN.search(data, max(0, first - 256)) if first >= 0 else None
     if m is None or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         return None
     prefix = m.group(1)
@@ -504,7 +568,7 @@ def split_sheet_data(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     else:
         close = b"</" + prefix + b"sheetData>"
         end = data.find(close, head_end)
-        if end < 0 or _SD_OPEN.search(data, m.end(), end):
+        if end < 0 or data.find(b"<" + prefix + b"sheetData", m.end(), end) >= 0:
             return None
         end += len(close)
     placeholder = b"<" + prefix + b"sheetData/>"
