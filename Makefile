@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AS_OF ?= 2026-11-24
+LAST_MONTH ?= 2026-10-24
 
 .PHONY: demo test lint bench clean
 
@@ -21,12 +22,14 @@ demo: $(STAMP)
 	-$(BIN)/khbook check samples/messy_filled.xlsx --as-of $(AS_OF) --customers | tee out/messy_filled.check.txt
 	-$(BIN)/khbook check samples/messy_filled.xlsx --as-of $(AS_OF) --format json > out/messy_filled.check.json
 	-$(BIN)/khbook refresh samples/messy_filled.xlsx -o out/messy_filled.checked.xlsx --as-of $(AS_OF)
-	rm -rf out/batch-in out/batch && mkdir -p out/batch-in/华东
+	rm -rf out/batch-in out/batch out/batch-last-month && mkdir -p out/batch-in/华东
 	cp samples/messy_filled.xlsx out/batch-in/张伟.xlsx
+	cp samples/second_rep.xlsx out/batch-in/李娜.xlsx
 	cp out/客户管理模板-示例.xlsx out/batch-in/华东/示例团队.xlsx
 	cp out/客户管理模板.xlsx out/batch-in/新同事-空白.xlsx
 	printf 'not a workbook' > out/batch-in/损坏.xlsx
-	-$(BIN)/khbook batch out/batch-in -o out/batch --as-of $(AS_OF)
+	-$(BIN)/khbook batch out/batch-in -o out/batch-last-month --as-of $(LAST_MONTH) > /dev/null
+	-$(BIN)/khbook batch out/batch-in -o out/batch --as-of $(AS_OF) --previous out/batch-last-month
 	-command -v chromium >/dev/null && chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 	  --disable-background-networking --disable-component-update --disable-sync --user-data-dir=$$(mktemp -d) \
 	  --window-size=1280,2200 --screenshot=$(CURDIR)/out/batch/report.png file://$(CURDIR)/out/batch/report.html 2>/dev/null

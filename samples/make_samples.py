@@ -147,9 +147,41 @@ def make_messy(path: Path) -> Path:
     return path
 
 
+SECOND_REP = [
+    # 李娜 also claims 深圳示例云计算 (same credit code as 张伟's KH2024002): a cross-file duplicate
+    ("LN001", "深圳示例云计算科技有限公司", "9144030071526726XG", "科技业", 260, "广东省深圳市南山区科技园路1号", "展会", d(60), None, 20, "李娜"),
+    ("LN002", "苏州示例电子有限公司", None, "制造业", 90, "江苏省苏州市工业园区星湖街1号", "渠道推荐", d(45), None, 15, "李娜"),
+    ("LN003", "天津示例港口物流有限公司", None, "物流", 600, "天津市滨海新区", "主动拜访", d(20), None, None, "李娜"),
+]
+
+
+def make_second_rep(path: Path) -> Path:
+    """A second, tidier rep's workbook, for the batch demo."""
+    spec = load_spec()
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp) / "template.xlsx"
+        write_template(spec, template, lang="zh")
+        wb = openpyxl.load_workbook(template)
+    for ws in wb.worksheets:
+        _headers_cache[ws.title] = _headers(ws)
+    names = {s.key: s.name("zh") for s in spec.sheets}
+    _fill(wb[names["customers"]], SECOND_REP, ["客户ID", "客户名称", "统一社会信用代码", "所属行业", "员工人数", "注册地址",
+                                               "客户来源", "首次接触时间", "合作起始时间", "年交易额(万元)", "负责人"])
+    _fill(wb[names["followups"]], [("LN001", d(12), "电话", "李娜", "需求确认", "确认采购数量", "感兴趣", d(-7)),
+                                   ("LN002", d(40), "拜访", "李娜", "方案跟进", "演示方案", "需进一步评估", d(10))],
+          ["客户ID", "跟进时间", "跟进方式", "跟进人", "跟进类型", "沟通内容摘要", "客户反馈", "下次跟进时间"])
+    _fill(wb[names["deals"]], [("LN001", "云平台采购", "谈判", 20, None, None, None, d(12))],
+          ["客户ID", "项目名称", "成交阶段", "预计成交金额(万元)", "实际成交金额(万元)", "成交日期", "流失原因", "更新时间"])
+    wb.properties.created = dt.datetime(2026, 11, 1, 9, 0, 0)
+    wb.properties.modified = dt.datetime(2026, 11, 1, 9, 0, 0)
+    wb.save(path)
+    return path
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[1] if len(argv) > 1 else "samples")
     print(f"wrote {make_messy(out / 'messy_filled.xlsx')}")
+    print(f"wrote {make_second_rep(out / 'second_rep.xlsx')}")
     return 0
 
 
