@@ -97,7 +97,7 @@ def _marks(report: Report) -> dict[str, dict[str, tuple[str, str]]]:
 def _width(raw: RawBook, sheet: str) -> int:
     for s in raw.sheets:
         if s.name == sheet:
-            return max((len(r) for r in s.rows), default=0)
+            return s.width
     return 0
 
 

@@ -50,4 +50,8 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
 def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | None = None, lang: str = "zh") -> Report:
     """Check one workbook file. Raises WorkbookError when the file cannot be read."""
     spec = spec or load_spec()
-    return check_raw(load_raw(path), spec, as_of=as_of or dt.date.today(), lang=lang)
+    raw = load_raw(path)
+    try:
+        return check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
+    finally:
+        raw.close()

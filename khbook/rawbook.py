@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,12 +23,39 @@ from typing import Any
 from khbook.errors import WorkbookError
 
 
-@dataclass
 class RawSheet:
-    name: str
-    rows: list[list[Any]]                      # row 0 is Excel row 1, column 0 is column A
-    hidden: bool = False
-    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row0, col0) -> "#N/A"
+    """One sheet's cell values: row 0 is Excel row 1, column 0 is column A.
+
+    A sheet read from a file is loaded lazily and can be released once the reader is done
+    with it, so a large workbook never holds every sheet's grid at once.
+    """
+
+    def __init__(self, name: str, rows: list[list[Any]] | None = None, hidden: bool = False,
+                 errors: dict[tuple[int, int], str] | None = None, *,
+                 loader: Callable[[], list[list[Any]]] | None = None) -> None:
+        self.name, self.hidden = name, hidden
+        self.errors: dict[tuple[int, int], str] = errors or {}  # (row0, col0) -> "#N/A"
+        self._rows, self._loader = rows, loader
+        self._width: int | None = None
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        if self._rows is None:
+            self._rows = self._loader() if self._loader else []
+        return self._rows
+
+    @property
+    def width(self) -> int:
+        """Number of columns of the widest row (kept after release)."""
+        if self._width is None:
+            self._width = max((len(r) for r in self.rows), default=0)
+        return self._width
+
+    def release(self) -> None:
+        """Drop a lazily loaded grid (it is reloaded if needed again)."""
+        if self._loader is not None and self._rows is not None:
+            self.width  # noqa: B018 - remember the width before dropping the rows
+            self._rows = None
 
 
 @dataclass
@@ -36,9 +64,16 @@ class RawBook:
     sheets: list[RawSheet]
     date1904: bool = False
     kind: str = "xlsx"
+    closer: Callable[[], None] | None = field(default=None, repr=False)
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.sheets]
+
+    def close(self) -> None:
+        """Release the underlying reader (file handle); loaded grids stay usable."""
+        if self.closer is not None:
+            self.closer()
+            self.closer = None
 
 
 _CELL_ERR = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?\bt="e"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
@@ -116,17 +151,25 @@ def load_raw(path: str | Path) -> RawBook:
                 if str(meta.typ).split(".")[-1] != "WorkSheet":
                     continue
                 name = meta.name
-                try:
-                    rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                except Exception as exc:
-                    raise WorkbookError(p, f"sheet {name!r} cannot be read ({_short(exc)})", "open it in Excel or WPS, save it again as .xlsx and retry") from None
                 errors = _error_cells(zf, parts[name]) if name in parts else {}
-                sheets.append(RawSheet(name, rows, name in hidden, errors))
+                sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, p, name)))
     except zipfile.BadZipFile as exc:
-        raise WorkbookError(p, f"is damaged ({exc})", "open it in Excel or WPS, save it again as .xlsx and retry") from None
-    finally:
         wb.close()
-    return RawBook(p, sheets, info.date1904, info.kind)
+        raise WorkbookError(p, f"is damaged ({exc})", "open it in Excel or WPS, save it again as .xlsx and retry") from None
+    except BaseException:
+        wb.close()
+        raise
+    return RawBook(p, sheets, info.date1904, info.kind, closer=wb.close)
+
+
+def _loader(wb: Any, path: str, name: str) -> Callable[[], list[list[Any]]]:
+    def load() -> list[list[Any]]:
+        try:
+            return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine's own error types
+            raise WorkbookError(path, f"sheet {name!r} cannot be read ({_short(exc)})",
+                                "open it in Excel or WPS, save it again as .xlsx and retry") from None
+    return load
 
 
 def _short(exc: BaseException) -> str:

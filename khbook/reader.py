@@ -317,6 +317,7 @@ def read_book(raw: RawBook, spec: Spec, ff: FindingFactory, *, as_of: dt.date) -
             ff.add("missing_sheet", sheet=sheet.name(ff.lang), detail=sheet.name(ff.lang))
             continue
         t = read_table(rs, sheet, spec, ff, as_of=as_of, date1904=raw.date1904)
+        rs.release()  # the typed and raw frames now hold what is needed
         if t is not None:
             tables[sheet.key] = t
     return Book(raw.path, tables, extra, raw.date1904)

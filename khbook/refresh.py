@@ -50,8 +50,11 @@ def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec |
         raise WorkbookError(str(src), "the output would overwrite the input", "choose another output path with -o")
     spec = spec or load_spec()
     raw = load_raw(src)
-    report = check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
-    plan = plan_annotation(raw, report, spec, now=now)
+    try:
+        report = check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
+        plan = plan_annotation(raw, report, spec, now=now)
+    finally:
+        raw.close()
     del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
     stats = apply_plan(src, out, plan)
     return RefreshResult(report, out, plan, stats)
