@@ -2,20 +2,22 @@
 
 :func:`plan_annotation` is pure: from the raw workbook and its Report it decides the
 computed-column values, the marks and comments on bad cells, and the rows of the three
-sheets khbook adds (异常清单, 分类汇总, 变更日志). The OOXML writer (khbook.ooxml) applies
-the plan to a copy of the file; the xlwings adapter applies the same plan through Excel.
+sheets khbook adds (异常清单, 分类汇总, 变更日志), as the OOXML writer's own edit records.
+khbook.ooxml applies the plan to a copy of the file; the xlwings adapter applies the same
+plan through Excel.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from khbook.computed import Change, canonical_value, class_columns, computed_changes, display
 from khbook.findings import SEVERITY_LABELS, SEVERITY_ORDER, Finding
 from khbook.model import col_letter
+from khbook.ooxml import ChartSpec, NewSheet, SheetEdits
 from khbook.rawbook import RawBook
 from khbook.report import Report
 from khbook.spec import Spec
@@ -44,28 +46,9 @@ SUMMARY_DIMS = ("value_tier", "abc_class", "stage", "tag", "region", "owner")
 
 
 @dataclass
-class SheetPlan:
-    sheet: str
-    writes: dict[str, Any] = field(default_factory=dict)
-    marks: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    new_columns: dict[str, float] = field(default_factory=dict)
-    header_marks: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class NewSheetPlan:
-    name: str
-    rows: list[list[Any]]
-    widths: dict[str, float] = field(default_factory=dict)
-    links: dict[str, str] = field(default_factory=dict)
-    fills: dict[str, str] = field(default_factory=dict)
-    charts: list[dict[str, str]] = field(default_factory=list)   # title, kind, categories, values, anchor
-
-
-@dataclass
 class Plan:
-    sheets: list[SheetPlan]
-    new_sheets: list[NewSheetPlan]
+    sheets: list[SheetEdits]
+    new_sheets: list[NewSheet]
     changes: list[Change]
     filled: int
 
@@ -114,11 +97,11 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
     book = report.book
     assert book is not None
     marks = _marks(report)
-    plans: dict[str, SheetPlan] = {}
+    plans: dict[str, SheetEdits] = {}
 
-    def plan_for(sheet: str) -> SheetPlan:
+    def plan_for(sheet: str) -> SheetEdits:
         if sheet not in plans:
-            plans[sheet] = SheetPlan(sheet)
+            plans[sheet] = SheetEdits(sheet)
         return plans[sheet]
 
     # computed / derived columns on the customers sheet
@@ -170,7 +153,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
     return Plan(list(plans.values()), new_sheets, changes, filled)
 
 
-def _findings_sheet(report: Report, spec: Spec) -> NewSheetPlan:
+def _findings_sheet(report: Report, spec: Spec) -> NewSheet:
     lang = report.lang
     labels = SEVERITY_LABELS[lang]
     rows: list[list[Any]] = [list(_T[lang]["findings"])]
@@ -183,17 +166,17 @@ def _findings_sheet(report: Report, spec: Spec) -> NewSheetPlan:
             links[f"C{i}"] = f"{quote_sheet(f.sheet)}!{f.cell}"
         fills[f"A{i}"] = f.severity
     widths = {"A": 10, "B": 14, "C": 9, "D": 14, "E": 16, "F": 22, "G": 60, "H": 24}
-    return NewSheetPlan(spec.output_sheets["findings"](lang), rows, widths, links, fills)
+    return NewSheet(spec.output_sheets["findings"](lang), rows, widths, links, fills)
 
 
-def _summary_sheet(report: Report, spec: Spec) -> NewSheetPlan:
+def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
     lang = report.lang
     t = _T[lang]
     summary = report.translated_summary()
     blocks = [(dim, list((summary.get(dim) or {}).items())) for dim in SUMMARY_DIMS]
     height = max((len(items) for _, items in blocks), default=0) + 1
     rows: list[list[Any]] = [[None] * (3 * len(blocks)) for _ in range(height)]
-    charts: list[dict[str, str]] = []
+    charts: list[ChartSpec] = []
     widths: dict[str, float] = {}
     for b, (dim, items) in enumerate(blocks):
         c0 = 3 * b
@@ -207,14 +190,14 @@ def _summary_sheet(report: Report, spec: Spec) -> NewSheetPlan:
         if items:
             anchor_row = height + 3 + 16 * (b // 2)
             anchor_col = col_letter(0 if b % 2 == 0 else 9)
-            charts.append({"title": t["summary"][dim], "kind": "pie" if dim in ("abc_class",) else "column",
-                           "categories": f"{la}2:{la}{len(items) + 1}", "values": f"{lb}2:{lb}{len(items) + 1}",
-                           "anchor": f"{anchor_col}{anchor_row}"})
-    return NewSheetPlan(spec.output_sheets["summary"](lang), rows, widths, charts=charts)
+            charts.append(ChartSpec(t["summary"][dim], "pie" if dim == "abc_class" else "column",
+                                    f"{la}2:{la}{len(items) + 1}", f"{lb}2:{lb}{len(items) + 1}",
+                                    f"{anchor_col}{anchor_row}"))
+    return NewSheet(spec.output_sheets["summary"](lang), rows, widths, charts=charts)
 
 
 def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Change], filled: int,
-                     now: dt.datetime) -> NewSheetPlan:
+                     now: dt.datetime) -> NewSheet:
     lang = report.lang
     name = spec.output_sheets["changelog"](lang)
     header = list(_T[lang]["changelog"])
@@ -233,4 +216,4 @@ def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Cha
     if filled:
         rows.append([stamp, report.as_of.isoformat(), t.name if t else "", "", "", "", "", _T[lang]["filled"].format(n=filled), ""])
     widths = {"A": 19, "B": 11, "C": 14, "D": 8, "E": 14, "F": 16, "G": 18, "H": 18, "I": 50}
-    return NewSheetPlan(name, rows, widths)
+    return NewSheet(name, rows, widths)

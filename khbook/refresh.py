@@ -14,7 +14,7 @@ from pathlib import Path
 from khbook.annotate import Plan, plan_annotation
 from khbook.check import check_raw
 from khbook.errors import WorkbookError
-from khbook.ooxml import ChartSpec, NewSheet, PatchStats, SheetEdits, write_annotated
+from khbook.ooxml import PatchStats, write_annotated
 from khbook.rawbook import load_raw
 from khbook.report import Report
 from khbook.spec import Spec, load_spec
@@ -35,10 +35,7 @@ def default_output(src: Path) -> Path:
 
 
 def apply_plan(src: Path, dst: Path, plan: Plan) -> PatchStats:
-    edits = [SheetEdits(p.sheet, p.writes, p.marks, p.new_columns, p.header_marks) for p in plan.sheets]
-    sheets = [NewSheet(n.name, n.rows, widths=n.widths, links=n.links, fills=n.fills,
-                       charts=[ChartSpec(**c) for c in n.charts]) for n in plan.new_sheets]
-    return write_annotated(src, dst, edits, sheets)
+    return write_annotated(src, dst, plan.sheets, plan.new_sheets)
 
 
 def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec | None = None,
