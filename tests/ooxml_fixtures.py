@@ -8,6 +8,9 @@
 - xlsm:      plain as .xlsm with xlwings' vbaProject.bin and a form-control button
 - libre:     plain re-saved by LibreOffice headless (None when soffice is missing)
 - comments:  plain + user comments (one on a cell khbook marks)
+
+:func:`build_big` writes a several-thousand-row sheet for the chunked-rows tests (not one
+of the fidelity kinds).
 """
 
 from __future__ import annotations
@@ -213,6 +216,36 @@ BUILDERS = {
     "libre": ("libre.xlsx", build_libre),
     "comments": ("comments.xlsx", build_comments),
 }
+
+
+def build_big(path: Path, rows: int = 5000) -> Path:
+    """A `rows`-row customer sheet: styled columns (one styled empty column K), dates,
+    formulas (every 7th row), every 10th row missing (gaps for new rows), a user comment,
+    and a second small sheet."""
+    wb = xlsxwriter.Workbook(str(path))
+    bold = wb.add_format({"bold": True})
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    money = wb.add_format({"num_format": "0.00"})
+    grey = wb.add_format({"bg_color": "#EEEEEE"})
+    ws = wb.add_worksheet(MAIN_SHEET)
+    ws.write_row(0, 0, HEADERS, bold)
+    ws.set_column("K:K", 10, grey)
+    for r in range(1, rows):
+        if r % 10 == 5:
+            continue
+        ws.write_string(r, 0, f"KH{r:06d}")
+        ws.write_string(r, 1, f"客户{r}有限公司" + (" " if r % 13 == 0 else ""))
+        ws.write_string(r, 2, INDUSTRIES[r % 4])
+        ws.write_number(r, 3, r % 500)
+        ws.write_datetime(r, 4, dt.datetime(2024, 1, 1) + dt.timedelta(days=r % 300), date)
+        ws.write_number(r, 5, 1.5 * r, money)
+        if r % 7 == 0:
+            ws.write_formula(r, 8, f"=F{r + 1}*2", money, 3.0 * r)
+    ws.write_comment("B3", "user note", {"author": "张三"})
+    log = wb.add_worksheet(LOG_SHEET)
+    log.write_row(0, 0, ["客户ID", "跟进时间"], bold)
+    wb.close()
+    return path
 
 
 def build(kind: str, folder: Path) -> Path | None:

@@ -425,3 +425,107 @@ def test_marks_only_sheet_keeps_cells_byte_identical(books: dict[str, Path | Non
     assert members(twice)[log_part] == b and stats.comments_added == 1
     assert openpyxl.load_workbook(once)[fx.LOG_SHEET]["B3"].comment.author == "khbook"
     check_schemas(once, [])
+
+
+# ---- chunked rows ------------------------------------------------------------------------
+
+def _big_edits(rows: int) -> list[SheetEdits]:
+    """Writes in scattered row bands (so most chunks are untouched), into gaps and below
+    the data, over formulas, dates/numbers/None/text; header looks, marks, comments."""
+    writes: dict[str, object] = {"J1": "客户价值等级", "K1": "分类依据"}
+    for r in [*range(2, 400), *range(1700, 1760), rows - 3, rows - 1]:
+        writes[f"J{r}"] = "高价值" if r % 3 else " 前后空格 "
+        writes[f"K{r}"] = r * 0.5
+    for r in range(700, 760):   # over formulas, dates, text, new rows in gaps (r % 10 == 6)
+        writes[f"I{r}"] = None if r % 2 else r
+        writes[f"E{r}"] = dt.date(2025, 1, 1) + dt.timedelta(days=r)
+        writes[f"L{r}"] = dt.datetime(2025, 2, 1, 8, 30)
+        writes[f"B{r}"] = "x" if r % 4 else 7
+    writes |= {f"J{rows + 5}": "below", f"A{rows + 20}": 1}
+    marks = {f"C{r}": ("error", f"问题{r}") for r in range(2, rows, 97)}
+    marks |= {"B3": ("warning", "skipped: user comment"), "D8": ("info", None)}
+    return [SheetEdits(fx.MAIN_SHEET, writes, marks, {"J": 14, "K": 30, "L": 12},
+                       {"J1": "computed", "K1": "computed"}),
+            SheetEdits(fx.LOG_SHEET, {"C1": "新列", "C5": 1}, {"A1": ("info", "x")})]
+
+
+def _patch_with(monkeypatch: pytest.MonkeyPatch, chunk_rows: int, src: Path, dst: Path,
+                e: list[SheetEdits]):
+    from khbook.ooxml import chunked
+
+    monkeypatch.setattr(chunked, "CHUNK_ROWS", chunk_rows)
+    return write_annotated(src, dst, e, [])
+
+
+def test_chunked_rows_equal_whole_sheet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from khbook.ooxml import chunked
+
+    rows = 5000
+    src = fx.build_big(tmp_path / "big.xlsx", rows)
+    calls: list[int] = []
+    real_write = chunked.ChunkedSheet.write
+
+    def spy(self, writes, header_marks):  # noqa: ANN001, ANN202
+        calls.append(len(writes))
+        return real_write(self, writes, header_marks)
+
+    monkeypatch.setattr(chunked.ChunkedSheet, "write", spy)
+    whole, parts = tmp_path / "whole.xlsx", tmp_path / "chunked.xlsx"
+    s_whole = _patch_with(monkeypatch, 0, src, whole, _big_edits(rows))
+    assert not calls
+    s_chunk = _patch_with(monkeypatch, 500, src, parts, _big_edits(rows))
+    assert len(calls) == 2   # both sheets went through the chunked path
+    assert s_chunk == s_whole and s_chunk.formulas_removed   # same stats, in the same order
+    a, b, orig = members(whole), members(parts), members(src)
+    assert a.keys() == b.keys()
+    for name in a:
+        if name != MAIN_PART and name != "xl/worksheets/sheet2.xml":
+            assert a[name] == b[name], name
+    for part in (MAIN_PART, "xl/worksheets/sheet2.xml"):
+        assert cells(a[part]) == cells(b[part])
+        assert etree.tostring(etree.fromstring(a[part]), method="c14n") == \
+            etree.tostring(etree.fromstring(b[part]), method="c14n")
+    # rows of untouched chunks keep their original bytes
+    row_1000 = orig[MAIN_PART][orig[MAIN_PART].index(b'<row r="1001"'):orig[MAIN_PART].index(b'<row r="1201"')]
+    assert row_1000 in b[MAIN_PART]
+    c = cells(b[MAIN_PART])
+    assert c["J2"][4] == "高价值" and c[f"J{rows + 5}"][4] == "below" and c["I707"][3] is None
+    assert c["K1"][0] != c["K2"][0]   # header look vs the column's style
+    root = etree.fromstring(b[MAIN_PART])
+    assert root.find(f"{M}dimension").get("ref") == f"A1:L{rows + 20}"
+    nums = [int(r.get("r")) for r in root.iter(f"{M}row")]
+    assert nums == sorted(nums) and 706 in nums and rows + 20 in nums
+
+
+@pytest.mark.parametrize("case", ["shared_master", "row_without_r", "alternate_content"])
+def test_chunked_fallback_to_whole_sheet(case: str, books: dict[str, Path | None], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from khbook.ooxml import chunked
+
+    src = book(books, "x14")
+    if case == "shared_master":   # the layout is plain: the fallback comes from the J2 write
+        assert chunked.scan_rows(members(src)[MAIN_PART]) is not None
+    else:
+        data = members(src)
+        xml = data[MAIN_PART]
+        if case == "row_without_r":
+            xml = xml.replace(b'<row r="7" ', b"<row ", 1)
+        else:
+            xml = xml.replace(b'<row r="7" ', b'<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/'
+                              b'markup-compatibility/2006"><mc:Fallback/></mc:AlternateContent><row r="7" ', 1)
+        assert xml != data[MAIN_PART]
+        assert chunked.scan_rows(xml) is None and chunked.scan_rows(data[MAIN_PART]) is not None
+        src = tmp_path / "src.xlsx"
+        with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, body in data.items():
+                z.writestr(name, xml if name == MAIN_PART else body)
+    e = [SheetEdits(fx.MAIN_SHEET, {"J2": "text", "I5": 1, "B7": "七", "K30": 3}, {"C4": ("error", "m")})]
+    whole, parts = tmp_path / "whole.xlsx", tmp_path / "chunked.xlsx"
+    s_whole = _patch_with(monkeypatch, 0, src, whole, e)
+    s_chunk = _patch_with(monkeypatch, 5, src, parts, e)
+    assert s_chunk == s_whole
+    assert members(whole) == members(parts)
+    c = cells(members(parts)[MAIN_PART])
+    assert c["B7"][4] == "七" and c["K30"][2] == "3"
+    if case == "shared_master":
+        assert c["J3"][3] == ("D3+1", ())

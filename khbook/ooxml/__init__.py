@@ -35,12 +35,14 @@ from pathlib import Path
 
 from khbook.errors import WorkbookError
 from khbook.fsutil import atomic_output
-from khbook.ooxml.comments import ShapeIds, patch_comments
+from khbook.ooxml import chunked
+from khbook.ooxml.comments import CommentResult, ShapeIds, patch_comments
 from khbook.ooxml.newsheet import add_charts, build_sheet
 from khbook.ooxml.package import Package
 from khbook.ooxml.sheetxml import (
     MARK_FILLS,
     MARK_KINDS,
+    NeedWholeSheet,
     SheetPatcher,
     join_sheet_data,
     marker_formula,
@@ -173,6 +175,16 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     part = wb.worksheet_part(e.sheet)
     sheet_id = hit[1].sheet_id if hit else 0
     data = pkg.read(part)
+    if (e.writes or e.header_marks) and chunked.CHUNK_ROWS > 0:
+        layout = chunked.scan_rows(data)
+        if layout is not None:
+            try:
+                _patch_sheet_chunked(pkg, wb, styles, ids, e, stats, part, sheet_id, layout,
+                                     splice=b"khbook-cell" not in data)
+                return
+            except NeedWholeSheet:
+                pass   # an edit needs the whole sheet, or an unusual layout: parse it all
+            del layout
     # no cell writes: leave <sheetData> unparsed and byte-identical
     cut = split_sheet_data(data) if not e.writes and not e.header_marks else None
     root = parse(cut[0] if cut else data, part, str(pkg.src))
@@ -180,14 +192,7 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     sp.write_many(e.writes)
     for ref, look in e.header_marks.items():
         sp.style_header(ref, look)
-    sp.set_column_widths({col_index(k): w for k, w in e.new_columns.items()})
-    sp.update_dimension()
-    removed_cf = sp.remove_marks()
-    by_kind: dict[str, list[str]] = {}
-    for ref, (kind, _text) in e.marks.items():
-        by_kind.setdefault(kind, []).append(ref)
-    dxfs = {kind: styles.dxf_fill(MARK_FILLS[kind]) for kind in by_kind}
-    sp.add_marks(by_kind, dxfs)
+    removed_cf = _sheet_edits(sp, styles, e)
     had_legacy = root.find(q("legacyDrawing")) is not None
     res = patch_comments(pkg, part, root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
     touched = bool(e.writes or e.header_marks or e.new_columns or e.marks or removed_cf
@@ -202,14 +207,49 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
                 joined = serialize(root)
             out = joined
         pkg.put(part, out)
-    if sp.removed_formulas:
-        wb.drop_calc_entries({sheet_id: set(sp.removed_formulas)})
+    _record(wb, e, stats, sheet_id, res, sp.removed_formulas)
+
+
+def _sheet_edits(sp: SheetPatcher, styles: Styles, e: SheetEdits) -> int:
+    """Column widths, <dimension>, khbook's marks; returns how many old marks were removed."""
+    sp.set_column_widths({col_index(k): w for k, w in e.new_columns.items()})
+    sp.update_dimension()
+    removed_cf = sp.remove_marks()
+    by_kind: dict[str, list[str]] = {}
+    for ref, (kind, _text) in e.marks.items():
+        by_kind.setdefault(kind, []).append(ref)
+    dxfs = {kind: styles.dxf_fill(MARK_FILLS[kind]) for kind in by_kind}
+    sp.add_marks(by_kind, dxfs)
+    return removed_cf
+
+
+def _patch_sheet_chunked(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: SheetEdits,
+                         stats: PatchStats, part: str, sheet_id: int, layout: chunked.RowLayout, *,
+                         splice: bool) -> None:
+    """:func:`_patch_sheet` for a sheet with cell writes, its rows patched in chunks.
+
+    Raises NeedWholeSheet (before anything is stored in `pkg`) when the sheet needs the
+    whole-sheet path.
+    """
+    cs = chunked.ChunkedSheet(layout, part, str(pkg.src), styles, date1904=wb.date1904, splice=splice,
+                              chunk_rows=chunked.CHUNK_ROWS)
+    cs.write(e.writes, e.header_marks)
+    _sheet_edits(cs.patcher, styles, e)
+    res = patch_comments(pkg, part, cs.root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
+    pkg.put(part, cs.assemble(serialize))
+    _record(wb, e, stats, sheet_id, res, cs.removed_formulas)
+
+
+def _record(wb: Workbook, e: SheetEdits, stats: PatchStats, sheet_id: int, res: CommentResult,
+            removed_formulas: list[str]) -> None:
+    if removed_formulas:
+        wb.drop_calc_entries({sheet_id: set(removed_formulas)})
     stats.cells_written += len(e.writes)
     stats.marks += len(e.marks)
     stats.comments_added += res.added
     stats.comments_removed += res.removed
     stats.comments_skipped += [f"{e.sheet}!{r}" for r in res.skipped]
-    stats.formulas_removed += [f"{e.sheet}!{r}" for r in sp.removed_formulas]
+    stats.formulas_removed += [f"{e.sheet}!{r}" for r in removed_formulas]
 
 
 def _write_new_sheet(pkg: Package, wb: Workbook, styles: Styles, ns: NewSheet, stats: PatchStats) -> None:

@@ -46,6 +46,11 @@ _CELL_PI = "khbook-cell"
 _CELL_PI_RE = re.compile(rb"<\?khbook-cell (\d+)\?>")
 
 
+class NeedWholeSheet(Exception):  # noqa: N818 - a signal, not an error
+    """A patcher that sees only part of a sheet's rows met an edit that needs all of them
+    (an overwritten shared-formula master hands its formula to cells in other rows)."""
+
+
 def marker_formula(kind: str) -> str:
     """The constant-true formula that identifies khbook's conditional format for a kind."""
     return f'"khbook:{kind}"="khbook:{kind}"'
@@ -165,9 +170,16 @@ class SheetPatcher:
     """Indexed access to the rows and cells of one parsed worksheet."""
 
     def __init__(self, root: etree._Element, styles: Styles, *, date1904: bool = False,
-                 splice: bool = False) -> None:
+                 splice: bool = False, col_styles: list[tuple[int, int, str | None]] | None = None,
+                 partial: bool = False) -> None:
         """`splice`: the part holds no ``<?khbook-cell`` text, so new text cells may be written
-        as placeholders and pasted in as text by :meth:`splice` after serialisation."""
+        as placeholders and pasted in as text by :meth:`splice` after serialisation.
+
+        `partial`: `root` holds only some of the sheet's rows (a chunk, see
+        :mod:`khbook.ooxml.chunked`); `col_styles` are then the sheet's column styles
+        (:meth:`column_styles` of the patcher of the sheet's head), and an edit that needs
+        rows outside the chunk raises :class:`NeedWholeSheet`.
+        """
         self.root = root
         self.styles = styles
         self.date1904 = date1904
@@ -195,7 +207,8 @@ class SheetPatcher:
         self._by_num: dict[int, etree._Element] = dict(zip(self._row_nums, self._rows, strict=True))
         self._cells: dict[int, dict[int, etree._Element]] = {}
         self._sorted_cols: dict[int, list[int]] = {}   # row -> its cells' columns, ascending
-        self._col_styles: list[tuple[int, int, str | None]] | None = None
+        self._col_styles: list[tuple[int, int, str | None]] | None = col_styles
+        self.partial = partial
         self._col_style_cache: dict[int, str | None] = {}
         self._widened: set[int] = set()   # rows that got new cells (spans to update)
         self.bounds: tuple[int, int, int, int] | None = None   # (r1, c1, r2, c2) of written cells
@@ -323,14 +336,19 @@ class SheetPatcher:
     def _existing_row(self, r: int) -> etree._Element | None:
         return self._by_num.get(r)
 
+    def column_styles(self) -> list[tuple[int, int, str | None]]:
+        """(min, max, style) of the styled <col> ranges, as new cells see them."""
+        if self._col_styles is None:
+            self._col_styles = [(int(el.get("min", "0")), int(el.get("max", "0")), el.get("style"))
+                                for el in self.root.iterfind(f"{q('cols')}/{q('col')}") if el.get("style")]
+        return self._col_styles
+
     def _col_style(self, col: int) -> str | None:
         try:
             return self._col_style_cache[col]
         except KeyError:
             pass
-        if self._col_styles is None:
-            self._col_styles = [(int(el.get("min", "0")), int(el.get("max", "0")), el.get("style"))
-                                for el in self.root.iterfind(f"{q('cols')}/{q('col')}") if el.get("style")]
+        self.column_styles()
         found = None
         for lo, hi, style in self._col_styles:
             if lo <= col <= hi:
@@ -399,6 +417,8 @@ class SheetPatcher:
     def _release_formula(self, c: etree._Element, f: etree._Element) -> None:
         if f.get("t") != "shared" or not (f.text or "").strip() or f.get("si") is None:
             return
+        if self.partial:
+            raise NeedWholeSheet(c.get("r", ""))
         from openpyxl.formula.translate import Translator  # only needed for this rare case
 
         si, origin = f.get("si"), c.get("r", "")
@@ -461,14 +481,7 @@ class SheetPatcher:
 
     def update_dimension(self) -> None:
         """Widen <dimension> and the rows' spans hints to cover the written cells."""
-        for r in self._widened:
-            row = self._existing_row(r)
-            spans = row.get("spans") if row is not None else None
-            if spans and ":" in spans and spans.count(":") == 1:
-                lo, hi = (int(x) for x in spans.split(":"))
-                cols = self._cells[r]
-                row.set("spans", f"{min(lo, min(cols))}:{max(hi, max(cols))}")
-        self._widened.clear()
+        self.update_spans()
         if self.bounds is None:
             return
         r1, c1, r2, c2 = self.bounds
@@ -483,6 +496,17 @@ class SheetPatcher:
             except ValueError:
                 pass
         dim.set("ref", f"{make_ref(r1, c1)}:{make_ref(r2, c2)}")
+
+    def update_spans(self) -> None:
+        """Widen the spans hints of the rows that got new cells."""
+        for r in self._widened:
+            row = self._existing_row(r)
+            spans = row.get("spans") if row is not None else None
+            if spans and ":" in spans and spans.count(":") == 1:
+                lo, hi = (int(x) for x in spans.split(":"))
+                cols = self._cells[r]
+                row.set("spans", f"{min(lo, min(cols))}:{max(hi, max(cols))}")
+        self._widened.clear()
 
     # ---- marks -------------------------------------------------------------------------
     def remove_marks(self) -> int:
@@ -539,7 +563,7 @@ def _split_col(el: etree._Element, lo: int, hi: int, idx: int) -> etree._Element
     return el
 
 
-__all__ = ["MAIN", "MARK_FILLS", "MARK_KINDS", "SheetPatcher", "excel_serial", "marker_formula"]
+__all__ = ["MAIN", "MARK_FILLS", "MARK_KINDS", "NeedWholeSheet", "SheetPatcher", "excel_serial", "marker_formula"]
 
 
 # ---- light mode: leave <sheetData> unparsed ------------------------------------------------

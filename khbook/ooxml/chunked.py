@@ -1,0 +1,232 @@
+"""Patch a worksheet's cells without parsing the whole sheet: <sheetData> in row chunks.
+
+A large sheet that gets cell writes is cut into three pieces of bytes: the *head*
+(everything before <sheetData>), the rows, and the *tail* (everything after
+</sheetData>). Head and tail are parsed together as one small tree (with an empty
+``<sheetData/>`` placeholder) and get the sheet-level edits: <dimension>, <cols>,
+conditional formats, <legacyDrawing>. The rows are scanned, not parsed, and handled
+in chunks of :data:`CHUNK_ROWS` rows:
+
+- a chunk that gets no writes is copied as bytes, verbatim;
+- a chunk with writes is parsed inside a dummy ``<worksheet>`` root carrying the
+  sheet's namespace declarations, patched by a partial
+  :class:`~khbook.ooxml.sheetxml.SheetPatcher` and serialised; rows that do not exist
+  yet are created in order inside the chunk they fall into (before its first row or
+  between its rows), and writes below the last row go into a final chunk of new rows.
+
+So only one chunk's tree is alive at a time (the chunks with header marks are kept
+until the end, so that styles are derived in the same order as the whole-sheet path).
+The result is the same sheet as the whole-sheet path gives: identical cells, values,
+styles and elements; rows of chunks without writes keep their original bytes.
+
+:func:`scan_rows` returns None (use the whole-sheet path) when the layout is not the
+plain one this relies on: a prefixed or namespaced <sheetData>, rows without ``r`` or
+out of order, comments, CDATA, processing instructions, namespace declarations or
+mc:AlternateContent inside <sheetData>, or anything but rows and whitespace at its top
+level. A write that needs rows outside its chunk (an overwritten shared-formula
+master) raises :class:`~khbook.ooxml.sheetxml.NeedWholeSheet` before anything is
+stored, and the caller redoes the sheet with the whole-sheet path.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lxml import etree
+
+from khbook.ooxml.sheetxml import NeedWholeSheet, SheetPatcher, split_sheet_data
+from khbook.ooxml.styles import Styles
+from khbook.ooxml.xmlutil import MAIN, make_ref, parse, q, split_ref
+
+CHUNK_ROWS = 2000
+"""Rows per chunk (0 disables the chunked path)."""
+
+_SD_OPEN, _SD_CLOSE, _SD_EMPTY = b"<sheetData>", b"</sheetData>", b"<sheetData/>"
+_ROW_OPEN = re.compile(rb"<row(?=[\s/>])[^>]*>")
+_ROW_NUM = re.compile(rb"""\sr=["'](\d+)["']""")
+_WRAP_END = b"</sheetData></worksheet>"
+_UNSAFE = (b"<!--", b"<![CDATA[", b"<?", b"xmlns", b"AlternateContent", b"<!")
+
+
+@dataclass
+class RowLayout:
+    """Where the rows of a worksheet part are, found without parsing them."""
+
+    reduced: bytes          # the part with <sheetData/> in place of the rows (head + tail)
+    content: bytes          # the bytes between <sheetData> and </sheetData>
+    starts: list[int]       # offset of each <row> in `content`
+    nums: list[int]         # its row number (strictly ascending)
+
+
+def scan_rows(data: bytes) -> RowLayout | None:
+    """Locate the rows of a worksheet part; None when the chunked path cannot be used."""
+    cut = split_sheet_data(data)
+    if cut is None:
+        return None
+    reduced, sd, placeholder = cut
+    if placeholder != _SD_EMPTY or not sd.startswith(_SD_OPEN) or not sd.endswith(_SD_CLOSE):
+        return None
+    content = sd[len(_SD_OPEN):-len(_SD_CLOSE)]
+    del sd
+    if any(bad in content for bad in _UNSAFE):
+        return None
+    starts: list[int] = []
+    nums: list[int] = []
+    last = 0
+    pos = 0   # end of the previous row
+    find = content.find
+    for m in _ROW_OPEN.finditer(content):
+        start, open_end = m.span()
+        if start != pos and content[pos:start].strip():
+            return None   # something other than whitespace between rows
+        tag = m.group()
+        if b"'" in tag or tag.count(b'"') % 2:
+            return None   # a '>' could hide in an attribute value
+        n = _ROW_NUM.search(tag)
+        if n is None:
+            return None
+        num = int(n.group(1))
+        if num <= last:
+            return None
+        last = num
+        if tag.endswith(b"/>"):
+            pos = open_end
+        else:
+            end = find(b"</row>", open_end)
+            if end < 0:
+                return None
+            nested = find(b"<row", open_end, end)
+            if nested >= 0 and content[nested + 4:nested + 5] in (b" ", b"\t", b"\r", b"\n", b"/", b">"):
+                return None
+            pos = end + 6
+        starts.append(start)
+        nums.append(num)
+    if not starts or content[pos:].strip():
+        return None
+    return RowLayout(reduced, content, starts, nums)
+
+
+def _ns_decls(root: etree._Element) -> bytes:
+    """The namespace declarations of `root`, as attribute text."""
+    parts = []
+    for prefix, uri in root.nsmap.items():
+        value = uri.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+        parts.append(f'xmlns="{value}"' if prefix is None else f'xmlns:{prefix}="{value}"')
+    return " ".join(parts).encode("utf-8")
+
+
+class ChunkedSheet:
+    """The head/tail tree of a worksheet part plus its rows, patched chunk by chunk.
+
+    Use: :attr:`root` / :attr:`patcher` for sheet-level edits (widths, dimension, marks,
+    comments), :meth:`write` for the cell edits, then :meth:`assemble` for the new part.
+    """
+
+    def __init__(self, layout: RowLayout, part: str, src: str, styles: Styles, *, date1904: bool,
+                 splice: bool, chunk_rows: int = CHUNK_ROWS) -> None:
+        self.layout = layout
+        self.part, self.src = part, src
+        self.styles, self.date1904, self.splice = styles, date1904, splice
+        self.chunk_rows = max(1, chunk_rows)
+        root = parse(layout.reduced, part, src)
+        sd = root.find(q("sheetData"))
+        if (root.tag != q("worksheet") or root.prefix is not None or root.nsmap.get(None) != MAIN
+                or sd is None or sd.prefix is not None or len(sd) or sd.text or sd.nsmap != root.nsmap):
+            raise NeedWholeSheet("not a plain worksheet")
+        self.root = root
+        self.patcher = SheetPatcher(root, styles, date1904=date1904)
+        self._wrap_open = b"<worksheet " + _ns_decls(root) + b">" + _SD_OPEN
+        self.pieces: list[bytes | memoryview] = []
+        self.removed_formulas: list[str] = []
+
+    # ---- rows -----------------------------------------------------------------------
+    def _chunk_bounds(self) -> list[tuple[int, int]]:
+        n = len(self.layout.nums)
+        return [(i, min(i + self.chunk_rows, n)) for i in range(0, n, self.chunk_rows)]
+
+    def write(self, writes: dict[str, object], header_marks: dict[str, str]) -> None:
+        """Apply the cell writes, then the header looks, chunk by chunk (in row order)."""
+        lay = self.layout
+        chunks = self._chunk_bounds()
+        last_nums = [lay.nums[j - 1] for _i, j in chunks]
+        n_chunks = len(chunks)
+        chunk_writes: list[dict[str, object]] = [{} for _ in range(n_chunks + 1)]   # + new rows below
+        for ref, value in writes.items():
+            chunk_writes[bisect.bisect_left(last_nums, split_ref(ref)[0])][ref] = value
+        chunk_heads: list[dict[str, str]] = [{} for _ in range(n_chunks + 1)]
+        head_chunk: dict[str, int] = {}
+        for ref, look in header_marks.items():
+            k = bisect.bisect_left(last_nums, split_ref(ref)[0])
+            chunk_heads[k][ref] = look
+            head_chunk[ref] = k
+        col_styles = self.patcher.column_styles()
+        content = memoryview(lay.content)
+        self.pieces.append(content[:lay.starts[0]])
+        deferred: dict[int, tuple[SheetPatcher, int]] = {}   # chunk -> (patcher, piece index)
+        for k in range(n_chunks + 1):
+            if k < n_chunks:
+                i, j = chunks[k]
+                a, b = lay.starts[i], (lay.starts[j] if j < len(lay.starts) else len(content))
+            else:
+                a = b = len(content)
+            if not chunk_writes[k] and not chunk_heads[k]:
+                if a != b:
+                    self.pieces.append(content[a:b])
+                continue
+            sp = self._open_chunk(content[a:b], col_styles)
+            sp.write_many(chunk_writes[k])
+            chunk_writes[k] = {}
+            self.removed_formulas += sp.removed_formulas
+            if chunk_heads[k]:
+                deferred[k] = (sp, len(self.pieces))
+                self.pieces.append(b"")
+            else:
+                self.pieces.append(self._close_chunk(sp))
+        # header looks after all writes (as the whole-sheet path derives its styles)
+        for ref, look in header_marks.items():
+            deferred[head_chunk[ref]][0].style_header(ref, look)
+        for sp, idx in deferred.values():
+            self.pieces[idx] = self._close_chunk(sp)
+        if self.removed_formulas:
+            order = {_norm(ref): n for n, ref in enumerate(writes)}
+            self.removed_formulas.sort(key=lambda r: order.get(r, len(order)))
+
+    def _open_chunk(self, rows: memoryview, col_styles: list[tuple[int, int, str | None]]) -> SheetPatcher:
+        root = parse(b"".join((self._wrap_open, rows, _WRAP_END)), self.part, self.src)
+        return SheetPatcher(root, self.styles, date1904=self.date1904, splice=self.splice,
+                            col_styles=col_styles, partial=True)
+
+    def _close_chunk(self, sp: SheetPatcher) -> bytes:
+        sp.update_spans()
+        if sp.bounds is not None:
+            self.patcher._extend_bounds(*sp.bounds)  # noqa: SLF001 - the head patcher widens <dimension>
+        out = sp.splice(etree.tostring(sp.root, encoding="UTF-8", xml_declaration=False))
+        start = out.find(_SD_OPEN)
+        if start < 0:
+            if out.find(_SD_EMPTY) < 0:
+                raise AssertionError("chunk lost its sheetData")
+            return b""
+        if not out.endswith(_WRAP_END):
+            raise AssertionError("unexpected chunk serialisation")
+        return out[start + len(_SD_OPEN):-len(_WRAP_END)]
+
+    # ---- the part -------------------------------------------------------------------
+    def assemble(self, serialize: Callable[[etree._Element], bytes]) -> bytes:
+        """The patched part: the serialised head/tail tree with the rows put back."""
+        out = serialize(self.root)
+        if out.count(_SD_EMPTY) != 1:
+            raise AssertionError("sheetData placeholder lost in serialisation")
+        head, tail = out.split(_SD_EMPTY)
+        data = b"".join([head, _SD_OPEN, *self.pieces, _SD_CLOSE, tail])
+        self.pieces = []
+        return data
+
+
+def _norm(ref: str) -> str:
+    return make_ref(*split_ref(ref))
+
+
+__all__ = ["CHUNK_ROWS", "ChunkedSheet", "RowLayout", "scan_rows"]
