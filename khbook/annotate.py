@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from khbook.computed import Change, canonical_value, class_columns, computed_changes, display
-from khbook.findings import SEVERITY_LABELS, SEVERITY_ORDER, Finding
+from khbook.findings import SEVERITY_ORDER, Finding
 from khbook.model import col_letter
 from khbook.ooxml import ChartSpec, NewSheet, SheetEdits
 from khbook.rawbook import RawBook
@@ -24,24 +24,7 @@ from khbook.spec import Spec
 
 MARK_KIND = {"error": "error", "warning": "warning", "info": "info"}
 
-_T = {
-    "zh": {
-        "findings": ["严重程度", "工作表", "单元格", "客户ID", "字段", "值", "问题说明", "规则"],
-        "changelog": ["刷新时间", "核对日期", "工作表", "单元格", "客户ID", "字段", "原值", "新值", "依据"],
-        "summary": {"value_tier": "客户价值等级", "abc_class": "客户等级(ABC)", "stage": "合作阶段", "tag": "状态标签",
-                    "region": "所在区域", "owner": "负责人"},
-        "count": "客户数", "filled": "首次填写 {n} 个空白计算单元格", "comment": "khbook 检查结果：",
-        "changed": "khbook 已重新计算：“{old}” → “{new}”",
-    },
-    "en": {
-        "findings": ["Severity", "Sheet", "Cell", "Customer ID", "Field", "Value", "Problem", "Rule"],
-        "changelog": ["Refreshed at", "As-of", "Sheet", "Cell", "Customer ID", "Field", "Old", "New", "Reason"],
-        "summary": {"value_tier": "Value tier", "abc_class": "ABC class", "stage": "Stage", "tag": "Status tags",
-                    "region": "Region", "owner": "Owner"},
-        "count": "Customers", "filled": "filled {n} blank computed cells", "comment": "khbook found:",
-        "changed": "khbook recomputed: \"{old}\" -> \"{new}\"",
-    },
-}
+# the words of the added sheets and comments are labels.yaml's `annotated` and `severity` areas
 SUMMARY_DIMS = ("value_tier", "abc_class", "stage", "tag", "region", "owner")
 
 
@@ -57,10 +40,9 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def _comment(findings: list[Finding], lang: str) -> str:
-    labels = SEVERITY_LABELS[lang]
-    lines = [_T[lang]["comment"]]
-    lines += [f"[{labels[f.severity]}] {f.message}" for f in findings]
+def _comment(findings: list[Finding], report: Report) -> str:
+    lines = [report.spec.text("annotated.comment", report.lang)]
+    lines += [f"[{report.severity_label(f.severity)}] {f.message}" for f in findings]
     return "\n".join(lines)
 
 
@@ -73,7 +55,7 @@ def _marks(report: Report) -> dict[str, dict[str, tuple[str, str]]]:
     for (sheet, cell), fs in by_cell.items():
         fs.sort(key=lambda f: SEVERITY_ORDER[f.severity])
         kind = "changed" if all(f.rule == "computed_changed" for f in fs) else MARK_KIND[fs[0].severity]
-        out[sheet][cell] = (kind, _comment(fs, report.lang))
+        out[sheet][cell] = (kind, _comment(fs, report))
     return out
 
 
@@ -155,13 +137,12 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
 
 def _findings_sheet(report: Report, spec: Spec) -> NewSheet:
     lang = report.lang
-    labels = SEVERITY_LABELS[lang]
-    rows: list[list[Any]] = [list(_T[lang]["findings"])]
+    rows: list[list[Any]] = [spec.text_list("annotated.findings_columns", lang)]
     links: dict[str, str] = {}
     fills: dict[str, str] = {}
     ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER[f.severity])  # stable: keeps sheet/row order
     for i, f in enumerate(ordered, start=2):
-        rows.append([labels[f.severity], f.sheet, f.cell, f.customer_id or "", f.column, f.value, f.message, f.rule])
+        rows.append([spec.text(f"severity.{f.severity}", lang), f.sheet, f.cell, f.customer_id or "", f.column, f.value, f.message, f.rule])
         if f.cell and f.sheet:
             links[f"C{i}"] = f"{quote_sheet(f.sheet)}!{f.cell}"
         fills[f"A{i}"] = f.severity
@@ -171,7 +152,6 @@ def _findings_sheet(report: Report, spec: Spec) -> NewSheet:
 
 def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
     lang = report.lang
-    t = _T[lang]
     summary = report.translated_summary()
     blocks = [(dim, list((summary.get(dim) or {}).items())) for dim in SUMMARY_DIMS]
     height = max((len(items) for _, items in blocks), default=0) + 1
@@ -180,8 +160,9 @@ def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
     widths: dict[str, float] = {}
     for b, (dim, items) in enumerate(blocks):
         c0 = 3 * b
-        rows[0][c0] = t["summary"][dim]
-        rows[0][c0 + 1] = t["count"]
+        title = spec.text(f"annotated.dim_{dim}", lang)
+        rows[0][c0] = title
+        rows[0][c0 + 1] = spec.text("annotated.count", lang)
         for i, (label, n) in enumerate(items, start=1):
             rows[i][c0] = label
             rows[i][c0 + 1] = n
@@ -190,7 +171,7 @@ def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
         if items:
             anchor_row = height + 3 + 16 * (b // 2)
             anchor_col = col_letter(0 if b % 2 == 0 else 9)
-            charts.append(ChartSpec(t["summary"][dim], "pie" if dim == "abc_class" else "column",
+            charts.append(ChartSpec(title, "pie" if dim == "abc_class" else "column",
                                     f"{la}2:{la}{len(items) + 1}", f"{lb}2:{lb}{len(items) + 1}",
                                     f"{anchor_col}{anchor_row}"))
     return NewSheet(spec.output_sheets["summary"](lang), rows, widths, charts=charts)
@@ -200,7 +181,7 @@ def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Cha
                      now: dt.datetime) -> NewSheet:
     lang = report.lang
     name = spec.output_sheets["changelog"](lang)
-    header = list(_T[lang]["changelog"])
+    header = spec.text_list("annotated.changelog_columns", lang)
     rows: list[list[Any]] = [header, *_existing_rows(raw, name)]
     book = report.book
     t = book.table("customers") if book else None
@@ -214,6 +195,6 @@ def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Cha
         rows.append([stamp, report.as_of.isoformat(), t.name if t else "", cell, ch.customer_id, header_text, ch.old,
                      ch.new or "", reason])
     if filled:
-        rows.append([stamp, report.as_of.isoformat(), t.name if t else "", "", "", "", "", _T[lang]["filled"].format(n=filled), ""])
+        rows.append([stamp, report.as_of.isoformat(), t.name if t else "", "", "", "", "", spec.text("annotated.filled", lang).format(n=filled), ""])
     widths = {"A": 19, "B": 11, "C": 14, "D": 8, "E": 14, "F": 16, "G": 18, "H": 18, "I": 50}
     return NewSheet(name, rows, widths)

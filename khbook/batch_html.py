@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from khbook.batch_labels import texts
 from khbook.batch_svg import bar_chart
-from khbook.findings import SEVERITY_LABELS
 from khbook.fsutil import atomic_output
 from khbook.spec import default_spec_dir
 
@@ -31,15 +29,15 @@ def _template_dir(result: BatchResult) -> Path:
 
 def context(result: BatchResult) -> dict[str, Any]:
     """Everything the template shows, labels already in the report's language."""
-    t = texts(result.lang)
     lang = result.lang
     spec = result.spec
+    t = spec.texts("batch", lang)
     days = spec.rules["checks"]["quality_followup_days"]
     charts = [bar_chart([(str(result.label(dim, k)), v) for k, v in items], title=t[f"dim_{dim}"])
               for dim, items in result.distributions().items()]
     scored = [(r["rep"], r["score"]) for r in result.reps if r["score"] is not None]
     charts.append(bar_chart(scored, title=t["scores_chart"], max_value=100))
-    sev = SEVERITY_LABELS["en" if lang == "en" else "zh"]
+    sev = spec.texts("severity", lang)
     top = [{"rep": p["rep"], "problems": [{"title": spec.rule(x["rule"]).title(lang) if x["rule"] in spec.checks else x["rule"],
                                            "severity": sev[x["severity"]], "count": x["count"]} for x in p["problems"]]}
            for p in result.top_problems()]

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from khbook.batch_labels import texts
-from khbook.findings import SEVERITY_LABELS
 from khbook.fsutil import atomic_output
 
 if TYPE_CHECKING:
@@ -67,8 +65,8 @@ def _customer_headers(result: BatchResult, t: dict[str, str]) -> list[str]:
 
 
 def write_workbook(result: BatchResult, path: Path) -> Path:
-    t = texts(result.lang)
     lang = result.lang
+    t = result.spec.texts("batch", lang)
     days = result.spec.rules["checks"]["quality_followup_days"]
     with atomic_output(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
@@ -81,15 +79,15 @@ def write_workbook(result: BatchResult, path: Path) -> Path:
                  result.label("industry", c.get("industry")), result.label("region", c.get("region")),
                  c.get("annual_amount"), result.label("value_tier", c.get("value_tier")),
                  result.label("abc_class", c.get("abc_class")), result.label("abc_class", c.get("abc_class_file")),
-                 result.label("stage", c.get("stage")), "；".join(result.tag_labels(c.get("tags"))) if lang == "zh"
-                 else "; ".join(result.tag_labels(c.get("tags"))), c.get("last_followup")]
+                 result.label("stage", c.get("stage")), t["tag_sep"].join(result.tag_labels(c.get("tags"))),
+                 c.get("last_followup")]
                 for c in result.customers]
         w.table(ws, 1, _customer_headers(result, t), rows, [22, 10, 14, 30, 22, 10, 10, 14, 12, 14, 14, 12, 24, 12],
                 {7: w.num})
         ws.freeze_panes(2, 0)
         # 全部问题
         ws = wb.add_worksheet(t["sheet_findings"])
-        sev = SEVERITY_LABELS["en" if lang == "en" else "zh"]
+        sev = result.spec.texts("severity", lang)
         rows = [[f["file"], f["rep"], f["sheet"], f["cell"], f.get("customer_id"), sev[f["severity"]],
                  result.spec.rule(f["rule"]).title(lang) if f["rule"] in result.spec.checks else f["rule"],
                  f["column"], f["value"], f["message"]] for f in result.findings]
@@ -161,12 +159,12 @@ def _mom_sheet(result: BatchResult, w: _Writer, ws: Worksheet, t: dict[str, str]
     ws.write_string(top, 0, t["mom_changes"], w.title)
     rows = [[ch["customer_id"], ch["name"], ch["file"], ch["owner"], field_names.get(ch["field"], ch["field"]),
              result.label(ch["field"], ch["old"]), result.label(ch["field"], ch["new"])] for ch in mom.get("changes", [])]
-    top = w.table(ws, top + 1, [t["customer_id"], "名称" if result.lang == "zh" else "Name", t["file"], t["owner"],
+    top = w.table(ws, top + 1, [t["customer_id"], t["name"], t["file"], t["owner"],
                                 t["field"], t["old"], t["new"]], rows, [14, 28, 22, 10, 16, 12, 12], autofilter=False) + 1
     for key, items in (("mom_new", mom.get("new", [])), ("mom_gone", mom.get("gone", []))):
         ws.write_string(top, 0, t[key], w.title)
         rows = [[c["customer_id"], c["name"], c["file"], c["owner"]] for c in items]
-        top = w.table(ws, top + 1, [t["customer_id"], "名称" if result.lang == "zh" else "Name", t["file"], t["owner"]],
+        top = w.table(ws, top + 1, [t["customer_id"], t["name"], t["file"], t["owner"]],
                       rows, [14, 28, 22, 10], autofilter=False) + 1
     ws.write_string(top, 0, t["mom_reps"], w.title)
     rows = [[r["rep"], r["old"], r["new"], r["delta"]] for r in mom.get("reps", [])]

@@ -8,17 +8,6 @@ from typing import Any
 
 from khbook.report import Report
 
-_T = {
-    "zh": {"total": "合计", "none": "未发现问题。", "summary": "分类汇总", "customers": "客户分类",
-           "value_tier": "客户价值等级", "abc_class": "客户等级(ABC)", "stage": "合作阶段", "tag": "状态标签",
-           "region": "所在区域", "size_band": "企业规模", "owner": "负责人", "workbook": "工作簿",
-           "cols": ("客户ID", "客户名称", "负责人", "年交易额", "价值等级", "ABC", "合作阶段", "状态标签")},
-    "en": {"total": "Total", "none": "No problems found.", "summary": "Classification summary",
-           "customers": "Customers", "value_tier": "Value tier", "abc_class": "ABC class", "stage": "Stage",
-           "tag": "Status tags", "region": "Region", "size_band": "Company size", "owner": "Owner", "workbook": "Workbook",
-           "cols": ("Customer ID", "Name", "Owner", "Annual", "Tier", "ABC", "Stage", "Tags")},
-}
-
 
 def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -36,7 +25,8 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
 
 
 def render_text(report: Report, *, customers: bool = False) -> str:
-    t = _T[report.lang]
+    """The text output of `khbook check`; its words are labels.yaml's `check_text` area."""
+    t = report.spec.texts("check_text", report.lang)
     lines = [f"{report.file}  (as-of {report.as_of.isoformat()})"]
     current = None
     rows: list[list[str]] = []
@@ -62,14 +52,14 @@ def render_text(report: Report, *, customers: bool = False) -> str:
         for dim in ("value_tier", "abc_class", "stage", "tag"):
             counts = summary.get(dim) or {}
             if counts:
-                lines.append(f"  {t[dim]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+                lines.append(f"  {t['dim_' + dim]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if customers:
         lines.append(f"{t['customers']}:")
-        table = [list(t["cols"])]
+        table = [report.spec.text_list("check_text.customer_columns", report.lang)]
         for cust in report.customers:
             d = report.customer_dict(cust)
             amount = "" if d["annual_amount"] is None else f"{d['annual_amount']:g}"
-            sep = "、" if report.lang == "zh" else ", "
+            sep = t["tag_sep"]
             table.append([d["customer_id"], d["name"] or "", d["owner"] or "", amount, d["value_tier"], d["abc_class"],
                           d["stage"], sep.join(d["tags"])])
         lines.extend(_table(table))

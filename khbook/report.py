@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from khbook.findings import SEVERITY_LABELS, Finding, count_by_severity
+from khbook.findings import Finding, count_by_severity
 from khbook.model import Book, CustomerClass
 from khbook.spec import Spec
 
@@ -65,4 +65,5 @@ class Report:
         }
 
     def severity_label(self, severity: str) -> str:
-        return SEVERITY_LABELS[self.lang][severity]
+        """The severity's name in the report's language (labels.yaml `severity`)."""
+        return self.spec.text(f"severity.{severity}", self.lang)

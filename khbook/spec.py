@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import string
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from khbook.errors import SpecError
 LANGS = ("zh", "en")
 COLUMN_TYPES = ("text", "id", "date", "amount", "integer", "choice", "multi", "phone", "email", "uscc")
 SEVERITIES = ("error", "warning", "info")
-SPEC_FILES = ("workbook.yaml", "lists.yaml", "rules.yaml", "checks.yaml", "regions.yaml", "reasons.yaml")
+SPEC_FILES = ("workbook.yaml", "lists.yaml", "rules.yaml", "checks.yaml", "regions.yaml", "reasons.yaml", "labels.yaml")
 _BAD_SHEET_CHARS = set("[]:*?/\\")
 
 
@@ -42,6 +42,17 @@ class Text:
 
     def __call__(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class TextList:
+    """A list of texts (e.g. column headers) in both languages, equally long."""
+
+    zh: tuple[str, ...]
+    en: tuple[str, ...]
+
+    def __call__(self, lang: str) -> list[str]:
+        return list(self.en if lang == "en" else self.zh)
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,7 @@ class Spec:
     regions: dict[str, Any] = field(default_factory=dict)
     output_sheets: dict[str, Text] = field(default_factory=dict)
     reasons: dict[str, Text] = field(default_factory=dict)  # reasons.yaml: phrase key -> template
+    labels: dict[str, Text | TextList] = field(default_factory=dict)  # labels.yaml: "area.key" -> UI text(s)
 
     def own_sheet_names(self) -> set[str]:
         """Names (both languages) of the sheets khbook itself writes besides the data sheets."""
@@ -183,6 +195,31 @@ class Spec:
     def label(self, list_name: str, canonical: str, lang: str) -> str:
         """Translate a canonical list value (e.g. a tier label) into `lang`."""
         return self.lists[list_name].translate(canonical, lang)
+
+    def _ui(self, key: str) -> Text | TextList:
+        try:
+            return self.labels[key]
+        except KeyError:
+            raise SpecError(str(self.directory / "labels.yaml"), key, "missing label") from None
+
+    def text(self, key: str, lang: str) -> str:
+        """A UI text of labels.yaml in `lang`, by ``area.key`` (e.g. ``check_text.total``)."""
+        t = self._ui(key)
+        if not isinstance(t, Text):
+            raise SpecError(str(self.directory / "labels.yaml"), key, "expected a text, not a list")
+        return t(lang)
+
+    def text_list(self, key: str, lang: str) -> list[str]:
+        """A list of UI texts of labels.yaml in `lang` (e.g. ``annotated.findings_columns``)."""
+        t = self._ui(key)
+        if not isinstance(t, TextList):
+            raise SpecError(str(self.directory / "labels.yaml"), key, "expected a list of texts")
+        return t(lang)
+
+    def texts(self, area: str, lang: str) -> dict[str, str]:
+        """Every single text of one labels.yaml area in `lang`, by key (e.g. the batch's words)."""
+        prefix = area + "."
+        return {k[len(prefix):]: t(lang) for k, t in self.labels.items() if k.startswith(prefix) and isinstance(t, Text)}
 
 
 # --------------------------------------------------------------------------- loading
@@ -558,6 +595,52 @@ def _load_reasons(directory: Path) -> dict[str, Text]:
     return out
 
 
+def _parse_labels(directory: Path) -> dict[str, Text | TextList]:
+    ctx = _Ctx(directory / "labels.yaml")
+    raw = ctx.mapping(_read_yaml(directory, "labels.yaml"), "")
+    out: dict[str, Text | TextList] = {}
+    for area, entries in raw.items():
+        if not isinstance(area, str) or not area.isidentifier():
+            raise ctx.fail(str(area), "areas must be identifiers (letters, digits, _)")
+        for key, entry in ctx.mapping(entries, area).items():
+            where = f"{area}.{key}"
+            if not isinstance(key, str) or not key.isidentifier():
+                raise ctx.fail(where, "label keys must be identifiers (letters, digits, _)")
+            m = ctx.mapping(entry, where)
+            unknown = set(m) - set(LANGS)
+            if unknown:
+                raise ctx.fail(where, f"unknown field(s) {sorted(unknown)}; allowed: zh, en")
+            if isinstance(m.get("zh"), list) or isinstance(m.get("en"), list):
+                zh, en = ctx.strings(m.get("zh"), f"{where}.zh"), ctx.strings(m.get("en"), f"{where}.en")
+                for lang, texts in (("zh", zh), ("en", en)):
+                    if not texts:
+                        raise ctx.fail(f"{where}.{lang}", "missing list of texts")
+                if len(zh) != len(en):
+                    raise ctx.fail(where, f"zh has {len(zh)} texts, en has {len(en)}: the lists must be equally long")
+                out[where] = TextList(zh, en)
+            else:
+                out[where] = ctx.text(m, where)
+    return out
+
+
+@cache
+def _builtin_labels() -> dict[str, type]:
+    return {k: type(v) for k, v in _parse_labels(default_spec_dir()).items()}
+
+
+def _load_labels(directory: Path) -> dict[str, Text | TextList]:
+    """labels.yaml: the UI texts by ``area.key``; a spec copy needs every entry of the built-in one."""
+    labels = _parse_labels(directory)
+    if directory.resolve() != default_spec_dir().resolve():
+        for key, kind in _builtin_labels().items():
+            if key not in labels:
+                raise SpecError(str(directory / "labels.yaml"), key, "missing (every label of the built-in labels.yaml is needed)")
+            if not isinstance(labels[key], kind):
+                want = "a list of texts" if kind is TextList else "a single text"
+                raise SpecError(str(directory / "labels.yaml"), key, f"expected {want}, as in the built-in labels.yaml")
+    return labels
+
+
 def load_spec(directory: str | Path | None = None) -> Spec:
     """Load and validate a spec directory (default: the built-in one)."""
     d = Path(directory) if directory is not None else default_spec_dir()
@@ -569,4 +652,6 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     rules = _load_rules(d, lists)
     regions = _load_regions(d, lists)
     reasons = _load_reasons(d)
-    return Spec(directory=d, lists=lists, rules=rules, checks=checks, regions=regions, reasons=reasons, **wb)
+    labels = _load_labels(d)
+    return Spec(directory=d, lists=lists, rules=rules, checks=checks, regions=regions, reasons=reasons, labels=labels,
+                **wb)

@@ -378,12 +378,11 @@ def _restore_color(report: Any, spec: Any, sheet: str, cell: tuple[int, int]) ->
 def previous_marks(raw: RawBook, spec: Any) -> dict[str, set[tuple[int, int]]]:
     """Cells khbook coloured last time, from the previous 异常清单 (either language):
     its 工作表 and 单元格 columns list every marked cell. ``{sheet: {(row, col)}}``."""
-    from khbook.annotate import _T
     from khbook.spec import LANGS
 
     names = {spec.output_sheets["findings"](lang).casefold() for lang in LANGS}
-    sheet_heads = {_T[lang]["findings"][1] for lang in _T}
-    cell_heads = {_T[lang]["findings"][2] for lang in _T}
+    sheet_heads = {spec.text_list("annotated.findings_columns", lang)[1] for lang in LANGS}
+    cell_heads = {spec.text_list("annotated.findings_columns", lang)[2] for lang in LANGS}
     out: dict[str, set[tuple[int, int]]] = {}
     for rs in raw.sheets:
         if rs.name.casefold() not in names or not rs.rows:
@@ -488,23 +487,6 @@ def _widths(sheet: Any, widths: Mapping[str, float], remote: bool) -> int:
     return calls
 
 
-_MESSAGES = {
-    "zh": {
-        "done": "khbook 已刷新：{customers} 个客户；错误 {error} 个，警告 {warning} 个，提示 {info} 个；"
-                "重新计算改变了 {changed} 个单元格，首次填写 {filled} 个；已标色 {marked} 个单元格。",
-        "sheets": "已重建工作表：{names}。",
-        "skipped": "按钮刷新不写单元格批注（逐格写入太慢）：问题说明见“{findings}”；需要批注请用命令 khbook refresh。",
-    },
-    "en": {
-        "done": "khbook refreshed: {customers} customers; {error} errors, {warning} warnings, {info} info; "
-                "{changed} computed cells changed, {filled} filled for the first time; {marked} cells coloured.",
-        "sheets": "Recreated sheets: {names}.",
-        "skipped": "The button does not write cell comments (one call per cell is too slow): see "
-                   "'{findings}' for the messages, or run khbook refresh for comments.",
-    },
-}
-
-
 @dataclass
 class BookRefresh:
     """What :func:`refresh_book_result` did: the report, the plan, the message, the write calls."""
@@ -572,13 +554,12 @@ def refresh_book_result(book: Any, *, as_of: dt.date | None = None, lang: str = 
         steps["fills"] += fill_cells(sheet, fills)
 
     counts = report.counts
-    texts = _MESSAGES.get(lang, _MESSAGES["zh"])
+    texts = spec.texts("xlwings", lang)  # labels.yaml
     parts = [
         texts["done"].format(customers=len(report.customers), error=counts.get("error", 0),
                              warning=counts.get("warning", 0), info=counts.get("info", 0),
                              changed=len(plan.changes), filled=plan.filled, marked=marked),
-        texts["sheets"].format(names="、".join(n.name for n in plan.new_sheets) if lang == "zh"
-                               else ", ".join(n.name for n in plan.new_sheets)),
+        texts["sheets"].format(names=texts["name_sep"].join(n.name for n in plan.new_sheets)),
     ]
     if any(p.marks for p in plan.sheets):
         parts.append(texts["skipped"].format(findings=plan.new_sheets[0].name))
