@@ -47,7 +47,7 @@ def render_text(report: Report, *, customers: bool = False) -> str:
     c = report.counts
     lines.append(f"{t['total']}: " + ", ".join(f"{report.severity_label(k)} {v}" for k, v in c.items()))
     summary = report.translated_summary()
-    if summary:
+    if any(summary.get(dim) for dim in ("value_tier", "abc_class", "stage", "tag")):
         lines.append(f"{t['summary']}:")
         for dim in ("value_tier", "abc_class", "stage", "tag"):
             counts = summary.get(dim) or {}
