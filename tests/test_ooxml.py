@@ -529,3 +529,29 @@ def test_chunked_fallback_to_whole_sheet(case: str, books: dict[str, Path | None
     assert c["B7"][4] == "七" and c["K30"][2] == "3"
     if case == "shared_master":
         assert c["J3"][3] == ("D3+1", ())
+
+
+def test_comment_fragments_are_pasted_not_parsed() -> None:
+    """Thousands of note shapes are pasted as text (a parsed fragment would cost ~10x memory)."""
+    from khbook.ooxml import comments
+
+    root = comments._new_vml()
+    out = comments._splice(root, root, [b"<v:shape/>", b"<zz:not-parsed/>"], "",
+                           {"v": comments.V, "o": comments.OFF, "x": comments.X}, declaration=False)
+    assert out.endswith(b"</o:shapelayout><v:shape/><zz:not-parsed/></xml>")
+
+
+def test_large_parts_are_kept_deflated(books: dict[str, Path | None], tmp_path: Path) -> None:
+    from khbook.ooxml.package import Deflated, Package
+
+    pkg = Package(book(books, "plain"))
+    try:
+        big = b"<x>" + b"0123456789" * 300_000 + b"</x>"
+        pkg.put("xl/big.xml", big)
+        pkg._collect(wait=True)
+        assert isinstance(pkg._added["xl/big.xml"], Deflated) and pkg.read("xl/big.xml") == big
+        pkg.write(tmp_path / "out.xlsx")
+    finally:
+        pkg.close()
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
+        assert z.read("xl/big.xml") == big and z.testzip() is None

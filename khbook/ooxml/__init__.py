@@ -175,20 +175,24 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     part = wb.worksheet_part(e.sheet)
     sheet_id = hit[1].sheet_id if hit else 0
     data = pkg.read(part)
+    splice = b"khbook-cell" not in data
     if (e.writes or e.header_marks) and chunked.CHUNK_ROWS > 0:
         layout = chunked.scan_rows(data)
         if layout is not None:
+            del data   # the layout holds the rows: no second copy of a large part meanwhile
             try:
-                _patch_sheet_chunked(pkg, wb, styles, ids, e, stats, part, sheet_id, layout,
-                                     splice=b"khbook-cell" not in data)
+                _patch_sheet_chunked(pkg, wb, styles, ids, e, stats, part, sheet_id, layout, splice=splice)
                 return
             except NeedWholeSheet:
                 pass   # an edit needs the whole sheet, or an unusual layout: parse it all
             del layout
+            data = pkg.read(part)
     # no cell writes: leave <sheetData> unparsed and byte-identical
     cut = split_sheet_data(data) if not e.writes and not e.header_marks else None
+    if cut:
+        del data   # re-read in the (unexpected) case that the rows must be parsed after all
     root = parse(cut[0] if cut else data, part, str(pkg.src))
-    sp = SheetPatcher(root, styles, date1904=wb.date1904, splice=b"khbook-cell" not in data)
+    sp = SheetPatcher(root, styles, date1904=wb.date1904, splice=splice)
     sp.write_many(e.writes)
     for ref, look in e.header_marks.items():
         sp.style_header(ref, look)
@@ -203,7 +207,7 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
             joined = join_sheet_data(out, cut[1], cut[2])
             if joined is None:  # not expected from lxml's serialiser: put the parsed cells back
                 placeholder = root.find(q("sheetData"))
-                placeholder.getparent().replace(placeholder, parse(data, part).find(q("sheetData")))
+                placeholder.getparent().replace(placeholder, parse(pkg.read(part), part).find(q("sheetData")))
                 joined = serialize(root)
             out = joined
         pkg.put(part, out)

@@ -56,7 +56,8 @@ class RowLayout:
     """Where the rows of a worksheet part are, found without parsing them."""
 
     reduced: bytes          # the part with <sheetData/> in place of the rows (head + tail)
-    content: bytes          # the bytes between <sheetData> and </sheetData>
+    content: bytes          # the <sheetData> element, as in the part
+    end: int                # offset of </sheetData> in `content` (the rows start after <sheetData>)
     starts: list[int]       # offset of each <row> in `content`
     nums: list[int]         # its row number (strictly ascending)
 
@@ -69,16 +70,15 @@ def scan_rows(data: bytes) -> RowLayout | None:
     reduced, sd, placeholder = cut
     if placeholder != _SD_EMPTY or not sd.startswith(_SD_OPEN) or not sd.endswith(_SD_CLOSE):
         return None
-    content = sd[len(_SD_OPEN):-len(_SD_CLOSE)]
-    del sd
-    if any(bad in content for bad in _UNSAFE):
+    content, end_all = sd, len(sd) - len(_SD_CLOSE)
+    if any(content.find(bad, len(_SD_OPEN), end_all) >= 0 for bad in _UNSAFE):
         return None
     starts: list[int] = []
     nums: list[int] = []
     last = 0
-    pos = 0   # end of the previous row
+    pos = len(_SD_OPEN)   # end of the previous row
     find = content.find
-    for m in _ROW_OPEN.finditer(content):
+    for m in _ROW_OPEN.finditer(content, pos, end_all):
         start, open_end = m.span()
         if start != pos and content[pos:start].strip():
             return None   # something other than whitespace between rows
@@ -95,7 +95,7 @@ def scan_rows(data: bytes) -> RowLayout | None:
         if tag.endswith(b"/>"):
             pos = open_end
         else:
-            end = find(b"</row>", open_end)
+            end = find(b"</row>", open_end, end_all)
             if end < 0:
                 return None
             nested = find(b"<row", open_end, end)
@@ -104,9 +104,9 @@ def scan_rows(data: bytes) -> RowLayout | None:
             pos = end + 6
         starts.append(start)
         nums.append(num)
-    if not starts or content[pos:].strip():
+    if not starts or content[pos:end_all].strip():
         return None
-    return RowLayout(reduced, content, starts, nums)
+    return RowLayout(reduced, content, end_all, starts, nums)
 
 
 def _ns_decls(root: etree._Element) -> bytes:
@@ -164,14 +164,14 @@ class ChunkedSheet:
             head_chunk[ref] = k
         col_styles = self.patcher.column_styles()
         content = memoryview(lay.content)
-        self.pieces.append(content[:lay.starts[0]])
+        self.pieces.append(content[len(_SD_OPEN):lay.starts[0]])
         deferred: dict[int, tuple[SheetPatcher, int]] = {}   # chunk -> (patcher, piece index)
         for k in range(n_chunks + 1):
             if k < n_chunks:
                 i, j = chunks[k]
-                a, b = lay.starts[i], (lay.starts[j] if j < len(lay.starts) else len(content))
+                a, b = lay.starts[i], (lay.starts[j] if j < len(lay.starts) else lay.end)
             else:
-                a = b = len(content)
+                a = b = lay.end
             if not chunk_writes[k] and not chunk_heads[k]:
                 if a != b:
                     self.pieces.append(content[a:b])

@@ -120,10 +120,9 @@ def patch_comments(pkg: Package, sheet_part: str, sheet: etree._Element, comment
         clist = etree.SubElement(croot, q("commentList"))
     kb = str(kb_author)
     items = [f'<comment ref="{make_ref(r, c)}" authorId="{kb}"><text><r>{_RPR}<t xml:space="preserve">'
-             f"{esc_text(cell_text(text))}</t></r></text></comment>" for (r, c), text in sorted(todo.items())]
+             f"{esc_text(cell_text(text))}</t></r></text></comment>".encode() for (r, c), text in sorted(todo.items())]
     res.added += len(items)
-    pkg.put(comments_part, _splice(croot, clist, "".join(items), f'xmlns="{MAIN}"', {None: MAIN}),
-            CT_COMMENTS)
+    pkg.put(comments_part, _splice(croot, clist, items, f'xmlns="{MAIN}"', {None: MAIN}), CT_COMMENTS)
     del croot, clist, items
 
     # VML note shapes
@@ -147,7 +146,7 @@ def patch_comments(pkg: Package, sheet_part: str, sheet: etree._Element, comment
         if pos in removed or pos in todo:
             if pos not in user:
                 shape.getparent().remove(shape)
-    shapes = _add_note_shapes(vroot, sorted(todo), ids) if todo else ""
+    shapes = _add_note_shapes(vroot, sorted(todo), ids) if todo else []
     pkg.put(vml_part, _splice(vroot, vroot, shapes, f'xmlns:v="{V}" xmlns:o="{OFF}" xmlns:x="{X}"',
                               {"v": V, "o": OFF, "x": X}, declaration=False))
     return res
@@ -157,14 +156,15 @@ _RPR = '<rPr><sz val="9"/><color indexed="81"/><rFont val="Tahoma"/><family val=
 _SPLICE = "khbook-splice"
 
 
-def _splice(root: etree._Element, parent: etree._Element, fragment: str, ns_decls: str,
+def _splice(root: etree._Element, parent: etree._Element, fragment: list[bytes], ns_decls: str,
             nsmap: dict[str | None, str], *, declaration: bool = True) -> bytes:
-    """Serialise `root` with the XML text `fragment` appended to `parent`'s children.
+    """Serialise `root` with the XML pieces `fragment` (UTF-8) appended to `parent`'s children.
 
     The fragment is written with the prefixes of `nsmap`. When `parent` sees exactly those
-    bindings (the usual case) the text is pasted into the serialised bytes at a placeholder
-    processing instruction, so thousands of comments and note shapes are never built as
-    elements; otherwise the fragment is parsed (wrapped in `ns_decls`) and appended.
+    bindings (the usual case) the pieces are pasted into the serialised bytes at a
+    placeholder processing instruction (one join, no intermediate string of the whole
+    fragment), so thousands of comments and note shapes are never built as elements;
+    otherwise the fragment is parsed (wrapped in `ns_decls`) and appended.
     """
     def finish(tree: etree._Element) -> bytes:
         return serialize(tree) if declaration else etree.tostring(tree, encoding="UTF-8", xml_declaration=False)
@@ -173,14 +173,16 @@ def _splice(root: etree._Element, parent: etree._Element, fragment: str, ns_decl
         return finish(root)
     scope = parent.nsmap
     if all(scope.get(k) == v for k, v in nsmap.items()) and (None in nsmap or None not in scope):
-        pi = etree.ProcessingInstruction(_SPLICE)
+        # the PI gets text: lxml writes an empty one as "<?target ?>" (with a space)
+        pi = etree.ProcessingInstruction(_SPLICE, "here")
         parent.append(pi)
         out = finish(root)
         parent.remove(pi)
-        marker = f"<?{_SPLICE}?>".encode()
+        marker = f"<?{_SPLICE} here?>".encode()
         if out.count(marker) == 1:
-            return out.replace(marker, fragment.encode("utf-8"), 1)
-    wrapper = etree.fromstring(f"<w {ns_decls}>{fragment}</w>".encode())
+            head, tail = out.split(marker)
+            return b"".join([head, *fragment, tail])
+    wrapper = etree.fromstring(b"".join([f"<w {ns_decls}>".encode(), *fragment, b"</w>"]))
     parent.extend(list(wrapper))
     return finish(root)
 
@@ -228,9 +230,9 @@ def _ensure_note_type(root: etree._Element) -> None:
         root.insert(0, st)
 
 
-def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: ShapeIds) -> str:
+def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: ShapeIds) -> list[bytes]:
     """Reserve shape ids (o:idmap) for note shapes on `cells`; returns the shapes' VML text
-    (prefixes v, o, x) for the caller to append to `root`.
+    (prefixes v, o, x; one UTF-8 piece per shape) for the caller to append to `root`.
     """
     _ensure_note_type(root)
     idmap = root.find(f"{{{OFF}}}shapelayout/{{{OFF}}}idmap")
@@ -254,7 +256,7 @@ def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: Sh
         have += blocks
         free += [b * 1024 + i for b in blocks for i in range(1, 1024)]
     idmap.set("data", ",".join(str(b) for b in have))
-    out: list[str] = []
+    out: list[bytes] = []
     for shape_id, (r, c) in zip(free, cells, strict=False):
         z += 1
         top = max(r - 2, 0)
@@ -267,5 +269,5 @@ def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: Sh
             '<div style="text-align:left"/></v:textbox><x:ClientData ObjectType="Note">'
             f"<x:MoveWithCells/><x:SizeWithCells/><x:Anchor>{c}, 15, {top}, 10, {c + 3}, 15, {top + 4}, 4"
             f"</x:Anchor><x:AutoFill>False</x:AutoFill><x:Row>{r - 1}</x:Row><x:Column>{c - 1}</x:Column>"
-            "</x:ClientData></v:shape>")
-    return "".join(out)
+            "</x:ClientData></v:shape>".encode())
+    return out

@@ -4,6 +4,10 @@ A :class:`Package` reads the input zip once. Parts are fetched lazily; a part is
 re-serialised when it is replaced with :meth:`Package.put`. On :meth:`Package.write`
 untouched members are copied *raw* (their compressed bytes, no inflate/deflate), in the
 input's order and with their compression; new members are appended.
+
+A large part that is put (1 MB and more) is deflated in a background thread right away
+and only its compressed stream is kept, so a book with several rewritten 50 MB sheets
+does not hold them all uncompressed until :meth:`Package.write`.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import posixpath
 import struct
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,18 @@ from khbook.ooxml.xmlutil import CT_NS, PKG_REL, parse, serialize
 
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _DATA_DESCRIPTOR_FLAG = 0x08
+
+
+@dataclass
+class Deflated:
+    """A part kept as its raw deflate stream (what zip stores), with CRC-32 and size."""
+
+    stream: bytes
+    crc: int
+    size: int
+
+    def data(self) -> bytes:
+        return zlib.decompress(self.stream, -15)
 
 
 @dataclass
@@ -64,8 +80,11 @@ class Package:
                                 "save it as .xlsx from Excel or WPS (encrypted files cannot be read)") from None
         self.infos = [i for i in self._zip.infolist() if not i.is_dir()]
         self._names = {i.filename for i in self.infos}
-        self._changed: dict[str, bytes] = {}
-        self._added: dict[str, bytes] = {}
+        self._changed: dict[str, bytes | Deflated] = {}
+        self._added: dict[str, bytes | Deflated] = {}
+        self._stored = {i.filename for i in self.infos if i.compress_type == zipfile.ZIP_STORED}
+        self._pool: ThreadPoolExecutor | None = None
+        self._deflating: dict[str, Future] = {}
         self._removed: set[str] = set()
         self._rels_cache: dict[str, list[Rel]] = {}
         self._rels_dirty: set[str] = set()
@@ -80,10 +99,11 @@ class Package:
         return name in self._names or name in self._added
 
     def read(self, name: str) -> bytes:
-        if name in self._changed:
-            return self._changed[name]
-        if name in self._added:
-            return self._added[name]
+        data = self._changed.get(name)
+        if data is None:
+            data = self._added.get(name)
+        if data is not None:
+            return data.data() if isinstance(data, Deflated) else data
         if name in self._removed or name not in self._names:
             raise WorkbookError(str(self.src), f"the package has no part {name}", "the file is damaged: re-save it in Excel or WPS")
         return self._zip.read(name)
@@ -96,16 +116,35 @@ class Package:
         if isinstance(data, etree._Element):
             data = serialize(data)
         self._removed.discard(name)
+        self._deflating.pop(name, None)
         if name in self._names:
             self._changed[name] = data
         else:
             self._added[name] = data
         if content_type is not None:
             self.set_override(name, content_type)
+        if len(data) >= _BIG_PART and name not in self._stored:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 4))
+            self._deflating[name] = self._pool.submit(_deflate, data)
+        self._collect(wait=False)
+
+    def _collect(self, *, wait: bool) -> None:
+        """Swap the parts whose background deflate has finished for their compressed stream."""
+        for name, fut in list(self._deflating.items()):
+            if not wait and not fut.done():
+                continue
+            stream, crc = fut.result()
+            del self._deflating[name]
+            target = self._changed if name in self._changed else self._added
+            data = target.get(name)
+            if isinstance(data, bytes | bytearray):
+                target[name] = Deflated(stream, crc, len(data))
 
     def remove(self, name: str) -> None:
         """Remove a part, its relationships part and its Override."""
         for n in (name, rels_name(name)):
+            self._deflating.pop(n, None)
             self._changed.pop(n, None)
             self._added.pop(n, None)
             self._rels_cache.pop(n, None)
@@ -246,6 +285,7 @@ class Package:
         if self._ct_dirty:
             self.put("[Content_Types].xml", serialize(self._ct))
         copied = changed = 0
+        self._collect(wait=True)
         deflated = self._deflate_all()
         with open(self.src, "rb") as raw, zipfile.ZipFile(dst, "w", allowZip64=True) as out:
             for info in self.infos:
@@ -276,9 +316,8 @@ class Package:
         3 (much faster than the default 6 on khbook's repetitive XML, a little
         larger); smaller parts are left to zipfile's default.
         """
-        stored = {i.filename for i in self.infos if i.compress_type == zipfile.ZIP_STORED}
         big = [(n, d) for n, d in [*self._changed.items(), *self._added.items()]
-               if len(d) >= _BIG_PART and n not in stored]
+               if not isinstance(d, Deflated) and len(d) >= _BIG_PART and n not in self._stored]
         if not big:
             return {}
         if len(big) == 1:
@@ -287,6 +326,10 @@ class Package:
             return dict(zip([n for n, _ in big], pool.map(_deflate, [d for _, d in big]), strict=True))
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._deflating.clear()
         self._zip.close()
 
 
@@ -300,9 +343,15 @@ def _deflate(data: bytes) -> tuple[bytes, int]:
     return comp.compress(data) + comp.flush(), zlib.crc32(data)
 
 
-def _write_member(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes,
+def _write_member(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes | Deflated,
                   deflated: tuple[bytes, int] | None) -> None:
     """Write one member; `deflated` (stream, CRC) when it was compressed beforehand."""
+    if isinstance(data, Deflated):
+        if zi.compress_type == zipfile.ZIP_DEFLATED:
+            zi.CRC, zi.compress_size, zi.file_size = data.crc, len(data.stream), data.size
+            _append_raw(out, zi, data.stream)
+            return
+        data = data.data()
     if deflated is None or zi.compress_type != zipfile.ZIP_DEFLATED:
         out.writestr(zi, data)
         return
