@@ -548,10 +548,14 @@ def test_large_parts_are_kept_deflated(books: dict[str, Path | None], tmp_path: 
     try:
         big = b"<x>" + b"0123456789" * 300_000 + b"</x>"
         pkg.put("xl/big.xml", big)
+        pkg.put("xl/pieces.xml", [big[:100], memoryview(big)[100:], b"<!-- end -->"])
+        assert pkg.read("xl/pieces.xml") == big + b"<!-- end -->"
         pkg._collect(wait=True)
         assert isinstance(pkg._added["xl/big.xml"], Deflated) and pkg.read("xl/big.xml") == big
+        assert isinstance(pkg._added["xl/pieces.xml"], Deflated)
         pkg.write(tmp_path / "out.xlsx")
     finally:
         pkg.close()
     with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
         assert z.read("xl/big.xml") == big and z.testzip() is None
+        assert z.read("xl/pieces.xml") == big + b"<!-- end -->"

@@ -48,6 +48,7 @@ _SD_OPEN, _SD_CLOSE, _SD_EMPTY = b"<sheetData>", b"</sheetData>", b"<sheetData/>
 _ROW_OPEN = re.compile(rb"<row(?=[\s/>])[^>]*>")
 _ROW_NUM = re.compile(rb"""\sr=["'](\d+)["']""")
 _WRAP_END = b"</sheetData></worksheet>"
+_PIN_BYTES = 1 << 16
 _UNSAFE = (b"<!--", b"<![CDATA[", b"<?", b"xmlns", b"AlternateContent", b"<!")
 
 
@@ -164,7 +165,7 @@ class ChunkedSheet:
             head_chunk[ref] = k
         col_styles = self.patcher.column_styles()
         content = memoryview(lay.content)
-        self.pieces.append(content[len(_SD_OPEN):lay.starts[0]])
+        self.pieces.append(bytes(content[len(_SD_OPEN):lay.starts[0]]))
         deferred: dict[int, tuple[SheetPatcher, int]] = {}   # chunk -> (patcher, piece index)
         for k in range(n_chunks + 1):
             if k < n_chunks:
@@ -173,8 +174,8 @@ class ChunkedSheet:
             else:
                 a = b = lay.end
             if not chunk_writes[k] and not chunk_heads[k]:
-                if a != b:
-                    self.pieces.append(content[a:b])
+                if a != b:   # small pieces copied, so that they do not pin the whole content
+                    self.pieces.append(content[a:b] if b - a > _PIN_BYTES else bytes(content[a:b]))
                 continue
             sp = self._open_chunk(content[a:b], col_styles)
             sp.write_many(chunk_writes[k])
@@ -214,15 +215,15 @@ class ChunkedSheet:
         return out[start + len(_SD_OPEN):-len(_WRAP_END)]
 
     # ---- the part -------------------------------------------------------------------
-    def assemble(self, serialize: Callable[[etree._Element], bytes]) -> bytes:
-        """The patched part: the serialised head/tail tree with the rows put back."""
+    def assemble(self, serialize: Callable[[etree._Element], bytes]) -> list[bytes | memoryview]:
+        """The patched part as byte pieces (see :meth:`Package.put`): the serialised
+        head/tail tree with the rows put back."""
         out = serialize(self.root)
         if out.count(_SD_EMPTY) != 1:
             raise AssertionError("sheetData placeholder lost in serialisation")
         head, tail = out.split(_SD_EMPTY)
-        data = b"".join([head, _SD_OPEN, *self.pieces, _SD_CLOSE, tail])
-        self.pieces = []
-        return data
+        pieces, self.pieces = [head, _SD_OPEN, *self.pieces, _SD_CLOSE, tail], []
+        return pieces
 
 
 def _norm(ref: str) -> str:

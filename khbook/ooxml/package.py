@@ -43,6 +43,20 @@ class Deflated:
 
 
 @dataclass
+class Pieces:
+    """A large part held as the byte pieces it is the concatenation of."""
+
+    pieces: list[bytes | memoryview]
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+    def data(self) -> bytes:
+        return b"".join(self.pieces)
+
+
+@dataclass
 class Rel:
     id: str
     type: str
@@ -103,7 +117,7 @@ class Package:
         if data is None:
             data = self._added.get(name)
         if data is not None:
-            return data.data() if isinstance(data, Deflated) else data
+            return data.data() if isinstance(data, Deflated | Pieces) else data
         if name in self._removed or name not in self._names:
             raise WorkbookError(str(self.src), f"the package has no part {name}", "the file is damaged: re-save it in Excel or WPS")
         return self._zip.read(name)
@@ -111,10 +125,18 @@ class Package:
     def xml(self, name: str) -> etree._Element:
         return parse(self.read(name), name, str(self.src))
 
-    def put(self, name: str, data: bytes | etree._Element, content_type: str | None = None) -> None:
-        """Replace an existing part or add a new one (with an Override content type)."""
+    def put(self, name: str, data: bytes | etree._Element | list[bytes | memoryview],
+            content_type: str | None = None) -> None:
+        """Replace an existing part or add a new one (with an Override content type).
+
+        `data` may be a list of byte pieces (the part is their concatenation): a large part
+        given so is deflated piece by piece and never joined in memory.
+        """
         if isinstance(data, etree._Element):
             data = serialize(data)
+        elif isinstance(data, list):
+            size = sum(len(piece) for piece in data)
+            data = b"".join(data) if size < _BIG_PART or name in self._stored else Pieces(data, size)
         self._removed.discard(name)
         self._deflating.pop(name, None)
         if name in self._names:
@@ -128,17 +150,22 @@ class Package:
                 self._pool = ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 4))
             self._deflating[name] = self._pool.submit(_deflate, data)
         self._collect(wait=False)
+        # bound what waits uncompressed: wait for the oldest deflates beyond _PENDING_LIMIT
+        while len(self._deflating) > 1 and sum(len(self._changed.get(n) or self._added.get(n) or b"")
+                                               for n in self._deflating) > _PENDING_LIMIT:
+            self._collect(wait=True, only=next(iter(self._deflating)))
 
-    def _collect(self, *, wait: bool) -> None:
-        """Swap the parts whose background deflate has finished for their compressed stream."""
+    def _collect(self, *, wait: bool, only: str | None = None) -> None:
+        """Swap the parts whose background deflate has finished (all of them, or `only`,
+        when `wait`) for their compressed stream."""
         for name, fut in list(self._deflating.items()):
-            if not wait and not fut.done():
+            if (not wait and not fut.done()) or (only is not None and name != only):
                 continue
             stream, crc = fut.result()
             del self._deflating[name]
             target = self._changed if name in self._changed else self._added
             data = target.get(name)
-            if isinstance(data, bytes | bytearray):
+            if isinstance(data, bytes | bytearray | Pieces):
                 target[name] = Deflated(stream, crc, len(data))
 
     def remove(self, name: str) -> None:
@@ -334,12 +361,20 @@ class Package:
 
 
 _BIG_PART = 1 << 20
+_PENDING_LIMIT = 64 << 20
 _FAST_LEVEL = 3
 
 
-def _deflate(data: bytes) -> tuple[bytes, int]:
+def _deflate(data: bytes | Pieces) -> tuple[bytes, int]:
     """A raw deflate stream (as zip stores it) and the CRC-32 of `data`."""
     comp = zlib.compressobj(_FAST_LEVEL, zlib.DEFLATED, -15)
+    if isinstance(data, Pieces):
+        out, crc = [], 0
+        for piece in data.pieces:
+            out.append(comp.compress(piece))
+            crc = zlib.crc32(piece, crc)
+        out.append(comp.flush())
+        return b"".join(out), crc
     return comp.compress(data) + comp.flush(), zlib.crc32(data)
 
 
@@ -351,6 +386,8 @@ def _write_member(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes | Defla
             zi.CRC, zi.compress_size, zi.file_size = data.crc, len(data.stream), data.size
             _append_raw(out, zi, data.stream)
             return
+        data = data.data()
+    if isinstance(data, Pieces):
         data = data.data()
     if deflated is None or zi.compress_type != zipfile.ZIP_DEFLATED:
         out.writestr(zi, data)
