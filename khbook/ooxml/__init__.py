@@ -44,7 +44,6 @@ from khbook.ooxml.sheetxml import (
     MARK_KINDS,
     NeedWholeSheet,
     SheetPatcher,
-    join_sheet_data,
     marker_formula,
     split_sheet_data,
 )
@@ -202,14 +201,15 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     touched = bool(e.writes or e.header_marks or e.new_columns or e.marks or removed_cf
                    or had_legacy != (root.find(q("legacyDrawing")) is not None))
     if touched:
-        out = sp.splice(serialize(root))
+        out: bytes | list[bytes] = sp.splice(serialize(root))
         if cut:
-            joined = join_sheet_data(out, cut[1], cut[2])
-            if joined is None:  # not expected from lxml's serialiser: put the parsed cells back
+            if out.count(cut[2]) == 1:   # the original rows back in, as pieces (not joined)
+                head, tail = out.split(cut[2])
+                out = [head, cut[1], tail]
+            else:  # not expected from lxml's serialiser: put the parsed cells back
                 placeholder = root.find(q("sheetData"))
                 placeholder.getparent().replace(placeholder, parse(pkg.read(part), part).find(q("sheetData")))
-                joined = serialize(root)
-            out = joined
+                out = serialize(root)
         pkg.put(part, out)
     _record(wb, e, stats, sheet_id, res, sp.removed_formulas)
 
@@ -279,8 +279,14 @@ def _write_new_sheet(pkg: Package, wb: Workbook, styles: Styles, ns: NewSheet, s
         pieces.append(f'<drawing r:id="{drawing_rid}"/>')
         stats.charts += len(ns.charts)
     pieces.append("</worksheet>")
-    pkg.put(part, XML_DECL + "".join(pieces).encode("utf-8"), CT_WORKSHEET)
+    # encoded in batches: never the whole sheet as one str beside its bytes
+    batch = 4096
+    encoded = [XML_DECL]
+    for i in range(0, len(pieces), batch):
+        encoded.append("".join(pieces[i:i + batch]).encode("utf-8"))
+        pieces[i:i + batch] = [""] * len(pieces[i:i + batch])
     del pieces
+    pkg.put(part, encoded, CT_WORKSHEET)
     wb.set_filter_name(idx, ns.name, filter_ref)
 
 
