@@ -57,8 +57,9 @@ class RowLayout:
     """Where the rows of a worksheet part are, found without parsing them."""
 
     reduced: bytes          # the part with <sheetData/> in place of the rows (head + tail)
-    content: bytes          # the <sheetData> element, as in the part
-    end: int                # offset of </sheetData> in `content` (the rows start after <sheetData>)
+    content: bytes          # the part as read
+    begin: int              # offset of the first byte after <sheetData> in `content`
+    end: int                # offset of </sheetData> in `content`
     starts: list[int]       # offset of each <row> in `content`
     nums: list[int]         # its row number (strictly ascending)
 
@@ -69,15 +70,17 @@ def scan_rows(data: bytes) -> RowLayout | None:
     if cut is None:
         return None
     reduced, sd, placeholder = cut
-    if placeholder != _SD_EMPTY or not sd.startswith(_SD_OPEN) or not sd.endswith(_SD_CLOSE):
+    if placeholder != _SD_EMPTY or sd[:len(_SD_OPEN)] != _SD_OPEN or sd[-len(_SD_CLOSE):] != _SD_CLOSE:
         return None
-    content, end_all = sd, len(sd) - len(_SD_CLOSE)
-    if any(content.find(bad, len(_SD_OPEN), end_all) >= 0 for bad in _UNSAFE):
+    begin = reduced.find(_SD_EMPTY) + len(_SD_OPEN)
+    content, end_all = data, begin - len(_SD_OPEN) + len(sd) - len(_SD_CLOSE)
+    del sd
+    if any(content.find(bad, begin, end_all) >= 0 for bad in _UNSAFE):
         return None
     starts: list[int] = []
     nums: list[int] = []
     last = 0
-    pos = len(_SD_OPEN)   # end of the previous row
+    pos = begin   # end of the previous row
     find = content.find
     for m in _ROW_OPEN.finditer(content, pos, end_all):
         start, open_end = m.span()
@@ -107,7 +110,7 @@ def scan_rows(data: bytes) -> RowLayout | None:
         nums.append(num)
     if not starts or content[pos:end_all].strip():
         return None
-    return RowLayout(reduced, content, end_all, starts, nums)
+    return RowLayout(reduced, content, begin, end_all, starts, nums)
 
 
 def _ns_decls(root: etree._Element) -> bytes:
@@ -165,7 +168,7 @@ class ChunkedSheet:
             head_chunk[ref] = k
         col_styles = self.patcher.column_styles()
         content = memoryview(lay.content)
-        self.pieces.append(bytes(content[len(_SD_OPEN):lay.starts[0]]))
+        self.pieces.append(bytes(content[lay.begin:lay.starts[0]]))
         deferred: dict[int, tuple[SheetPatcher, int]] = {}   # chunk -> (patcher, piece index)
         for k in range(n_chunks + 1):
             if k < n_chunks:

@@ -571,10 +571,11 @@ __all__ = ["MAIN", "MARK_FILLS", "MARK_KINDS", "NeedWholeSheet", "SheetPatcher",
 _SD_OPEN = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData(?=[\s/>])")
 
 
-def split_sheet_data(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+def split_sheet_data(data: bytes) -> tuple[bytes, memoryview, bytes] | None:
     """Cut the <sheetData> element out of a worksheet part, leaving an empty placeholder.
 
-    Returns (reduced part, original sheetData bytes, placeholder) or None when the part
+    Returns (reduced part, original sheetData bytes (a view into `data`, not a copy),
+    placeholder) or None when the part
     cannot be split safely. Sheets that only get marks, comments or widths are edited
     this way, so a 100k-row sheet is not parsed at all and its cells stay byte-identical.
     """
@@ -598,7 +599,7 @@ def split_sheet_data(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     placeholder = b"<" + prefix + b"sheetData/>"
     if data.count(placeholder) or data.count(b"sheetData", end) or data.count(b"sheetData", 0, start):
         return None
-    return data[:start] + placeholder + data[end:], data[start:end], placeholder
+    return data[:start] + placeholder + data[end:], memoryview(data)[start:end], placeholder
 
 
 def join_sheet_data(serialized: bytes, original: bytes, placeholder: bytes) -> bytes | None:
