@@ -23,7 +23,7 @@ from typing import Any
 from khbook import consolidate as cons
 from khbook.batch_mask import mask_finding, mask_id
 from khbook.batch_worker import process
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
 from khbook.fsutil import atomic_output
 from khbook.spec import Spec
 
@@ -32,6 +32,7 @@ SUMMARY_NAME = "汇总.xlsx"
 HTML_NAME = "report.html"
 JSON_NAME = "batch.json"
 DEFAULT_OUTDIR = "khbook-batch"
+_HINT_PREVIOUS = Hint("previous_outdir", "pass the output folder of an earlier khbook batch run")
 
 Progress = Callable[[int, int, str, str | None], None]   # (done, total, file, error or None)
 
@@ -69,16 +70,19 @@ def load_previous(prev: Path) -> dict[str, Any]:
     """The batch.json of an earlier run's OUTDIR (one-line WorkbookError when unusable)."""
     path = prev / JSON_NAME
     if not prev.is_dir():
-        raise WorkbookError(str(prev), "--previous: folder not found", "pass the output folder of an earlier khbook batch run")
+        raise WorkbookError(str(prev), "--previous: folder not found", _HINT_PREVIOUS, code="previous_not_found")
     if not path.is_file():
-        raise WorkbookError(str(prev), f"--previous: no {JSON_NAME} in this folder", "pass the output folder of an earlier khbook batch run")
+        raise WorkbookError(str(prev), f"--previous: no {JSON_NAME} in this folder", _HINT_PREVIOUS,
+                            code="previous_no_summary", params={"name": JSON_NAME})
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WorkbookError(str(path), f"--previous: not a readable batch summary ({type(exc).__name__})",
-                            "run khbook batch again to recreate it") from None
+                            Hint("rerun_batch", "run khbook batch again to recreate it"),
+                            code="previous_unreadable", params={"detail": type(exc).__name__}) from None
     if not isinstance(data, dict) or not isinstance(data.get("customers"), list) or not isinstance(data.get("reps"), list):
-        raise WorkbookError(str(path), "--previous: not a khbook batch summary (no customers/reps)", "pass the output folder of an earlier khbook batch run")
+        raise WorkbookError(str(path), "--previous: not a khbook batch summary (no customers/reps)", _HINT_PREVIOUS,
+                            code="previous_invalid")
     return data
 
 
@@ -93,7 +97,7 @@ class BatchResult:
     lang: str
     masked: bool
     files: list[dict[str, Any]]                 # per file read: file, rep, output, counts, rows, ...
-    failed: list[dict[str, str]]                # file, reason
+    failed: list[dict[str, str]]                # file, reason (in lang), reason_en, code
     customers: list[dict[str, Any]]             # canonical labels; abc_class = department ABC
     findings: list[dict[str, Any]]
     reps: list[dict[str, Any]]
@@ -213,14 +217,16 @@ def _run_tasks(tasks: list[tuple[str, str, str, str, str, str]], jobs: int, prog
                 try:
                     done(fut.result())
                 except Exception as exc:  # noqa: BLE001 - a worker died (e.g. out of memory): list the file
-                    done({"file": futures[fut][1], "error": f"the worker process failed ({type(exc).__name__}: {exc})"})
+                    reason = f"the worker process failed ({type(exc).__name__}: {exc})"
+                    done({"file": futures[fut][1], "error": reason, "error_en": reason, "code": ""})
     return [results[t[1]] for t in tasks]
 
 
 def consolidate(summaries: list[dict[str, Any]], spec: Spec, *, mask: bool, lang: str = "zh") -> dict[str, Any]:
     """Per-file summaries -> the consolidated records (before month over month)."""
     files = [s for s in summaries if "error" not in s]
-    failed = [{"file": s["file"], "reason": s["error"]} for s in summaries if "error" in s]
+    failed = [{"file": s["file"], "reason": s["error"], "reason_en": s.get("error_en", s["error"]), "code": s.get("code", "")}
+              for s in summaries if "error" in s]
     unknown_rep = "(no owner)" if lang == "en" else "(未填负责人)"
     for f in files:
         f["rep"] = cons.rep_of(f["customers"], unknown_rep)
@@ -263,13 +269,16 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
 
     src = Path(directory)
     if not src.is_dir():
-        raise WorkbookError(str(src), "folder not found", "pass the folder that holds the reps' workbooks")
+        raise WorkbookError(str(src), "folder not found", Hint("batch_folder", "pass the folder that holds the reps' workbooks"),
+                            code="folder_not_found")
     out = Path(outdir) if outdir is not None else src / DEFAULT_OUTDIR
     prev = load_previous(Path(previous)) if previous is not None else None
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WorkbookError(str(out), f"cannot create the output folder: {exc.strerror or exc}", "choose another with -o") from None
+        reason = exc.strerror or str(exc)
+        raise WorkbookError(str(out), f"cannot create the output folder: {reason}", Hint("other_folder", "choose another with -o"),
+                            code="outdir_failed", params={"reason": reason}) from None
     paths = discover(src, out)
     tasks = [(str(p), p.relative_to(src).as_posix(), str(out), str(spec.directory), as_of.isoformat(), lang) for p in paths]
     summaries = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from khbook.classify_facts import is_blank
-from khbook.errors import KhbookError
+from khbook.errors import KhbookError, WorkbookError
 from khbook.model import Book
 from khbook.spec import Spec, load_spec
 
@@ -125,8 +125,9 @@ def summarize(result: Any, rel: str, spec: Spec, as_of: dt.date, outdir: Path) -
 def process(task: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
     """Worker entry point: (source path, relative path, outdir, spec dir, as-of, lang) -> summary.
 
-    A file that cannot be read comes back as ``{"file", "error"}``; so does an unexpected
-    failure (with its exception type), so one bad file never stops the batch.
+    A file that cannot be read comes back as ``{"file", "error", "error_en", "code"}`` (the
+    reason in `lang` and in English, and the WorkbookError's code); so does an unexpected
+    failure (with its exception type, code ``""``), so one bad file never stops the batch.
     """
     from khbook.refresh import refresh_file
 
@@ -138,12 +139,17 @@ def process(task: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
         out.parent.mkdir(parents=True, exist_ok=True)
         result = refresh_file(src, out, spec=spec, as_of=as_of, lang=lang)
         return summarize(result, rel, spec, as_of, Path(outdir))
+    except WorkbookError as exc:
+        return {"file": rel, "error": exc.render_reason(spec, lang), "error_en": exc.reason, "code": exc.code}
     except KhbookError as exc:
-        reason = getattr(exc, "message", str(exc))
-        hint = getattr(exc, "hint", "")
-        return {"file": rel, "error": f"{reason} ({hint})" if hint else reason}
+        return _failure(rel, getattr(exc, "message", str(exc)))
     except OSError as exc:
-        return {"file": rel, "error": f"cannot read or write: {exc.strerror or exc}"}
+        return _failure(rel, f"cannot read or write: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
         tb = traceback.extract_tb(exc.__traceback__)[-1]
-        return {"file": rel, "error": f"internal error {type(exc).__name__}: {exc} (at {Path(tb.filename).name}:{tb.lineno}; please report)"}
+        return _failure(rel, f"internal error {type(exc).__name__}: {exc} (at {Path(tb.filename).name}:{tb.lineno}; please report)")
+
+
+def _failure(rel: str, reason: str) -> dict[str, Any]:
+    """A failure without an error code: the English reason in every language."""
+    return {"file": rel, "error": reason, "error_en": reason, "code": ""}

@@ -8,8 +8,12 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from khbook.errors import KhbookError, WorkbookError
+from khbook.errors import KhbookError, WorkbookError, render_error
+
+if TYPE_CHECKING:
+    from khbook.spec import Spec
 
 
 def _add_spec(p: argparse.ArgumentParser) -> None:
@@ -54,8 +58,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             report = check_file(path, spec, as_of=as_of, lang=args.lang)
         except WorkbookError as exc:
             status = 2
-            print(f"khbook: error: {exc}", file=sys.stderr)
-            payloads.append({"file": str(path), "error": str(exc)})
+            line = exc.render(spec, args.lang)
+            print(f"khbook: error: {line}", file=sys.stderr)
+            payloads.append({"file": str(path), "error": line, "error_en": str(exc), "code": exc.code})
             continue
         if report.has_errors and status == 0:
             status = 1
@@ -109,8 +114,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     result = run_batch(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), previous=args.previous,
                        jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress)
+    line = spec.text("error_format.line", args.lang)
     for f in result.failed:
-        print(f"khbook: error: {f['file']}: {f['reason']}", file=sys.stderr)
+        print("khbook: error: " + line.format(path=f["file"], reason=f["reason"]), file=sys.stderr)
     if args.format == "json":
         print(render_json(result.to_dict()))
     else:
@@ -119,6 +125,18 @@ def cmd_batch(args: argparse.Namespace) -> int:
               f"{t['errors']} errors, {t['warnings']} warnings, {t['duplicates']} cross-file duplicates")
         print("wrote " + ", ".join(str(p) for p in result.outputs.values()))
     return 2 if result.failed else 1 if result.has_errors else 0
+
+
+def _error_spec(exc: KhbookError, args: argparse.Namespace) -> Spec | None:
+    """The spec whose labels word a WorkbookError in --lang (None: keep the English text)."""
+    if not isinstance(exc, WorkbookError):
+        return None
+    from khbook.spec import load_spec
+
+    try:
+        return load_spec(getattr(args, "spec", None))
+    except KhbookError:
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"khbook: error: {exc}", file=sys.stderr)
         return 2
     except KhbookError as exc:
-        print(f"khbook: error: {exc}", file=sys.stderr)
+        print(f"khbook: error: {render_error(exc, _error_spec(exc, args), getattr(args, 'lang', 'zh'))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("khbook: interrupted", file=sys.stderr)

@@ -13,15 +13,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
 
-_HINTS = {
-    errno.ENOSPC: "the disk is full: free some space and run again",
-    errno.EACCES: "no permission to write there: close the file if Excel/WPS has it open, or choose another output folder with -o",
-    errno.EPERM: "no permission to write there: close the file if Excel/WPS has it open, or choose another output folder with -o",
-    errno.EROFS: "the folder is read-only: choose another output folder with -o",
-    errno.ENOENT: "the output folder does not exist: create it or choose another with -o",
+_DENIED = Hint("write_denied", "no permission to write there: close the file if Excel/WPS has it open, "
+               "or choose another output folder with -o")
+# errno -> (code, hint); the code names the message in the `errors` area of labels.yaml
+_HINTS: dict[int, tuple[str, Hint]] = {
+    errno.ENOSPC: ("disk_full", Hint("disk_full", "the disk is full: free some space and run again")),
+    errno.EACCES: ("write_denied", _DENIED),
+    errno.EPERM: ("write_denied", _DENIED),
+    errno.EROFS: ("read_only", Hint("read_only", "the folder is read-only: choose another output folder with -o")),
+    errno.ENOENT: ("no_output_folder", Hint("no_output_folder", "the output folder does not exist: create it or choose another with -o")),
 }
+_UNWRITABLE = ("unwritable", Hint("check_output", "check the output folder and run again"))
 
 
 def _default_mode() -> int:
@@ -32,8 +36,9 @@ def _default_mode() -> int:
 
 
 def _error(path: Path, exc: OSError) -> WorkbookError:
-    hint = _HINTS.get(exc.errno or 0, "check the output folder and run again")
-    return WorkbookError(str(path), f"cannot write: {exc.strerror or exc}", hint)
+    code, hint = _HINTS.get(exc.errno or 0, _UNWRITABLE)
+    reason = exc.strerror or str(exc)
+    return WorkbookError(str(path), f"cannot write: {reason}", hint, code=code, params={"reason": reason})
 
 
 @contextlib.contextmanager
@@ -42,7 +47,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        raise WorkbookError(str(target), "cannot write: the output folder does not exist", "create it or choose another with -o")
+        raise WorkbookError(str(target), "cannot write: the output folder does not exist",
+                            Hint("create_folder", "create it or choose another with -o"), code="output_folder_missing")
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=parent)
         os.close(fd)

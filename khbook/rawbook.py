@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
+
+_HINT_RETRY = Hint("resave_retry_xlsx", "open it in Excel or WPS, save it again as .xlsx and retry")
 
 
 class RawSheet:
@@ -141,7 +143,9 @@ def load_raw(path: str | Path) -> RawBook:
     try:
         wb = CalamineWorkbook.from_path(p)
     except Exception as exc:  # calamine raises its own error types for damaged files
-        raise WorkbookError(p, f"cannot be read as a workbook ({_short(exc)})", "open it in Excel or WPS, save it again as .xlsx and retry") from None
+        detail = _short(exc)
+        raise WorkbookError(p, f"cannot be read as a workbook ({detail})", _HINT_RETRY,
+                            code="unreadable", params={"detail": detail}) from None
     hidden = set(info.hidden_sheets)
     sheets: list[RawSheet] = []
     try:
@@ -155,7 +159,7 @@ def load_raw(path: str | Path) -> RawBook:
                 sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, p, name)))
     except zipfile.BadZipFile as exc:
         wb.close()
-        raise WorkbookError(p, f"is damaged ({exc})", "open it in Excel or WPS, save it again as .xlsx and retry") from None
+        raise WorkbookError(p, f"is damaged ({exc})", _HINT_RETRY, code="damaged", params={"detail": str(exc)}) from None
     except BaseException:
         wb.close()
         raise
@@ -167,8 +171,9 @@ def _loader(wb: Any, path: str, name: str) -> Callable[[], list[list[Any]]]:
         try:
             return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as exc:  # calamine's own error types
-            raise WorkbookError(path, f"sheet {name!r} cannot be read ({_short(exc)})",
-                                "open it in Excel or WPS, save it again as .xlsx and retry") from None
+            detail = _short(exc)
+            raise WorkbookError(path, f"sheet {name!r} cannot be read ({detail})", _HINT_RETRY,
+                                code="sheet_unreadable", params={"sheet": repr(name), "detail": detail}) from None
     return load
 
 

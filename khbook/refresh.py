@@ -13,7 +13,7 @@ from pathlib import Path
 
 from khbook.annotate import Plan, plan_annotation
 from khbook.check import check_raw
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
 from khbook.ooxml import PatchStats, write_annotated
 from khbook.rawbook import load_raw
 from khbook.report import Report
@@ -44,7 +44,8 @@ def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec |
     src = Path(src)
     out = Path(dst) if dst is not None else default_output(src)
     if out.exists() and src.exists() and out.resolve() == src.resolve():
-        raise WorkbookError(str(src), "the output would overwrite the input", "choose another output path with -o")
+        raise WorkbookError(str(src), "the output would overwrite the input",
+                            Hint("other_output", "choose another output path with -o"), code="overwrite_input")
     spec = spec or load_spec()
     raw = load_raw(src)
     try:

@@ -40,7 +40,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
 from khbook.xmlsafe import parse_xml, sniff_text, unsafe_part_error
 
 
@@ -65,10 +65,19 @@ CHUNK = 1024**2
 ACCEPTED_SUFFIXES = (".xlsx", ".xlsm")
 WORKBOOK_PART = "xl/workbook.xml"
 
-_HINT_RESAVE = "open it in Excel or WPS and save it again as .xlsx"
-_HINT_RESEND = "the copy is damaged or incomplete: ask the sender for a fresh copy, or re-save it in Excel"
-_HINT_PASSWORD = "remove the password in Excel via 文件 > 信息 > 保护工作簿, then save again"
-_HINT_XLS = "open it in Excel or WPS and save it as .xlsx via 文件 > 另存为 > Excel 工作簿"
+_RESAVE = "open it in Excel or WPS and save it again as .xlsx"
+_HINT_RESAVE = Hint("resave", _RESAVE)
+_HINT_RESEND = Hint("resend", "the copy is damaged or incomplete: ask the sender for a fresh copy, or re-save it in Excel")
+_HINT_PASSWORD = Hint("password", "remove the password in Excel via 文件 > 信息 > 保护工作簿, then save again")
+_HINT_XLS = Hint("save_as_xlsx_menu", "open it in Excel or WPS and save it as .xlsx via 文件 > 另存为 > Excel 工作簿")
+_HINT_SAVE_XLSX = Hint("save_as_xlsx", "open it in Excel and save as .xlsx")
+_HINT_XLSB = Hint("xlsb", "open it in Excel and save it as .xlsx")
+_HINT_WPS = Hint("wps_et", "open it in WPS and save it as .xlsx via 文件 > 另存为 > Excel 工作簿")
+_HINT_NUMBERS = Hint("numbers", "export it from Numbers as Excel (.xlsx)")
+_HINT_GIVE_XLSX = Hint("give_xlsx", "give the .xlsx workbook instead")
+_HINT_WRONG_FILE = Hint("wrong_file", "check you picked the right file; if Excel opens it, save it again as .xlsx")
+_HINT_NOT_NORMAL = Hint("not_normal", "this is not a normal workbook: " + _RESAVE)
+_HINT_CHECK_PATH = Hint("check_path", "check the path and try again")
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -81,14 +90,15 @@ _CT_KIND = {
 }
 
 # Suffixes that are never a workbook khbook reads, with what to do about them.
-_FOREIGN_SUFFIX = {
-    ".xls": ("is an old .xls file", _HINT_XLS),
-    ".xlsb": ("is a binary .xlsb workbook", "open it in Excel and save it as .xlsx"),
-    ".csv": ("is a CSV text file, not an Excel workbook", "open it in Excel and save as .xlsx"),
-    ".txt": ("is a text file, not an Excel workbook", "open it in Excel and save as .xlsx"),
-    ".et": ("is a WPS .et spreadsheet", "open it in WPS and save it as .xlsx via 文件 > 另存为 > Excel 工作簿"),
-    ".ods": ("is an OpenDocument spreadsheet", "open it and save as .xlsx"),
-    ".numbers": ("is an Apple Numbers file", "export it from Numbers as Excel (.xlsx)"),
+# (code, message, hint): the code names the message in the `errors` area of labels.yaml.
+_FOREIGN_SUFFIX: dict[str, tuple[str, str, Hint]] = {
+    ".xls": ("xls_suffix", "is an old .xls file", _HINT_XLS),
+    ".xlsb": ("xlsb_suffix", "is a binary .xlsb workbook", _HINT_XLSB),
+    ".csv": ("csv_suffix", "is a CSV text file, not an Excel workbook", _HINT_SAVE_XLSX),
+    ".txt": ("text_file", "is a text file, not an Excel workbook", _HINT_SAVE_XLSX),
+    ".et": ("wps_et_suffix", "is a WPS .et spreadsheet", _HINT_WPS),
+    ".ods": ("ods_suffix", "is an OpenDocument spreadsheet", Hint("open_save_xlsx", "open it and save as .xlsx")),
+    ".numbers": ("numbers", "is an Apple Numbers file", _HINT_NUMBERS),
 }
 
 
@@ -129,26 +139,34 @@ def _check_path(p: Path) -> int:
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise WorkbookError(str(p), "file not found", "check the name and the folder") from None
+        raise WorkbookError(str(p), "file not found", Hint("check_name", "check the name and the folder"),
+                            code="not_found") from None
     except PermissionError:
         raise WorkbookError(str(p), "cannot be read: permission denied",
-                            "check the file permissions, or copy it somewhere you can read") from None
+                            Hint("check_permissions", "check the file permissions, or copy it somewhere you can read"),
+                            code="read_denied") from None
     except OSError as exc:
-        raise WorkbookError(str(p), f"cannot be read: {exc.strerror or exc}",
-                            "check the path and try again") from None
+        reason = exc.strerror or str(exc)
+        raise WorkbookError(str(p), f"cannot be read: {reason}", _HINT_CHECK_PATH,
+                            code="read_failed", params={"reason": reason}) from None
     if stat.S_ISDIR(st.st_mode):
         raise WorkbookError(str(p), "is a folder, not a workbook file",
-                            "give a .xlsx file, or use the batch command for a folder")
+                            Hint("use_batch", "give a .xlsx file, or use the batch command for a folder"), code="is_folder")
     if not stat.S_ISREG(st.st_mode):
-        raise WorkbookError(str(p), "is not a regular file (a device, pipe or socket)", "give a saved .xlsx file")
+        raise WorkbookError(str(p), "is not a regular file (a device, pipe or socket)",
+                            Hint("saved_file", "give a saved .xlsx file"), code="not_regular")
     if p.name.startswith("~$"):
         raise WorkbookError(str(p), "is an Excel/WPS lock file, not a workbook",
-                            "ignore it: it exists while the workbook is open; close Excel/WPS and it goes away")
+                            Hint("lock_file", "ignore it: it exists while the workbook is open; close Excel/WPS and it goes away"),
+                            code="lock_file")
     if st.st_size == 0:
-        raise WorkbookError(str(p), "is empty (0 bytes)", "the copy failed or the file was never saved: get a fresh copy")
+        raise WorkbookError(str(p), "is empty (0 bytes)",
+                            Hint("fresh_copy", "the copy failed or the file was never saved: get a fresh copy"), code="empty")
     if st.st_size > MAX_FILE_BYTES:
-        raise WorkbookError(str(p), f"is too large ({_mb(st.st_size)}; the limit is {_mb(MAX_FILE_BYTES)})",
-                            "split the workbook, or raise KHBOOK_MAX_FILE_BYTES if you trust it")
+        size, limit = _mb(st.st_size), _mb(MAX_FILE_BYTES)
+        raise WorkbookError(str(p), f"is too large ({size}; the limit is {limit})",
+                            Hint("too_large", "split the workbook, or raise KHBOOK_MAX_FILE_BYTES if you trust it"),
+                            code="too_large", params={"size": size, "limit": limit})
     return st.st_size
 
 
@@ -164,10 +182,12 @@ class _open_readonly:
             self.fh = open(self.p, "rb")  # noqa: SIM115 - closed in __exit__
         except PermissionError:
             raise WorkbookError(str(self.p), "cannot be read: permission denied",
-                                "close it in Excel/WPS if it is open there, or check the file permissions") from None
+                                Hint("close_it", "close it in Excel/WPS if it is open there, or check the file permissions"),
+                                code="read_denied") from None
         except OSError as exc:
-            raise WorkbookError(str(self.p), f"cannot be read: {exc.strerror or exc}",
-                                "check the path and try again") from None
+            reason = exc.strerror or str(exc)
+            raise WorkbookError(str(self.p), f"cannot be read: {reason}", _HINT_CHECK_PATH,
+                                code="read_failed", params={"reason": reason}) from None
         return self.fh
 
     def __exit__(self, *exc: object) -> None:
@@ -188,14 +208,15 @@ def _ole_error(p: Path, fh: BinaryIO, size: int) -> WorkbookError:
     except ValueError:
         names = set()
     if {"EncryptionInfo", "EncryptedPackage"} <= names:
-        return WorkbookError(str(p), "is password-protected (encrypted), so it cannot be read", _HINT_PASSWORD)
+        return WorkbookError(str(p), "is password-protected (encrypted), so it cannot be read", _HINT_PASSWORD,
+                             code="encrypted")
     if names & {"Workbook", "Book"}:
-        return WorkbookError(str(p), "is an old .xls file (Excel 97-2003), not .xlsx", _HINT_XLS)
+        return WorkbookError(str(p), "is an old .xls file (Excel 97-2003), not .xlsx", _HINT_XLS, code="old_xls")
     if p.suffix.lower() == ".et" or names & {"WPS", "WksSSWorkBook"}:
-        return WorkbookError(str(p), "is a WPS .et spreadsheet, not .xlsx", _FOREIGN_SUFFIX[".et"][1])
+        return WorkbookError(str(p), "is a WPS .et spreadsheet, not .xlsx", _HINT_WPS, code="wps_et")
     if "WordDocument" in names:
-        return WorkbookError(str(p), "is a Word document (.doc), not an Excel workbook", "give the .xlsx workbook instead")
-    return WorkbookError(str(p), "is an old Office compound file, not an .xlsx workbook", _HINT_XLS)
+        return WorkbookError(str(p), "is a Word document (.doc), not an Excel workbook", _HINT_GIVE_XLSX, code="word_doc")
+    return WorkbookError(str(p), "is an old Office compound file, not an .xlsx workbook", _HINT_XLS, code="ole_other")
 
 
 def cfb_stream_names(fh: BinaryIO, size: int) -> list[str]:
@@ -261,20 +282,20 @@ def _not_zip_error(p: Path, head: bytes) -> WorkbookError:
     text = _as_text(head)
     if text is None:
         if suffix in _FOREIGN_SUFFIX:
-            what, hint = _FOREIGN_SUFFIX[suffix]
-            return WorkbookError(str(p), what, hint)
+            code, what, hint = _FOREIGN_SUFFIX[suffix]
+            return WorkbookError(str(p), what, hint, code=code)
         return WorkbookError(str(p), "is not an Excel workbook (not a zip package; the content is unrecognised)",
-                             "check you picked the right file; if Excel opens it, save it again as .xlsx")
+                             _HINT_WRONG_FILE, code="not_zip")
     low = text.lstrip("\ufeff \t\r\n").lower()
     if low.startswith(("<!doctype html", "<html", "<table")) or "<html" in low[:2048]:
         return WorkbookError(str(p), "looks like a web page (HTML) saved with an Excel name, not a real workbook",
-                             "open it in Excel and save as .xlsx")
+                             _HINT_SAVE_XLSX, code="html")
     if "urn:schemas-microsoft-com:office:spreadsheet" in low[:8192]:
-        return WorkbookError(str(p), "is an Excel 2003 XML spreadsheet, not .xlsx", "open it in Excel and save as .xlsx")
+        return WorkbookError(str(p), "is an Excel 2003 XML spreadsheet, not .xlsx", _HINT_SAVE_XLSX, code="xml2003")
     if _looks_like_csv(text):
-        return WorkbookError(str(p), "looks like a CSV text file, not an Excel workbook",
-                             "open it in Excel and save as .xlsx")
-    return WorkbookError(str(p), "is a text file, not an Excel workbook", "open it in Excel and save as .xlsx")
+        return WorkbookError(str(p), "looks like a CSV text file, not an Excel workbook", _HINT_SAVE_XLSX,
+                             code="csv_text")
+    return WorkbookError(str(p), "is a text file, not an Excel workbook", _HINT_SAVE_XLSX, code="text_file")
 
 
 def _as_text(head: bytes) -> str | None:
@@ -319,18 +340,19 @@ def _open_zip(p: Path, fh: BinaryIO) -> zipfile.ZipFile:
         raise _too_big(p, MAX_UNCOMPRESSED_BYTES + 1) from None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, struct.error):
         raise WorkbookError(str(p), "is damaged or incomplete (its zip directory is missing or corrupt; "
-                            "the file looks cut short)", _HINT_RESEND) from None
+                            "the file looks cut short)", _HINT_RESEND, code="truncated") from None
 
 
 def _check_directory(p: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise WorkbookError(str(p), f"has too many parts ({len(infos):,}; the limit is {MAX_MEMBERS:,})",
-                            "this is not a normal workbook: " + _HINT_RESAVE)
+        count, limit = f"{len(infos):,}", f"{MAX_MEMBERS:,}"
+        raise WorkbookError(str(p), f"has too many parts ({count}; the limit is {limit})", _HINT_NOT_NORMAL,
+                            code="too_many_parts", params={"count": count, "limit": limit})
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
         raise WorkbookError(str(p), "has duplicate parts (an ambiguous zip, a known attack)",
-                            "refused as unsafe: " + _HINT_RESAVE)
+                            Hint("unsafe_resave", "refused as unsafe: " + _RESAVE), code="duplicate_parts")
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise _too_big(p, total)
@@ -341,23 +363,29 @@ def _check_directory(p: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 
 def _check_info(p: Path, info: zipfile.ZipInfo) -> None:
     if info.flag_bits & 0x1:
-        raise WorkbookError(str(p), f"part {info.filename} is encrypted", _HINT_PASSWORD)
+        raise WorkbookError(str(p), f"part {info.filename} is encrypted", _HINT_PASSWORD,
+                            code="encrypted_part", params={"part": info.filename})
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise WorkbookError(str(p), f"part {info.filename} uses an unsupported compression method "
-                            f"({info.compress_type})", _HINT_RESAVE)
+                            f"({info.compress_type})", _HINT_RESAVE,
+                            code="compression", params={"part": info.filename, "method": info.compress_type})
     if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1):
-        ratio = info.file_size / max(info.compress_size, 1)
+        ratio = f"{info.file_size / max(info.compress_size, 1):,.0f}"
+        size = _mb(info.file_size)
         raise WorkbookError(
-            str(p), f"part {info.filename} would expand {ratio:,.0f} times (to {_mb(info.file_size)}): "
+            str(p), f"part {info.filename} would expand {ratio} times (to {size}): "
             f"a zip bomb; refused before unpacking (the limit is {MAX_MEMBER_RATIO} times)",
-            "refused as unsafe: if the file is genuine, " + _HINT_RESAVE)
+            Hint("genuine_resave", "refused as unsafe: if the file is genuine, " + _RESAVE),
+            code="zip_bomb", params={"part": info.filename, "ratio": ratio, "size": size, "limit": MAX_MEMBER_RATIO})
 
 
 def _too_big(p: Path, total: int) -> WorkbookError:
+    size, limit = _mb(total), _mb(MAX_UNCOMPRESSED_BYTES)
     return WorkbookError(
-        str(p), f"would unpack to {_mb(total)}, over the {_mb(MAX_UNCOMPRESSED_BYTES)} limit "
+        str(p), f"would unpack to {size}, over the {limit} limit "
         "(a zip bomb or an unusually huge workbook); refused before unpacking",
-        "if the file is genuine, split it or raise KHBOOK_MAX_UNCOMPRESSED")
+        Hint("split_or_raise", "if the file is genuine, split it or raise KHBOOK_MAX_UNCOMPRESSED"),
+        code="zip_bomb_total", params={"size": size, "limit": limit})
 
 
 # -- 4. the package kind -----------------------------------------------------------------
@@ -370,19 +398,19 @@ def _check_kind(p: Path, zf: zipfile.ZipFile, names: set[str]) -> None:
         mime = read_member(zf, "mimetype", limit=256).decode("ascii", errors="replace").strip()
         if mime == "application/vnd.oasis.opendocument.spreadsheet":
             raise WorkbookError(str(p), "is an OpenDocument spreadsheet (.ods), not .xlsx",
-                                "open it in WPS, LibreOffice or Excel and save as .xlsx")
-        raise WorkbookError(str(p), f"is an OpenDocument file ({mime}), not an Excel workbook",
-                            "give the .xlsx workbook instead")
+                                Hint("ods", "open it in WPS, LibreOffice or Excel and save as .xlsx"), code="ods")
+        raise WorkbookError(str(p), f"is an OpenDocument file ({mime}), not an Excel workbook", _HINT_GIVE_XLSX,
+                            code="odf_other", params={"mime": mime})
     if "xl/workbook.bin" in names:
-        raise WorkbookError(str(p), "is a binary .xlsb workbook, not .xlsx", "open it in Excel and save it as .xlsx")
+        raise WorkbookError(str(p), "is a binary .xlsb workbook, not .xlsx", _HINT_XLSB, code="xlsb")
     if any(n.startswith("Index/") and n.endswith(".iwa") for n in names):
-        raise WorkbookError(str(p), "is an Apple Numbers file", _FOREIGN_SUFFIX[".numbers"][1])
+        raise WorkbookError(str(p), "is an Apple Numbers file", _HINT_NUMBERS, code="numbers")
     if "word/document.xml" in names:
-        raise WorkbookError(str(p), "is a Word document, not an Excel workbook", "give the .xlsx workbook instead")
+        raise WorkbookError(str(p), "is a Word document, not an Excel workbook", _HINT_GIVE_XLSX, code="word_docx")
     if "ppt/presentation.xml" in names:
-        raise WorkbookError(str(p), "is a PowerPoint file, not an Excel workbook", "give the .xlsx workbook instead")
-    raise WorkbookError(str(p), "is not an Excel workbook (a zip file without xl/workbook.xml)",
-                        "check you picked the right file; if Excel opens it, save it again as .xlsx")
+        raise WorkbookError(str(p), "is a PowerPoint file, not an Excel workbook", _HINT_GIVE_XLSX, code="powerpoint")
+    raise WorkbookError(str(p), "is not an Excel workbook (a zip file without xl/workbook.xml)", _HINT_WRONG_FILE,
+                        code="zip_not_workbook")
 
 
 def _kind(p: Path, zf: zipfile.ZipFile, names: set[str]) -> str:
@@ -394,15 +422,16 @@ def _kind(p: Path, zf: zipfile.ZipFile, names: set[str]) -> str:
             if _local(el.tag) == "Override" and el.get("PartName", "").lstrip("/") == WORKBOOK_PART:
                 ctype = el.get("ContentType", "")
                 if "binary" in ctype:
-                    raise WorkbookError(str(p), "is a binary .xlsb workbook, not .xlsx",
-                                        "open it in Excel and save it as .xlsx")
+                    raise WorkbookError(str(p), "is a binary .xlsb workbook, not .xlsx", _HINT_XLSB, code="xlsb")
                 kind = _CT_KIND.get(ctype, "")
     if not kind:  # content type missing or unknown (some exporters): fall back on the contents
         kind = "xlsm" if "xl/vbaProject.bin" in names or p.suffix.lower() == ".xlsm" else "xlsx"
     suffix = p.suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
-        raise WorkbookError(str(p), f"is an .{kind} workbook with the wrong extension {suffix or '(none)'}",
-                            f"rename it to end in .{kind}")
+        ext = suffix or "(none)"
+        raise WorkbookError(str(p), f"is an .{kind} workbook with the wrong extension {ext}",
+                            Hint("rename", f"rename it to end in .{kind}"),
+                            code="wrong_extension", params={"kind": kind, "suffix": ext})
     return kind
 
 
@@ -421,8 +450,9 @@ def read_member(zf: zipfile.ZipFile, name: str, *, limit: int) -> bytes:
     for chunk in _stream(zf, name, where):
         total += len(chunk)
         if total > limit:
-            raise WorkbookError(where, f"part {name} is larger than {_mb(limit)} once unpacked; refused",
-                                "this is not a normal workbook: " + _HINT_RESAVE)
+            size = _mb(limit)
+            raise WorkbookError(where, f"part {name} is larger than {size} once unpacked; refused", _HINT_NOT_NORMAL,
+                                code="part_too_large", params={"part": name, "size": size})
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -434,10 +464,13 @@ def _stream(zf: zipfile.ZipFile, name: str, where: str, chunk: int = CHUNK) -> I
             while data := fh.read(chunk):
                 yield data
     except KeyError:
-        raise WorkbookError(where, f"part {name} is missing", _HINT_RESAVE) from None
+        raise WorkbookError(where, f"part {name} is missing", _HINT_RESAVE,
+                            code="part_missing", params={"part": name}) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
             RuntimeError, struct.error) as exc:
-        raise WorkbookError(where, f"part {name} is damaged ({_short(exc)})", _HINT_RESEND) from None
+        detail = _short(exc)
+        raise WorkbookError(where, f"part {name} is damaged ({detail})", _HINT_RESEND,
+                            code="part_damaged", params={"part": name, "detail": detail}) from None
 
 
 def _short(exc: BaseException) -> str:
@@ -474,8 +507,9 @@ def _prolog_declares_dtd(zf: zipfile.ZipFile, name: str, where: str) -> bool:
         if prolog is not None:
             return _prolog_unsafe(prolog)
         if len(head) >= PROLOG_LIMIT:
-            raise WorkbookError(where, f"part {name} has an XML prolog over {_mb(PROLOG_LIMIT)}; refused as unsafe",
-                                _HINT_RESAVE)
+            size = _mb(PROLOG_LIMIT)
+            raise WorkbookError(where, f"part {name} has an XML prolog over {size}; refused as unsafe", _HINT_RESAVE,
+                                code="prolog_too_long", params={"part": name, "size": size})
     return _prolog_unsafe(sniff_text(head))
 
 
@@ -508,7 +542,8 @@ def _verify_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str)
         for chunk in _stream(zf, info.filename, where):
             seen += len(chunk)
         if seen != info.file_size:
-            raise WorkbookError(where, f"part {info.filename} is damaged (size mismatch)", _HINT_RESEND)
+            raise WorkbookError(where, f"part {info.filename} is damaged (size mismatch)", _HINT_RESEND,
+                                code="size_mismatch", params={"part": info.filename})
 
 
 def _read_workbook(p: Path, zf: zipfile.ZipFile) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
@@ -523,12 +558,12 @@ def _read_workbook(p: Path, zf: zipfile.ZipFile) -> tuple[bool, tuple[str, ...],
         elif tag == "sheet":
             name = el.get("name")
             if name is None:
-                raise WorkbookError(str(p), "lists a sheet without a name", _HINT_RESAVE)
+                raise WorkbookError(str(p), "lists a sheet without a name", _HINT_RESAVE, code="unnamed_sheet")
             sheets.append(name)
             if el.get("state", "visible") in ("hidden", "veryHidden"):
                 hidden.append(name)
     if not sheets:
-        raise WorkbookError(str(p), "has no sheets", _HINT_RESAVE)
+        raise WorkbookError(str(p), "has no sheets", _HINT_RESAVE, code="no_sheets")
     return date1904, tuple(sheets), tuple(hidden)
 
 

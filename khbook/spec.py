@@ -623,16 +623,29 @@ def _parse_labels(directory: Path) -> dict[str, Text | TextList]:
     return out
 
 
+# Areas a spec copy may leave out (or leave incomplete): their entries come from the built-in labels.yaml.
+# The error texts are added as khbook learns new refusals; a copy made earlier must keep loading.
+OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints")
+
+
+@cache
+def _builtin_label_texts() -> dict[str, Text | TextList]:
+    return _parse_labels(default_spec_dir())
+
+
 @cache
 def _builtin_labels() -> dict[str, type]:
-    return {k: type(v) for k, v in _parse_labels(default_spec_dir()).items()}
+    return {k: type(v) for k, v in _builtin_label_texts().items()}
 
 
 def _load_labels(directory: Path) -> dict[str, Text | TextList]:
-    """labels.yaml: the UI texts by ``area.key``; a spec copy needs every entry of the built-in one."""
+    """labels.yaml: the UI texts by ``area.key``; a spec copy needs every entry of the built-in one
+    (except in the :data:`OPTIONAL_LABEL_AREAS`, whose missing entries are the built-in ones)."""
     labels = _parse_labels(directory)
     if directory.resolve() != default_spec_dir().resolve():
         for key, kind in _builtin_labels().items():
+            if key not in labels and key.split(".", 1)[0] in OPTIONAL_LABEL_AREAS:
+                labels[key] = _builtin_label_texts()[key]
             if key not in labels:
                 raise SpecError(str(directory / "labels.yaml"), key, "missing (every label of the built-in labels.yaml is needed)")
             if not isinstance(labels[key], kind):

@@ -26,7 +26,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from khbook.errors import KhbookError, WorkbookError
+from khbook.errors import Hint, KhbookError, WorkbookError
 from khbook.fsutil import atomic_output
 from khbook.spec import LANGS, Column, Sheet, Spec
 from khbook.template_rules import (
@@ -338,4 +338,5 @@ def _close(wb: Workbook, target: Path) -> None:
     try:
         wb.close()
     except FileCreateError as exc:
-        raise WorkbookError(str(target), f"cannot write: {exc}", "check the output folder and run again") from None
+        raise WorkbookError(str(target), f"cannot write: {exc}", Hint("check_output", "check the output folder and run again"),
+                            code="unwritable", params={"reason": str(exc)}) from None

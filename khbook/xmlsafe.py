@@ -13,7 +13,7 @@ import codecs
 
 from lxml import etree
 
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
 
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
@@ -21,7 +21,7 @@ _PARSER = etree.XMLParser(
 )
 
 _MARKERS = ("<!DOCTYPE", "<!ENTITY")
-_UNSAFE_HINT = "re-save the file in Excel or WPS and try again"
+_UNSAFE_HINT = Hint("resave_retry", "re-save the file in Excel or WPS and try again")
 
 # (byte-order mark or first bytes of "<?" / "<", codec): XML encodings sniffed per the
 # XML 1.0 spec, appendix F. UTF-32 before UTF-16, whose BOM is a prefix of UTF-32LE's.
@@ -53,7 +53,7 @@ def unsafe_part_error(path: str, part: str) -> WorkbookError:
     """The one error for a part that declares a DTD or entities."""
     return WorkbookError(
         path, f"part {part} declares a DTD or entities, which workbooks never need; refused as unsafe",
-        _UNSAFE_HINT,
+        _UNSAFE_HINT, code="dtd", params={"part": part},
     )
 
 
@@ -66,7 +66,8 @@ def parse_xml(data: bytes, *, path: str = "", part: str = "") -> etree._Element:
     except (etree.XMLSyntaxError, ValueError) as exc:
         msg = getattr(exc, "msg", None) or str(exc)
         raise WorkbookError(path, f"part {part} is not well-formed XML ({msg})",
-                            "the file is damaged: re-save it in Excel or WPS") from None
+                            Hint("damaged_resave", "the file is damaged: re-save it in Excel or WPS"),
+                            code="bad_xml", params={"part": part, "detail": msg}) from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise unsafe_part_error(path, part)

@@ -170,7 +170,14 @@ def test_duplicate_pairs_with_both_owners(run1):
 
 def test_failure_listed_with_reason(run1):
     assert [f["file"] for f in run1.failed] == ["损坏.xlsx"]
-    assert "not an Excel workbook" in run1.failed[0]["reason"]
+    failure = run1.failed[0]
+    assert failure["code"] == "not_zip"
+    assert "不是 Excel 工作簿" in failure["reason"]               # the batch's --lang (zh)
+    assert "not an Excel workbook" in failure["reason_en"]       # the English kept beside it
+    data = json.loads(run1.outputs["json"].read_text(encoding="utf-8"))
+    assert data["failed"] == [failure]
+    html = run1.outputs["html"].read_text(encoding="utf-8")
+    assert "不是 Excel 工作簿" in html and "not an Excel workbook" not in html
 
 
 def test_summary_workbook_sheets(run1):
@@ -180,7 +187,7 @@ def test_summary_workbook_sheets(run1):
     assert "全部门" in rows[0][0]
     assert len(rows) == 2 + 6
     failed = list(wb["处理失败"].values)
-    assert failed[1][0] == "损坏.xlsx" and failed[1][1]
+    assert failed[1][0] == "损坏.xlsx" and failed[1][1].startswith("不是 Excel 工作簿")
     dups = list(wb["跨文件重复"].values)
     assert len(dups) == 3 and {dups[1][3], dups[1][7]} == {"张伟", "李娜"}
     quality = list(wb["数据质量"].values)

@@ -33,7 +33,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
 from khbook.fsutil import atomic_output
 from khbook.ooxml import chunked
 from khbook.ooxml.comments import CommentResult, ShapeIds, patch_comments
@@ -117,7 +117,8 @@ def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: l
     """Write `src` with `edits` and `new_sheets` applied to `dst` (atomically); `src` is never modified."""
     src, dst = Path(src), Path(dst)
     if dst.exists() and src.resolve() == dst.resolve():
-        raise WorkbookError(str(dst), "the output would overwrite the input", "choose another output name with -o")
+        raise WorkbookError(str(dst), "the output would overwrite the input",
+                            Hint("other_output_name", "choose another output name with -o"), code="overwrite_input")
     _validate(edits, new_sheets)
     stats = PatchStats()
     pkg = Package(src)
@@ -261,7 +262,8 @@ def _write_new_sheet(pkg: Package, wb: Workbook, styles: Styles, ns: NewSheet, s
     if hit is not None:
         idx, ref = hit
         if ref.part is None:
-            raise WorkbookError(str(pkg.src), f"cannot replace {ns.name!r}: it is not a worksheet")
+            raise WorkbookError(str(pkg.src), f"cannot replace {ns.name!r}: it is not a worksheet",
+                                code="not_worksheet", params={"sheet": repr(ns.name)})
         part = ref.part
         reset_part(pkg, part)
         wb.drop_calc_entries({ref.sheet_id: None})

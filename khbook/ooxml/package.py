@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
 from khbook.ooxml.xmlutil import CT_NS, PKG_REL, parse, serialize
 
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
@@ -91,7 +91,8 @@ class Package:
             self._zip = zipfile.ZipFile(self.src)
         except (zipfile.BadZipFile, OSError) as exc:
             raise WorkbookError(str(src), f"not an .xlsx/.xlsm package ({exc})",
-                                "save it as .xlsx from Excel or WPS (encrypted files cannot be read)") from None
+                                Hint("save_unencrypted", "save it as .xlsx from Excel or WPS (encrypted files cannot be read)"),
+                                code="not_package", params={"detail": str(exc)}) from None
         self.infos = [i for i in self._zip.infolist() if not i.is_dir()]
         self._names = {i.filename for i in self.infos}
         self._changed: dict[str, bytes | Deflated] = {}
@@ -119,7 +120,9 @@ class Package:
         if data is not None:
             return data.data() if isinstance(data, Deflated | Pieces) else data
         if name in self._removed or name not in self._names:
-            raise WorkbookError(str(self.src), f"the package has no part {name}", "the file is damaged: re-save it in Excel or WPS")
+            raise WorkbookError(str(self.src), f"the package has no part {name}",
+                                Hint("damaged_resave", "the file is damaged: re-save it in Excel or WPS"),
+                                code="no_part", params={"part": name})
         return self._zip.read(name)
 
     def xml(self, name: str) -> etree._Element:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from khbook.errors import WorkbookError
+from khbook.errors import Hint, WorkbookError
 from khbook.ooxml.package import Package
 from khbook.ooxml.xmlutil import (
     CT_WORKSHEET,
@@ -50,7 +50,8 @@ class Workbook:
         self.pkg = pkg
         office = [t for r, t in pkg.targets("") if r.type.endswith("/officeDocument")]
         if not office:
-            raise WorkbookError(str(pkg.src), "the package has no workbook part", "is this an Excel file?")
+            raise WorkbookError(str(pkg.src), "the package has no workbook part", Hint("excel_file", "is this an Excel file?"),
+                                code="no_workbook_part")
         self.part = office[0]
         self.root = pkg.xml(self.part)
         self.dirty = False
@@ -81,7 +82,8 @@ class Workbook:
     def worksheet_part(self, name: str) -> str:
         hit = self.find(name)
         if hit is None or hit[1].part is None:
-            raise WorkbookError(str(self.pkg.src), f"no worksheet named {name!r}", "check the sheet name")
+            raise WorkbookError(str(self.pkg.src), f"no worksheet named {name!r}", Hint("sheet_name", "check the sheet name"),
+                                code="no_such_sheet", params={"sheet": repr(name)})
         return hit[1].part
 
     def add_sheet(self, name: str, hidden: bool) -> tuple[int, str]:
@@ -113,7 +115,8 @@ class Workbook:
             return
         idx, ref = hit
         if sum(1 for s in self.sheets() if s.element.get("state") is None) <= 1 and ref.element.get("state") is None:
-            raise WorkbookError(str(self.pkg.src), f"cannot remove {name!r}: a workbook needs a visible sheet")
+            raise WorkbookError(str(self.pkg.src), f"cannot remove {name!r}: a workbook needs a visible sheet",
+                                code="last_visible_sheet", params={"sheet": repr(name)})
         ref.element.getparent().remove(ref.element)
         self.pkg.drop_rel(self.part, ref.rid)
         if ref.part:
