@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 
 class _Writer:
-    def __init__(self, wb: xlsxwriter.Workbook) -> None:
-        self.wb = wb
+    def __init__(self, wb: xlsxwriter.Workbook, yes: str = "是", no: str = "否") -> None:
+        self.wb, self.yes, self.no = wb, yes, no
         self.head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
         self.note = wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": False})
         self.pct = wb.add_format({"num_format": "0.0%"})
@@ -32,7 +32,7 @@ class _Writer:
         if v is None or v == "":
             return
         if isinstance(v, bool):
-            ws.write_string(r, c, "是" if v else "否", fmt)
+            ws.write_string(r, c, self.yes if v else self.no, fmt)
         elif isinstance(v, (int, float)):
             ws.write_number(r, c, v, fmt)
         else:
@@ -71,7 +71,9 @@ def write_workbook(result: BatchResult, path: Path) -> Path:
     with atomic_output(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False})
-        w = _Writer(wb)
+        yes_no = result.spec.lists.get("yes_no")
+        yes, no = (yes_no.labels(lang)[:2] if yes_no and len(yes_no.items) >= 2 else ["是", "否"])
+        w = _Writer(wb, yes, no)
         # 客户总表
         ws = wb.add_worksheet(t["sheet_customers"])
         ws.write_string(0, 0, t["abc_note"], w.note)
