@@ -24,7 +24,13 @@ def _uscc(rng: random.Random) -> str:
     return body + uscc.calc_check_digit(body)
 
 
-def generate(path: Path, customers: int, spec: Spec | None = None, seed: int = 1) -> Path:
+OWNERS = ["张伟", "李娜", "王强", "刘洋"]
+
+
+def generate(path: Path, customers: int, spec: Spec | None = None, seed: int = 1, *, owner: str | None = None,
+             id_prefix: str = "KH", shared: float = 0.0) -> Path:
+    """Write a filled workbook. `owner` fixes the rep (default: random per customer);
+    `shared` is the share of customers named like another rep's (cross-file duplicates)."""
     spec = spec or load_spec()
     rng = random.Random(seed)
     lists = {n: v.labels("zh") for n, v in spec.lists.items()}
@@ -53,15 +59,17 @@ def generate(path: Path, customers: int, spec: Spec | None = None, seed: int = 1
         return AS_OF - dt.timedelta(days=n)
 
     for i in range(customers):
-        cid = f"KH{i:07d}"
+        cid = f"{id_prefix}{i:07d}"
         bad = rng.random() < 0.02
+        rep = owner or rng.choice(OWNERS)
+        name = f"共享示例客户{rng.randint(0, 200)}有限公司" if shared and rng.random() < shared else f"示例客户{id_prefix}{i}有限公司"
         put("customers", {
-            "customer_id": cid, "name": f"示例客户{i}有限公司", "credit_code": _uscc(rng) if not bad else "91110000600037341M",
+            "customer_id": cid, "name": name, "credit_code": _uscc(rng) if not bad else "91110000600037341M",
             "industry": rng.choice(lists["industry"]) if not bad else "新能源", "employees": rng.randint(5, 3000),
             "address": rng.choice(["广东省深圳市南山区", "上海市浦东新区", "北京市海淀区", "浙江省杭州市", "四川省成都市"]) + f"{i}号",
             "source": rng.choice(lists["source"]), "first_contact": day(rng.randint(200, 900)),
             "annual_amount": round(rng.uniform(0, 120), 2) if rng.random() < 0.7 else f"{rng.randint(1, 90)}万",
-            "owner": rng.choice(["张伟", "李娜", "王强", "刘洋"]),
+            "owner": rep,
         })
         for k in range(2):
             put("contacts", {"customer_id": cid, "name": f"联系人{i}-{k}", "mobile": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}" if not bad else "1395678",
@@ -69,7 +77,7 @@ def generate(path: Path, customers: int, spec: Spec | None = None, seed: int = 1
         for k in range(3):
             d0 = rng.randint(1, 400)
             put("followups", {"customer_id": cid, "date": day(d0) if k else f"{day(d0):%Y/%m/%d}", "method": rng.choice(lists["followup_method"]),
-                              "by": "张伟", "summary": "沟通需求与报价", "next_date": day(d0 - 20)})
+                              "by": rep, "summary": "沟通需求与报价", "next_date": day(d0 - 20)})
         put("needs", {"customer_id": cid, "need_type": rng.choice(lists["need_type"]), "keywords": "降本增效；数字化转型",
                       "tags": rng.choice(lists["customer_tag"])})
         for _k in range(2):
