@@ -20,6 +20,14 @@ def _add_spec(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", metavar="DIR", help="use a customised copy of the spec directory (default: the built-in templates/)")
 
 
+def _add_as_of(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the checks and classification are relative to (default: today)")
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+
+
 def _add_lang(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of headers, lists and messages (default: zh)")
 
@@ -156,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Read filled workbooks, report every problem by cell, and classify every customer. "
                                    "Exit status: 0 no errors, 1 errors found, 2 a file could not be read.")
     p.add_argument("files", nargs="+", metavar="FILE", help="workbooks to check (.xlsx or .xlsm)")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the checks and classification are relative to (default: today)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _add_as_of(p)
+    _add_format(p)
     p.add_argument("--customers", action="store_true", help="also print the per-customer classification table (text)")
     _add_lang(p)
     _add_spec(p)
@@ -169,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "异常清单, 分类汇总 and 变更日志. Exit status as for check.")
     p.add_argument("file", metavar="FILE", help="the workbook (.xlsx or .xlsm)")
     p.add_argument("-o", "--output", metavar="OUT", help="output path (default: NAME.checked.xlsx beside FILE; .xlsm kept)")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the checks and classification are relative to (default: today)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _add_as_of(p)
+    _add_format(p)
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_refresh)
@@ -182,11 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "errors, 1 errors found, 2 some file could not be read.")
     p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (searched recursively)")
     p.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (default: DIR/khbook-batch)")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the checks and classification are relative to (default: today)")
+    _add_as_of(p)
     p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch: adds the month-over-month comparison")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = no worker processes)")
     p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in 汇总.xlsx, report.html and the JSON (annotated copies are not masked)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _add_format(p)
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_batch)
