@@ -97,15 +97,21 @@ def _fill(ws, rows, headers, start=2, gaps=()) -> None:
 _headers_cache: dict[str, dict[str, int]] = {}
 
 
-def make_messy(path: Path) -> Path:
-    spec = load_spec()
+def _blank_template(spec):
+    """The generated template, as a new hire gets it, open for filling."""
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp) / "template.xlsx"
         write_template(spec, template, lang="zh")
         wb = openpyxl.load_workbook(template)
-    names = {s.key: s.name("zh") for s in spec.sheets}
     for ws in wb.worksheets:
         _headers_cache[ws.title] = _headers(ws)
+    return wb
+
+
+def make_messy(path: Path) -> Path:
+    spec = load_spec()
+    wb = _blank_template(spec)
+    names = {s.key: s.name("zh") for s in spec.sheets}
     cust = wb[names["customers"]]
     _fill(cust, CUSTOMERS, ["客户ID", "客户名称", "统一社会信用代码", "所属行业", "员工人数", "注册地址", "客户来源",
                             "首次接触时间", "合作起始时间", "年交易额(万元)", "负责人"], gaps=(4, 7))
@@ -158,12 +164,7 @@ SECOND_REP = [
 def make_second_rep(path: Path) -> Path:
     """A second, tidier rep's workbook, for the batch demo."""
     spec = load_spec()
-    with tempfile.TemporaryDirectory() as tmp:
-        template = Path(tmp) / "template.xlsx"
-        write_template(spec, template, lang="zh")
-        wb = openpyxl.load_workbook(template)
-    for ws in wb.worksheets:
-        _headers_cache[ws.title] = _headers(ws)
+    wb = _blank_template(spec)
     names = {s.key: s.name("zh") for s in spec.sheets}
     _fill(wb[names["customers"]], SECOND_REP, ["客户ID", "客户名称", "统一社会信用代码", "所属行业", "员工人数", "注册地址",
                                                "客户来源", "首次接触时间", "合作起始时间", "年交易额(万元)", "负责人"])

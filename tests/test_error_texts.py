@@ -9,10 +9,8 @@ Chinese. An unknown code falls back to the English text.
 from __future__ import annotations
 
 import errno
-import importlib.util
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from khbook.cli import main
 from khbook.errors import Hint, WorkbookError
 from khbook.rawbook import load_raw
 from khbook.spec import Spec, default_spec_dir, load_spec
+from tests.corpus import make_corpus
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 KHBOOK = Path(__file__).resolve().parent.parent / "khbook"
@@ -51,18 +50,11 @@ def spec() -> Spec:
     return load_spec()
 
 
-def _corpus_module():
-    path = Path(__file__).parent / "corpus" / "make_corpus.py"
-    mod_spec = importlib.util.spec_from_file_location("khbook_test_corpus_errors", path)
-    module = importlib.util.module_from_spec(mod_spec)
-    sys.modules[mod_spec.name] = module
-    mod_spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, WorkbookError]:
-    corpus = _corpus_module()
+    corpus = make_corpus
     files = corpus.build_corpus(tmp_path_factory.mktemp("corpus"))
     out: dict[str, WorkbookError] = {}
     for name in corpus.CORPUS_REASON:

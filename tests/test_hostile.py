@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import os
-import sys
 import zipfile
 from pathlib import Path
 
@@ -24,20 +22,14 @@ from khbook.check import check_file
 from khbook.cli import main
 from khbook.refresh import refresh_file
 from khbook.spec import load_spec
+from tests.corpus import make_corpus
 
 AS_OF = dt.date(2026, 11, 24)
 
 
-def _corpus_module():
-    path = Path(__file__).parent / "corpus" / "make_corpus.py"
-    spec = importlib.util.spec_from_file_location("khbook_test_corpus_e2e", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
-corpus = _corpus_module()
+corpus = make_corpus
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import shutil
-import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,19 +23,9 @@ from khbook.safety import (
     read_member,
 )
 from khbook.xmlsafe import parse_xml
+from tests.corpus import make_corpus
 
-
-def _load_corpus_module() -> ModuleType:
-    path = Path(__file__).parent / "corpus" / "make_corpus.py"
-    spec = importlib.util.spec_from_file_location("khbook_test_corpus", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus_mod = _load_corpus_module()
+corpus_mod = make_corpus
 EXPECT: dict[str, str] = corpus_mod.CORPUS_EXPECT
 REASON: dict[str, str] = corpus_mod.CORPUS_REASON
 META: dict[str, dict[str, object]] = corpus_mod.CORPUS_META
