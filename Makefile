@@ -37,10 +37,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check khbook tests bench samples
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check khbook tests bench samples
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	cd bench && ../$(BIN)/python bench_check.py && ../$(BIN)/python bench_refresh.py && ../$(BIN)/python bench_batch.py

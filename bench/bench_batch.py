@@ -63,13 +63,13 @@ def make_folder(files: int, customers: int, jobs: int) -> Path:
 
 RUN = """
 import json, sys, time
-import khbook.batch, khbook.refresh, khbook.batch_html, khbook.batch_workbook
+import khbook.batch.run, khbook.pipeline, khbook.batch.html, khbook.batch.workbook
 from khbook.spec import load_spec
 folder, out, jobs, as_of = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 import datetime as dt
 spec = load_spec()
 t0 = time.perf_counter()
-result = khbook.batch.run_batch(folder, out, spec=spec, as_of=dt.date.fromisoformat(as_of), jobs=jobs)
+result = khbook.batch.run.run_batch(folder, out, spec=spec, as_of=dt.date.fromisoformat(as_of), jobs=jobs)
 print(json.dumps({"elapsed": time.perf_counter() - t0, "totals": result.totals()}))
 """
 

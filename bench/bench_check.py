@@ -25,7 +25,7 @@ elapsed = time.perf_counter() - t0
 """,
     "khbook check": """
 import datetime as dt
-from khbook.check import check_file
+from khbook.pipeline import check_file
 from khbook.spec import load_spec
 spec = load_spec()
 t0 = time.perf_counter()
@@ -35,8 +35,8 @@ extra = {"findings": len(r.findings), "customers": len(r.customers)}
 """,
     "classify only": """
 import datetime as dt
-from khbook.check import check_file
-from khbook.classify import classify
+from khbook.pipeline import check_file
+from khbook.classify.engine import classify
 from khbook.spec import load_spec
 spec = load_spec()
 r = check_file(PATH, spec, as_of=dt.date(2026, 11, 24))

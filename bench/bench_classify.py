@@ -16,8 +16,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from khbook.classify import classify, summarize
-from khbook.model import Book, ColumnInfo, Table, col_letter
+from khbook.classify.engine import classify, summarize
+from khbook.read.model import Book, ColumnInfo, Table, col_letter
 from khbook.spec import Spec, load_spec
 
 AS_OF = dt.date(2026, 11, 24)

@@ -12,7 +12,7 @@ from common import CALAMINE_READ, HEADER, WORK, measure, table, workbook
 
 REFRESH = """
 import datetime as dt
-from khbook.refresh import refresh_file
+from khbook.pipeline import refresh_file
 from khbook.spec import load_spec
 spec = load_spec()
 t0 = time.perf_counter()

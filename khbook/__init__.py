@@ -1,11 +1,69 @@
 """khbook: an Excel-native workbook engine for B2B customer management.
 
-Library first: the CLI (khbook.cli) and the xlwings adapter are thin shells over the
-functions exported here.
+The public API. The CLI (:mod:`khbook.cli`), the xlwings adapter (:mod:`khbook.excel`) and
+the batch call these functions; so can any Python program::
+
+    import khbook
+    spec = khbook.load_spec()                      # or load_spec("my-templates/")
+    khbook.write_template(spec, "模板.xlsx")
+    report = khbook.check_file("王磊.xlsx", spec, as_of=datetime.date(2026, 11, 24))
+    report.to_dict()                               # what `khbook check --format json` prints
+    khbook.refresh_file("王磊.xlsx", spec=spec)     # writes 王磊.checked.xlsx
+    khbook.run_batch("收集/", "月度汇总/", spec=spec)
+
+The names are loaded on first use, so ``import khbook`` stays cheap and a command pays only
+for the layers it needs.
 """
 
-from khbook.errors import KhbookError, SpecError, WorkbookError
-from khbook.spec import Spec, load_spec
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["KhbookError", "Spec", "SpecError", "WorkbookError", "load_spec", "__version__"]
+
+_EXPORTS = {
+    "load_spec": "khbook.spec",
+    "Spec": "khbook.spec",
+    "check_file": "khbook.pipeline",
+    "check_raw": "khbook.pipeline",
+    "plan_refresh": "khbook.pipeline",
+    "refresh_file": "khbook.pipeline",
+    "RefreshResult": "khbook.pipeline",
+    "run_batch": "khbook.batch.run",
+    "BatchResult": "khbook.batch.run",
+    "write_template": "khbook.template.writer",
+    "Report": "khbook.report.report",
+    "Finding": "khbook.findings",
+    "KhbookError": "khbook.base.errors",
+    "SpecError": "khbook.base.errors",
+    "WorkbookError": "khbook.base.errors",
+}
+
+__all__ = [
+    "BatchResult", "Finding", "KhbookError", "RefreshResult", "Report", "Spec", "SpecError", "WorkbookError",
+    "__version__", "check_file", "check_raw", "load_spec", "plan_refresh", "refresh_file", "run_batch",
+    "write_template",
+]
+
+if TYPE_CHECKING:
+    from khbook.base.errors import KhbookError, SpecError, WorkbookError
+    from khbook.batch.run import BatchResult, run_batch
+    from khbook.findings import Finding
+    from khbook.pipeline import RefreshResult, check_file, check_raw, plan_refresh, refresh_file
+    from khbook.report.report import Report
+    from khbook.spec import Spec, load_spec
+    from khbook.template.writer import write_template
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'khbook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

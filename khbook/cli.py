@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from khbook.errors import KhbookError, WorkbookError, render_error
+from khbook.base.errors import KhbookError, WorkbookError, render_error
 
 if TYPE_CHECKING:
     from khbook.spec import Spec
@@ -34,7 +34,7 @@ def _add_lang(p: argparse.ArgumentParser) -> None:
 
 def cmd_template(args: argparse.Namespace) -> int:
     from khbook.spec import load_spec
-    from khbook.template import write_template
+    from khbook.template.writer import write_template
 
     spec = load_spec(args.spec)
     out = Path(args.output) if args.output else Path("客户管理模板.xlsm" if args.macro else "客户管理模板.xlsx")
@@ -53,8 +53,8 @@ def _as_of(text: str | None) -> dt.date:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from khbook.check import check_file
-    from khbook.render import render_json, render_text
+    from khbook.pipeline import check_file
+    from khbook.report.render import render_json, render_text
     from khbook.spec import load_spec
 
     spec = load_spec(args.spec)
@@ -84,8 +84,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from khbook.refresh import refresh_file
-    from khbook.render import render_json
+    from khbook.pipeline import refresh_file
+    from khbook.report.render import render_json
     from khbook.spec import load_spec
 
     spec = load_spec(args.spec)
@@ -104,8 +104,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from khbook.batch import run_batch
-    from khbook.render import render_json
+    from khbook.batch.run import run_batch
+    from khbook.report.render import render_json
     from khbook.spec import load_spec
 
     if args.jobs is not None and args.jobs < 1:

@@ -20,7 +20,7 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from khbook.spec import load_spec
-from khbook.template import write_template
+from khbook.template.writer import write_template
 
 AS_OF = dt.date(2026, 11, 24)
 

@@ -27,7 +27,7 @@ from xlwings import script
 @script(name="刷新分类")
 def refresh_classification(book: xw.Book):
     """Recompute tiers, tags and findings in this workbook."""
-    from khbook.xlwings_adapter import refresh_book
+    from khbook.excel.adapter import refresh_book
 
     message = refresh_book(book)  # as_of=today, lang="zh"; pass lang="en" for English sheets
     print(message)

@@ -13,9 +13,9 @@ from typing import Any
 import openpyxl
 from openpyxl.worksheet.worksheet import Worksheet
 
-from khbook.reader import norm_header
+from khbook.read.tables import norm_header
 from khbook.spec import Spec, load_spec
-from khbook.template import write_template
+from khbook.template.writer import write_template
 
 AS_OF = dt.date(2026, 11, 24)
 

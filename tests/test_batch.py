@@ -19,10 +19,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from khbook.batch import discover, run_batch
-from khbook.batch_mask import mask_email, mask_id, mask_phone, mask_text
+from khbook.batch.consolidate import quality_score
+from khbook.batch.mask import mask_email, mask_id, mask_phone, mask_text
+from khbook.batch.run import discover, run_batch
 from khbook.cli import main
-from khbook.consolidate import quality_score
 from khbook.spec import load_spec
 from tests.rep import AS_OF, Rep, days_ago, make_template
 

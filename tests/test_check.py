@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from khbook.check import check_file
 from khbook.cli import main
+from khbook.pipeline import check_file
 from khbook.spec import load_spec
 from tests.rep import AS_OF, Rep, days_ago, make_template
 

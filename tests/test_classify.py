@@ -1,7 +1,7 @@
 """Classifier tests: customers built to sit on every threshold edge, at a fixed as-of date.
 
 Books are built directly from small typed frames (:func:`make_book`), so these tests
-exercise only khbook.classify and its rules, not the reader.
+exercise only khbook.classify.engine and its rules, not the reader.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from khbook.classify import classify, num, summarize
-from khbook.model import Book, ColumnInfo, CustomerClass, Table, col_letter
+from khbook.classify.engine import classify, num, summarize
+from khbook.read.model import Book, ColumnInfo, CustomerClass, Table, col_letter
 from khbook.spec import Spec, default_spec_dir, load_spec
 
 AS_OF = dt.date(2026, 11, 24)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from khbook.check import check_file
+from khbook.pipeline import check_file
 from khbook.spec import default_spec_dir, load_spec
 from tests.rep import AS_OF, Rep, days_ago, make_template
 

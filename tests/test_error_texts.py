@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from khbook import fsutil
+from khbook.base import fsutil
+from khbook.base.errors import Hint, WorkbookError
 from khbook.cli import main
-from khbook.errors import Hint, WorkbookError
-from khbook.rawbook import load_raw
+from khbook.read.rawbook import load_raw
 from khbook.spec import Spec, default_spec_dir, load_spec
 from tests.corpus import make_corpus
 

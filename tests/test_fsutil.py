@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from khbook import fsutil
-from khbook.errors import WorkbookError
-from khbook.fsutil import atomic_output
+from khbook.base import fsutil
+from khbook.base.errors import WorkbookError
+from khbook.base.fsutil import atomic_output
 
 
 def _leftovers(folder: Path) -> list[str]:

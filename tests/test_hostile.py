@@ -18,9 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from khbook.check import check_file
 from khbook.cli import main
-from khbook.refresh import refresh_file
+from khbook.pipeline import check_file, refresh_file
 from khbook.spec import load_spec
 from tests.corpus import make_corpus
 

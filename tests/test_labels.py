@@ -16,10 +16,9 @@ import openpyxl
 import pytest
 import yaml
 
-from khbook.check import check_file
-from khbook.errors import SpecError
-from khbook.refresh import refresh_file
-from khbook.render import render_text
+from khbook.base.errors import SpecError
+from khbook.pipeline import check_file, refresh_file
+from khbook.report.render import render_text
 from khbook.spec import LANGS, Spec, Text, TextList, default_spec_dir, load_spec
 from tests.rep import AS_OF, make_template
 from tests.test_check import fill_messy

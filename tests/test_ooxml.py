@@ -25,7 +25,7 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from khbook.errors import WorkbookError
+from khbook.base.errors import WorkbookError
 from khbook.ooxml import ChartSpec, NewSheet, SheetEdits, write_annotated
 from khbook.ooxml.sheetxml import marker_formula
 from khbook.ooxml.xmlutil import cell_text, compact_sqref, quote_sheet

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import uscc
 
-from khbook import parsers as P
-from khbook.parsers import (
+from khbook.read import parsers as P
+from khbook.read.parsers import (
     Parsed,
     check_credit_code,
     check_email,
@@ -537,7 +537,7 @@ def test_company_key_keeps_meaning():
 
 def test_absurd_numbers_are_refused_not_crashing():
     """Found by the property test: 1e28 overflowed Decimal quantisation."""
-    from khbook.parsers import parse_amount, parse_integer
+    from khbook.read.parsers import parse_amount, parse_integer
 
     assert parse_amount(1.000000062271131e28).rule == "bad_amount"
     assert parse_amount(1.000000062271131e28).detail == "too_large"

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from khbook.check import check_file
-from khbook.classify import classify
-from khbook.errors import SpecError
-from khbook.model import CustomerClass
+from khbook.base.errors import SpecError
+from khbook.classify.engine import classify
+from khbook.pipeline import check_file
+from khbook.read.model import CustomerClass
 from khbook.spec import Spec, Text, default_spec_dir, load_spec
 from tests.rep import Rep, days_ago, make_template
 from tests.test_classify import AS_OF, ago, by_id, cust, make_book, with_rules
@@ -33,7 +33,7 @@ def spec() -> Spec:
     return load_spec()
 
 
-def rich_book(spec: Spec):  # noqa: ANN201 - a khbook.model.Book
+def rich_book(spec: Spec):  # noqa: ANN201 - a khbook.read.model.Book
     """Customers that reach the reasons of every tier, stage, tag, region and size band."""
     customers = [
         cust("HIGH", annual_amount=62.0, address="广东省深圳市南山区科技园路1号", employees=120),

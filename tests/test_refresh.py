@@ -21,7 +21,7 @@ from lxml import etree
 
 from khbook.cli import main
 from khbook.findings import SEVERITY_ORDER
-from khbook.refresh import default_output, refresh_file
+from khbook.pipeline import default_output, refresh_file
 from khbook.spec import load_spec
 from tests.rep import AS_OF, make_template
 from tests.test_check import fill_messy

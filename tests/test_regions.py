@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from stdnum.cn import uscc
 
-from khbook.regions import RegionTable
+from khbook.classify.regions import RegionTable
 from khbook.spec import load_spec
 
 

@@ -1,4 +1,4 @@
-"""The input gate (khbook.safety) on the generated hostile-input corpus and on edge cases."""
+"""The input gate (khbook.read.safety) on the generated hostile-input corpus and on edge cases."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from khbook import safety
-from khbook.errors import WorkbookError
-from khbook.safety import (
+from khbook.base.errors import WorkbookError
+from khbook.base.xmlsafe import parse_xml
+from khbook.read import safety
+from khbook.read.safety import (
     PackageInfo,
     assert_no_dtd,
     cfb_stream_names,
     inspect_workbook,
     read_member,
 )
-from khbook.xmlsafe import parse_xml
 from tests.corpus import make_corpus
 
 corpus_mod = make_corpus

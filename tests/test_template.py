@@ -20,11 +20,11 @@ from email_validator import validate_email
 from lxml import etree
 from stdnum.cn import uscc
 
-from khbook.errors import KhbookError, SpecError
-from khbook.examples import example_records
+from khbook.base.errors import KhbookError, SpecError
 from khbook.spec import Spec, default_spec_dir, load_spec
-from khbook.template import header_text, write_template
-from khbook.template_rules import reference_name, rule_kind
+from khbook.template.examples import example_records
+from khbook.template.validation import reference_name, rule_kind
+from khbook.template.writer import header_text, write_template
 
 AS_OF = dt.date(2026, 11, 24)
 GOLDEN = Path(__file__).parent / "golden"

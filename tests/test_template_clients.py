@@ -26,7 +26,7 @@ from types import ModuleType
 import pytest
 
 from khbook.spec import Spec, load_spec
-from khbook.template import write_template
+from khbook.template.writer import write_template
 
 AS_OF = dt.date(2026, 11, 24)
 HERE = Path(__file__).resolve().parent

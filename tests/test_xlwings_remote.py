@@ -19,8 +19,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from khbook import macro
-from khbook.xlwings_adapter import (
+from khbook.excel.adapter import (
     MAX_ADDRESS_LEN,
     cell_tuple,
     fill_cells,
@@ -29,6 +28,7 @@ from khbook.xlwings_adapter import (
     union_addresses,
     write_column_blocks,
 )
+from khbook.template import macro
 from tests.xlwings_support import (
     actions_by_func,
     apply_actions,
@@ -286,7 +286,7 @@ def test_companion_module_runs_the_adapter(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / name).write_text(macro.companion_py("客户管理模板"), encoding="utf-8")
     # what SampleCall runs: import <stem>; <stem>.main() with the workbook folder on sys.path
     called: list[bool] = []
-    import khbook.xlwings_adapter as adapter
+    import khbook.excel.adapter as adapter
 
     monkeypatch.setattr(adapter, "refresh_caller", lambda: called.append(True))
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -313,7 +313,7 @@ def test_vba_project_is_never_committed() -> None:
 
 
 def test_adapter_module_does_not_import_xlwings_eagerly() -> None:
-    code = ("import sys, khbook.xlwings_adapter, khbook.macro; "
+    code = ("import sys, khbook.excel.adapter, khbook.template.macro; "
             "sys.exit(1 if 'xlwings' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
@@ -389,8 +389,8 @@ def _values(ws: Any) -> dict[str, Any]:
 def _both(path: Path, xw: Any, spec: Any, tmp_path: Path) -> tuple[Any, Any, Any, Any, list[dict[str, Any]]]:
     """``khbook refresh`` on the file, and refresh_book through the remote engine replayed
     onto an openpyxl copy: (annotated copy, replayed copy, RefreshResult, BookRefresh, actions)."""
-    from khbook.refresh import refresh_file
-    from khbook.xlwings_adapter import refresh_book_result
+    from khbook.excel.adapter import refresh_book_result
+    from khbook.pipeline import refresh_file
     from tests.rep import AS_OF
 
     res = refresh_file(path, tmp_path / f"{path.stem}.checked.xlsx", spec=spec, as_of=AS_OF, now=NOW)
@@ -405,10 +405,10 @@ def _both(path: Path, xw: Any, spec: Any, tmp_path: Path) -> tuple[Any, Any, Any
 
 def _assert_same(source: Path, annotated: Any, replayed: Any, res: Any, done: Any, actions: list[dict[str, Any]],
                  before: list[str]) -> dict[tuple[str, str], str | None]:
-    from khbook.rawbook import load_raw
+    from khbook.excel.adapter import HEADER_MARK_COLOR, MARK_COLORS, previous_marks
+    from khbook.read.rawbook import load_raw
     from khbook.spec import load_spec
-    from khbook.template import _DATA_STYLE, _HEADER_STYLE
-    from khbook.xlwings_adapter import HEADER_MARK_COLOR, MARK_COLORS, previous_marks
+    from khbook.template.writer import _DATA_STYLE, _HEADER_STYLE
     from tests.xlwings_support import colored_cells
 
     raw = load_raw(source)
@@ -439,8 +439,8 @@ def _assert_same(source: Path, annotated: Any, replayed: Any, res: Any, done: An
 
 
 def test_refresh_book_matches_khbook_refresh(tmp_path: Path, xw: Any, spec: Any, template: Path) -> None:
-    from khbook.rawbook import load_raw
-    from khbook.xlwings_adapter import raw_from_book
+    from khbook.excel.adapter import raw_from_book
+    from khbook.read.rawbook import load_raw
 
     path = _messy(template, tmp_path / "messy.xlsx")
     # the reader's input is the same RawBook, read through xlwings or from the file
@@ -476,7 +476,7 @@ def test_refresh_book_matches_khbook_refresh(tmp_path: Path, xw: Any, spec: Any,
 
 
 def test_second_refresh_clears_the_previous_fills(tmp_path: Path, xw: Any, spec: Any, template: Path) -> None:
-    from khbook.template import _DATA_STYLE
+    from khbook.template.writer import _DATA_STYLE
 
     first = _messy(template, tmp_path / "messy.xlsx")
     _annotated, replayed, res1, _done, _actions = _both(first, xw, spec, tmp_path)
@@ -526,7 +526,7 @@ def test_write_actions_do_not_grow_with_customers(tmp_path: Path, xw: Any, spec:
 
 def test_refresh_caller_alerts_the_message(tmp_path: Path, xw: Any, spec: Any, template: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    import khbook.xlwings_adapter as adapter
+    import khbook.excel.adapter as adapter
 
     book = xw.Book(json=book_json_from_xlsx(_messy(template, tmp_path / "messy.xlsx")))
     monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
@@ -552,7 +552,7 @@ def test_lite_main_script_runs_the_adapter(tmp_path: Path, xw: Any, template: Pa
 
 
 def test_as_text_protects_what_excel_would_reparse() -> None:
-    from khbook.xlwings_adapter import as_text
+    from khbook.excel.adapter import as_text
 
     for kept in ("高价值", "62万", "上海示例精密制造有限公司", "重点跟进;沉睡", None, 3.0, "", dt.date(2026, 1, 1)):
         assert as_text(kept) == kept
@@ -561,8 +561,8 @@ def test_as_text_protects_what_excel_would_reparse() -> None:
 
 
 def test_mark_colours_are_the_annotated_copys() -> None:
+    from khbook.excel.adapter import HEADER_MARK_COLOR, MARK_COLORS
     from khbook.ooxml.sheetxml import COMPUTED_FILL, MARK_FILLS
-    from khbook.xlwings_adapter import HEADER_MARK_COLOR, MARK_COLORS
 
     assert {k: "FF" + v.lstrip("#") for k, v in MARK_COLORS.items()} == MARK_FILLS
     assert "FF" + HEADER_MARK_COLOR.lstrip("#") == COMPUTED_FILL
@@ -602,7 +602,7 @@ def _vml_buttons(zf: zipfile.ZipFile) -> dict[str, list[tuple[str, str, list[int
 
 @pytest.fixture(scope="module")
 def macro_books(tmp_path_factory: pytest.TempPathFactory, spec: Any) -> dict[str, Path]:
-    from khbook.template import write_template
+    from khbook.template.writer import write_template
     from tests.rep import AS_OF
 
     d = tmp_path_factory.mktemp("macro")
@@ -645,8 +645,8 @@ def test_template_macro_has_the_vba_project_buttons_and_companion(macro_books: d
 
 
 def test_template_macro_refuses_bad_names(tmp_path: Path, spec: Any) -> None:
-    from khbook.errors import KhbookError
-    from khbook.template import write_template
+    from khbook.base.errors import KhbookError
+    from khbook.template.writer import write_template
 
     with pytest.raises(KhbookError, match=r"must end in \.xlsm"):
         write_template(spec, tmp_path / "客户.xlsx", macro=True)

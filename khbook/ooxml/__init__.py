@@ -3,7 +3,7 @@
 :func:`write_annotated` writes edits into a *copy* of an .xlsx/.xlsm without an openpyxl
 load/save round trip. Every zip member of the input is copied byte-identical (raw, still
 compressed) unless it must change; a part that changes is parsed once with
-khbook.xmlsafe and keeps every element it had (x14 extension blocks, extLst,
+khbook.base.xmlsafe and keeps every element it had (x14 extension blocks, extLst,
 mc:AlternateContent, data validations, conditional formats, merged cells, comments,
 drawings, charts, pivot caches, VBA, form controls ...).
 
@@ -33,8 +33,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khbook.errors import Hint, WorkbookError
-from khbook.fsutil import atomic_output
+from khbook.base.errors import Hint, WorkbookError
+from khbook.base.fsutil import atomic_output
 from khbook.ooxml import chunked
 from khbook.ooxml.comments import CommentResult, ShapeIds, patch_comments
 from khbook.ooxml.newsheet import add_charts, build_sheet

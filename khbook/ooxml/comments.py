@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from khbook.errors import WorkbookError
+from khbook.base.errors import WorkbookError
 from khbook.ooxml.package import Package
 from khbook.ooxml.xmlutil import (
     CT_COMMENTS,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from khbook.errors import Hint, WorkbookError
+from khbook.base.errors import Hint, WorkbookError
 from khbook.ooxml.xmlutil import CT_NS, PKG_REL, parse, serialize
 
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")

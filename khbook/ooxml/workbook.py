@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from khbook.errors import Hint, WorkbookError
+from khbook.base.errors import Hint, WorkbookError
 from khbook.ooxml.package import Package
 from khbook.ooxml.xmlutil import (
     CT_WORKSHEET,

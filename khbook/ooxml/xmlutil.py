@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from lxml import etree
 
-from khbook.xmlsafe import parse_xml
+from khbook.base.xmlsafe import parse_xml
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -43,7 +43,7 @@ def q(local: str, ns: str = MAIN) -> str:
 
 
 def parse(data: bytes, part: str, path: str = "") -> etree._Element:
-    """Parse a part through khbook.xmlsafe (DTDs and entities refused)."""
+    """Parse a part through khbook.base.xmlsafe (DTDs and entities refused)."""
     return parse_xml(data, path=path, part=part)
 
 

@@ -1,0 +1,206 @@
+"""The annotated copy: plan what to write back into the user's workbook.
+
+:func:`plan_annotation` is pure: from the raw workbook and its Report it decides the
+computed-column values, the marks and comments on bad cells, and the rows of the three
+sheets khbook adds (异常清单, 分类汇总, 变更日志), as the OOXML writer's own edit records.
+khbook.ooxml applies the plan to a copy of the file; the xlwings adapter applies the same
+plan through Excel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from khbook.classify.computed import (
+    Change,
+    canonical_value,
+    class_columns,
+    computed_changes,
+    display,
+)
+from khbook.findings import SEVERITY_ORDER, Finding
+from khbook.ooxml import ChartSpec, NewSheet, SheetEdits
+from khbook.read.model import col_letter
+from khbook.read.rawbook import RawBook
+from khbook.report.report import Report
+from khbook.spec import Spec
+
+MARK_KIND = {"error": "error", "warning": "warning", "info": "info"}
+
+# the words of the added sheets and comments are labels.yaml's `annotated` and `severity` areas
+SUMMARY_DIMS = ("value_tier", "abc_class", "stage", "tag", "region", "owner")
+
+
+@dataclass
+class Plan:
+    sheets: list[SheetEdits]
+    new_sheets: list[NewSheet]
+    changes: list[Change]
+    filled: int
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _comment(findings: list[Finding], report: Report) -> str:
+    lines = [report.spec.text("annotated.comment", report.lang)]
+    lines += [f"[{report.severity_label(f.severity)}] {f.message}" for f in findings]
+    return "\n".join(lines)
+
+
+def _marks(report: Report) -> dict[str, dict[str, tuple[str, str]]]:
+    by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        if f.cell and f.sheet:
+            by_cell[(f.sheet, f.cell)].append(f)
+    out: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+    for (sheet, cell), fs in by_cell.items():
+        fs.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+        kind = "changed" if all(f.rule == "computed_changed" for f in fs) else MARK_KIND[fs[0].severity]
+        out[sheet][cell] = (kind, _comment(fs, report))
+    return out
+
+
+def _width(raw: RawBook, sheet: str) -> int:
+    for s in raw.sheets:
+        if s.name == sheet:
+            return s.width
+    return 0
+
+
+def _existing_rows(raw: RawBook, name: str) -> list[list[Any]]:
+    for s in raw.sheets:
+        if s.name == name:
+            rows = [list(r) for r in s.rows if any(v not in (None, "") for v in r)]
+            return rows[1:]  # without the header
+    return []
+
+
+def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetime | None = None) -> Plan:
+    lang = report.lang
+    book = report.book
+    assert book is not None
+    marks = _marks(report)
+    plans: dict[str, SheetEdits] = {}
+
+    def plan_for(sheet: str) -> SheetEdits:
+        if sheet not in plans:
+            plans[sheet] = SheetEdits(sheet)
+        return plans[sheet]
+
+    # computed / derived columns on the customers sheet
+    changes: list[Change] = []
+    filled = 0
+    t = book.table("customers")
+    if t is not None:
+        sp = plan_for(t.name)
+        changes = computed_changes(book, report.customers, spec, lang)
+        next_col = _width(raw, t.name)
+        letters: dict[str, str] = {}
+        columns = class_columns(spec)
+        for col in columns:
+            info = t.columns.get(col.key)
+            if info is None:
+                letter = col_letter(next_col)
+                next_col += 1
+                sp.writes[f"{letter}{t.header_row}"] = col.header(lang)
+                sp.new_columns[letter] = col.width
+                sp.header_marks[f"{letter}{t.header_row}"] = "computed"
+            else:
+                letter = info.letter
+            letters[col.key] = letter
+        raws = {k: dict(zip(t.raw.index, t.raw[k], strict=True)) for k in t.columns}
+        for c in report.customers:
+            if c.row is None:
+                continue
+            for col in columns:
+                value = display(spec, col, canonical_value(c, col), lang)
+                if value is None and col.derived:
+                    continue
+                present = col.key in t.columns
+                if present:
+                    old = raws[col.key].get(c.row)
+                    if old is None and value is not None:
+                        filled += 1
+                    if old is not None and str(old) == value:
+                        continue
+                elif value is not None:
+                    filled += 1
+                sp.writes[f"{letters[col.key]}{c.row}"] = value
+    for sheet, cells in marks.items():
+        plan_for(sheet).marks.update(cells)
+    new_sheets = [
+        _findings_sheet(report, spec),
+        _summary_sheet(report, spec),
+        _changelog_sheet(raw, report, spec, changes, filled, now or dt.datetime.now().replace(microsecond=0)),
+    ]
+    return Plan(list(plans.values()), new_sheets, changes, filled)
+
+
+def _findings_sheet(report: Report, spec: Spec) -> NewSheet:
+    lang = report.lang
+    rows: list[list[Any]] = [spec.text_list("annotated.findings_columns", lang)]
+    links: dict[str, str] = {}
+    fills: dict[str, str] = {}
+    ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER[f.severity])  # stable: keeps sheet/row order
+    for i, f in enumerate(ordered, start=2):
+        rows.append([spec.text(f"severity.{f.severity}", lang), f.sheet, f.cell, f.customer_id or "", f.column, f.value, f.message, f.rule])
+        if f.cell and f.sheet:
+            links[f"C{i}"] = f"{quote_sheet(f.sheet)}!{f.cell}"
+        fills[f"A{i}"] = f.severity
+    widths = {"A": 10, "B": 14, "C": 9, "D": 14, "E": 16, "F": 22, "G": 60, "H": 24}
+    return NewSheet(spec.output_sheets["findings"](lang), rows, widths, links, fills)
+
+
+def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
+    lang = report.lang
+    summary = report.translated_summary()
+    blocks = [(dim, list((summary.get(dim) or {}).items())) for dim in SUMMARY_DIMS]
+    height = max((len(items) for _, items in blocks), default=0) + 1
+    rows: list[list[Any]] = [[None] * (3 * len(blocks)) for _ in range(height)]
+    charts: list[ChartSpec] = []
+    widths: dict[str, float] = {}
+    for b, (dim, items) in enumerate(blocks):
+        c0 = 3 * b
+        title = spec.text(f"annotated.dim_{dim}", lang)
+        rows[0][c0] = title
+        rows[0][c0 + 1] = spec.text("annotated.count", lang)
+        for i, (label, n) in enumerate(items, start=1):
+            rows[i][c0] = label
+            rows[i][c0 + 1] = n
+        la, lb = col_letter(c0), col_letter(c0 + 1)
+        widths[la], widths[lb] = 16, 8
+        if items:
+            anchor_row = height + 3 + 16 * (b // 2)
+            anchor_col = col_letter(0 if b % 2 == 0 else 9)
+            charts.append(ChartSpec(title, "pie" if dim == "abc_class" else "column",
+                                    f"{la}2:{la}{len(items) + 1}", f"{lb}2:{lb}{len(items) + 1}",
+                                    f"{anchor_col}{anchor_row}"))
+    return NewSheet(spec.output_sheets["summary"](lang), rows, widths, charts=charts)
+
+
+def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Change], filled: int,
+                     now: dt.datetime) -> NewSheet:
+    lang = report.lang
+    name = spec.output_sheets["changelog"](lang)
+    header = spec.text_list("annotated.changelog_columns", lang)
+    rows: list[list[Any]] = [header, *_existing_rows(raw, name)]
+    book = report.book
+    t = book.table("customers") if book else None
+    reasons = {c.customer_id: c.reasons for c in report.customers}
+    stamp = now.isoformat(sep=" ")
+    for ch in changes:
+        cell = t.cell(ch.row, ch.field) if t else ""
+        header_text = t.header(ch.field) if t else ch.field
+        reason = reasons.get(ch.customer_id, {}).get(ch.field) or reasons.get(ch.customer_id, {}).get(
+            "tags" if ch.field == "status_tags" else ch.field, "")
+        rows.append([stamp, report.as_of.isoformat(), t.name if t else "", cell, ch.customer_id, header_text, ch.old,
+                     ch.new or "", reason])
+    if filled:
+        rows.append([stamp, report.as_of.isoformat(), t.name if t else "", "", "", "", "", spec.text("annotated.filled", lang).format(n=filled), ""])
+    widths = {"A": 19, "B": 11, "C": 14, "D": 8, "E": 14, "F": 16, "G": 18, "H": 18, "I": 50}
+    return NewSheet(name, rows, widths)

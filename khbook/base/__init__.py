@@ -1,0 +1,1 @@
+"""The foundation every layer may import: exceptions, atomic output, safe XML, Excel names."""

@@ -1,0 +1,1 @@
+"""Checks: per-column schema (pandera), cross-sheet rules; findings are records, not exceptions."""

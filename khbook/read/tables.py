@@ -1,0 +1,323 @@
+"""Reader: raw sheets -> the spec's tables, with header matching and per-cell parsing.
+
+- finds the spec sheets by name or alias (or, failing that, by their headers);
+- finds the header row (not always row 1) and matches columns by header text or alias,
+  in any order; unknown columns and sheets are reported as info, a missing required
+  column as one error;
+- parses every cell on its own (dates, amounts, codes, phones...) so one bad cell never
+  masks another, keeping the raw value and the cell address for messages.
+
+Values that fail to parse become blanks in the typed frame and a finding; values that
+parse but break a rule (not in the list, negative, in the future, duplicated) are left
+for the pandera schemas in khbook.checks.schema to report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from khbook.findings import FindingFactory
+from khbook.read import parsers
+from khbook.read.model import Book, ColumnInfo, Table, col_letter
+from khbook.read.rawbook import RawBook, RawSheet
+from khbook.spec import Column, Sheet, Spec
+
+HEADER_SCAN_ROWS = 30
+EXCEL_CELL_LIMIT = 32767
+_STAR = re.compile(r"[*＊]+")
+_SPACE = re.compile(r"\s+")
+
+
+def norm_header(value: Any) -> str:
+    """Header text -> matching key: NFKC, no spaces, no required-marks, case-folded."""
+    text = parsers.clean_text(value)
+    if not text:
+        return ""
+    text = _STAR.sub("", text)
+    return _SPACE.sub("", text).casefold()
+
+
+def _name_table(names: list[str]) -> dict[str, None]:
+    return {norm_header(n): None for n in names}
+
+
+class _Matcher:
+    """Maps normalised header texts of one spec sheet to column keys."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.keys: dict[str, str] = {}
+        for col in sheet.columns:
+            for n in col.match_names():
+                self.keys.setdefault(norm_header(n), col.key)
+
+    def score(self, row: list[Any]) -> int:
+        return len({self.keys[h] for h in map(norm_header, row) if h in self.keys})
+
+
+def _find_header_row(rows: list[list[Any]], matcher: _Matcher) -> tuple[int, int]:
+    """(row0, score) of the best header candidate among the first rows."""
+    best, best_score = -1, 0
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        s = matcher.score(row)
+        if s > best_score:
+            best, best_score = i, s
+    return best, best_score
+
+
+def _match_sheets(raw: RawBook, spec: Spec) -> tuple[dict[str, RawSheet], list[str]]:
+    """spec sheet key -> raw sheet; and the names of sheets that matched nothing."""
+    by_name = {norm_header(s.name): s for s in raw.sheets}
+    found: dict[str, RawSheet] = {}
+    used: set[str] = set()
+    for sheet in spec.sheets:
+        for n in sheet.match_names():
+            s = by_name.get(norm_header(n))
+            if s is not None and s.name not in used:
+                found[sheet.key] = s
+                used.add(s.name)
+                break
+    # renamed sheets: recognise the rest by their headers
+    for sheet in spec.sheets:
+        if sheet.key in found:
+            continue
+        matcher = _Matcher(sheet)
+        needed = max(3, sum(c.required for c in sheet.columns))
+        best: tuple[int, RawSheet | None] = (0, None)
+        for s in raw.sheets:
+            if s.name in used:
+                continue
+            _, score = _find_header_row(s.rows, matcher)
+            if score >= needed and score > best[0]:
+                best = (score, s)
+        if best[1] is not None:
+            found[sheet.key] = best[1]
+            used.add(best[1].name)
+    extra = [s.name for s in raw.sheets if s.name not in used]
+    return found, extra
+
+
+# ----------------------------------------------------------------------- cell parsing
+
+
+class _ColumnParser:
+    """Parses one column's raw values into typed values, reporting type failures."""
+
+    def __init__(self, spec: Spec, col: Column, date1904: bool, as_of: dt.date) -> None:
+        self.spec, self.col = spec, col
+        checks = spec.rules["checks"]
+        self.not_applicable = frozenset(checks["not_applicable"])
+        self.date_min = checks["date_min"]
+        self.date_max = dt.date(min(as_of.year + int(checks["date_max_years_ahead"]), 9999), 12, 31)
+        self.date1904 = date1904
+        self.values = spec.list_for(col)
+        self.fn: Callable[[Any], parsers.Parsed] = getattr(self, f"_{col.type}")
+
+    def parse(self, value: Any) -> parsers.Parsed:
+        return self.fn(value)
+
+    def _text(self, v: Any) -> parsers.Parsed:
+        t = parsers.clean_text(v)
+        if t is not None and len(t) > EXCEL_CELL_LIMIT:
+            return parsers.Parsed(t, "text_too_long", str(len(t)))
+        return parsers.Parsed(t)
+
+    def _id(self, v: Any) -> parsers.Parsed:
+        if isinstance(v, float) and abs(v) >= 1e15:
+            return parsers.Parsed(None, "stored_as_number")
+        return self._text(v)
+
+    def _date(self, v: Any) -> parsers.Parsed:
+        return parsers.parse_date(v, date1904=self.date1904, min_date=self.date_min, max_date=self.date_max)
+
+    def _amount(self, v: Any) -> parsers.Parsed:
+        p = parsers.parse_amount(v)
+        if p.value is not None:
+            return parsers.Parsed(float(p.value), p.rule, p.detail)
+        return p
+
+    def _integer(self, v: Any) -> parsers.Parsed:
+        return parsers.parse_integer(v)
+
+    def _choice(self, v: Any) -> parsers.Parsed:
+        t = parsers.clean_text(v)
+        if t is None:
+            return parsers.Parsed(None)
+        assert self.values is not None
+        return parsers.Parsed(self.values.canonical(t) or t)
+
+    def _multi(self, v: Any) -> parsers.Parsed:
+        t = parsers.clean_text(v)
+        if t is None:
+            return parsers.Parsed(())
+        assert self.values is not None
+        return parsers.Parsed(tuple(self.values.canonical(x) or x for x in parsers.split_multi(t)))
+
+    def _phone(self, v: Any) -> parsers.Parsed:
+        return parsers.check_phone(v)
+
+    def _email(self, v: Any) -> parsers.Parsed:
+        return parsers.check_email(v)
+
+    def _uscc(self, v: Any) -> parsers.Parsed:
+        return parsers.check_credit_code(v, not_applicable=self.not_applicable)
+
+
+_DTYPES = {"date": "datetime64[ns]", "amount": "float64", "integer": "Int64"}
+
+
+def read_table(
+    raw: RawSheet, sheet: Sheet, spec: Spec, ff: FindingFactory, *, as_of: dt.date, date1904: bool = False
+) -> Table | None:
+    """Read one spec sheet from its raw sheet; None (with findings) when no header is found."""
+    matcher = _Matcher(sheet)
+    header0, score = _find_header_row(raw.rows, matcher)
+    if header0 < 0:
+        for col in sheet.columns:
+            if col.required:
+                ff.add("missing_column", sheet=raw.name, cell="A1", row=1, column=col.header(ff.lang), field=col.key)
+        return None
+    header_row = raw.rows[header0]
+    columns: dict[str, ColumnInfo] = {}
+    for j, value in enumerate(header_row):
+        h = norm_header(value)
+        if not h:
+            continue
+        text = _STAR.sub("", parsers.clean_text(value) or "").strip()
+        key = matcher.keys.get(h)
+        cell = f"{col_letter(j)}{header0 + 1}"
+        if key is None:
+            ff.add("extra_column", sheet=raw.name, cell=cell, row=header0 + 1, column=text, value=text)
+        elif key in columns:
+            ff.add("duplicate_header", sheet=raw.name, cell=cell, row=header0 + 1, column=text, field=key,
+                   other=f"{columns[key].letter}{header0 + 1}")
+        else:
+            columns[key] = ColumnInfo(key, text, j, col_letter(j))
+    for col in sheet.columns:
+        if col.required and col.key not in columns:
+            ff.add("missing_column", sheet=raw.name, cell=f"A{header0 + 1}", row=header0 + 1,
+                   column=col.header(ff.lang), field=col.key)
+
+    keys = list(columns)
+    idx = [columns[k].index for k in keys]
+    # column-wise: transpose the data rows once (in C), then keep the mapped columns
+    body = raw.rows[header0 + 1:]
+    nrows = len(body)
+    width = max((len(r) for r in body), default=0)
+    if body and any(len(r) != width for r in body):
+        body = [r + [None] * (width - len(r)) for r in body]
+    transposed = list(zip(*body, strict=True)) if body else []
+    empty_col = (None,) * nrows
+    sel = [transposed[j] if j < width else empty_col for j in idx]
+    blank = np.ones(nrows, dtype=bool)
+    for c in sel:
+        a = np.asarray(c, dtype=object)
+        blank &= (a == "") | np.equal(a, None)
+    for r0 in {r for (r, _c) in raw.errors}:
+        if header0 < r0 < header0 + 1 + nrows:
+            blank[r0 - header0 - 1] = False
+    header_cells = tuple(header_row[j] if j < len(header_row) else None for j in idx)
+    if sel:
+        same = np.ones(nrows, dtype=bool)
+        for c, h in zip(sel, header_cells, strict=True):
+            same &= np.asarray(c, dtype=object) == h
+        blank |= same  # a pasted copy of the header row
+    keep = np.flatnonzero(~blank)
+    data_rows: list[int] = (keep + header0 + 2).tolist()
+    raw_cols: list[list[Any]] = []
+    for c in sel:
+        col_vals = [c[i] for i in keep.tolist()] if len(keep) != nrows else list(c)
+        raw_cols.append([None if v == "" else v for v in col_vals])
+
+    typed: dict[str, list[Any]] = {}
+    bad: set[tuple[int, str]] = set()
+    # parse 客户ID first so every other finding of the row can name its customer
+    order = sorted(range(len(keys)), key=lambda n: keys[n] != "customer_id")
+    cids: list[str | None] = [None] * len(data_rows)
+    for n in order:
+        k, j, values = keys[n], idx[n], raw_cols[n]
+        col = sheet.column(k)
+        parser = _ColumnParser(spec, col, date1904, as_of)
+        out: list[Any] = []
+        errors = raw.errors
+        empty: Any = () if col.type == "multi" else None
+        text_fast = col.type in ("text", "id") and not errors
+        memo: dict[Any, parsers.Parsed] | None = None if col.type in ("text", "id", "uscc") else {}
+        letter, header = columns[k].letter, columns[k].header
+        for i, (r, v) in enumerate(zip(data_rows, values, strict=True)):
+            if errors and (r - 1, j) in errors:
+                ff.add("excel_error", sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
+                       field=k, customer_id=cids[i], value=errors[(r - 1, j)])
+                bad.add((r, k))
+                out.append(empty)
+                continue
+            if v is None:
+                out.append(empty)
+                continue
+            if text_fast and v.__class__ is str:
+                t = parsers.clean_text(v)
+                if t is None or len(t) <= EXCEL_CELL_LIMIT:
+                    out.append(t)
+                    continue
+            if v.__class__ is str and (not v or v.isspace()):
+                out.append(empty)
+                continue
+            if memo is None:
+                p = parser.parse(v)
+            else:
+                key = v if v.__class__ is not bool else ("bool", v)
+                p = memo.get(key)
+                if p is None:
+                    p = memo[key] = parser.parse(v)
+            if p.rule is not None:
+                rule = spec.rule(p.rule)
+                ff.add(p.rule, sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
+                       field=k, customer_id=cids[i], value=v, detail=rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail)
+                if rule.severity == "error":
+                    bad.add((r, k))
+                    out.append(empty)
+                    continue
+            out.append(p.value)
+        typed[k] = out
+        if k == "customer_id":
+            cids = [c if isinstance(c, str) else None for c in out]
+    index = pd.Index(data_rows, dtype="int64", name="row")
+    frame = pd.DataFrame({k: _series(typed[k], sheet.column(k).type, index) for k in keys}, index=index)
+    rawf = pd.DataFrame({k: pd.Series(v, index=index, dtype=object) for k, v in zip(keys, raw_cols, strict=True)}, index=index)
+    table = Table(sheet.key, raw.name, header0 + 1, columns, frame, rawf, bad)
+    # customer ids of the rows, for attributing findings
+    return table
+
+
+def _series(values: list[Any], ctype: str, index: pd.Index) -> pd.Series:
+    dtype = _DTYPES.get(ctype)
+    if dtype == "datetime64[ns]":
+        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype="datetime64[ns]"), index=index)
+    if dtype is not None:
+        return pd.Series(values, index=index, dtype=dtype)
+    return pd.Series(values, index=index, dtype=object)
+
+
+def read_book(raw: RawBook, spec: Spec, ff: FindingFactory, *, as_of: dt.date) -> Book:
+    """Read the spec's tables out of a raw workbook; structural and parse findings go to ff."""
+    found, extra = _match_sheets(raw, spec)
+    own = {norm_header(n) for n in spec.own_sheet_names()}
+    for name in extra:
+        if norm_header(name) not in own:
+            ff.add("extra_sheet", sheet=name, value=name)
+    tables: dict[str, Table] = {}
+    for sheet in spec.sheets:
+        rs = found.get(sheet.key)
+        if rs is None:
+            ff.add("missing_sheet", sheet=sheet.name(ff.lang), detail=sheet.name(ff.lang))
+            continue
+        t = read_table(rs, sheet, spec, ff, as_of=as_of, date1904=raw.date1904)
+        rs.release()  # the typed and raw frames now hold what is needed
+        if t is not None:
+            tables[sheet.key] = t
+    return Book(raw.path, tables, extra, raw.date1904)

@@ -1,0 +1,70 @@
+"""Render a Report as text or JSON (one place for every output format of `check`)."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from khbook.report.report import Report
+
+
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, n: int) -> str:
+    return text + " " * max(0, n - width(text))
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    if not rows:
+        return []
+    widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [indent + "  ".join(pad(c, w) for c, w in zip(r[:-1], widths[:-1], strict=True)) + "  " + r[-1] for r in rows]
+
+
+def render_text(report: Report, *, customers: bool = False) -> str:
+    """The text output of `khbook check`; its words are labels.yaml's `check_text` area."""
+    t = report.spec.texts("check_text", report.lang)
+    lines = [f"{report.file}  (as-of {report.as_of.isoformat()})"]
+    current = None
+    rows: list[list[str]] = []
+
+    def flush() -> None:
+        lines.extend(_table(rows))
+        rows.clear()
+
+    for f in report.findings:
+        if f.sheet != current:
+            flush()
+            current = f.sheet
+            lines.append(f"[{f.sheet or t['workbook']}]")
+        rows.append([report.severity_label(f.severity), f.cell or "-", f.customer_id or "-", f.rule, f.message])
+    flush()
+    if not report.findings:
+        lines.append("  " + t["none"])
+    c = report.counts
+    lines.append(f"{t['total']}: " + ", ".join(f"{report.severity_label(k)} {v}" for k, v in c.items()))
+    summary = report.translated_summary()
+    if any(summary.get(dim) for dim in ("value_tier", "abc_class", "stage", "tag")):
+        lines.append(f"{t['summary']}:")
+        for dim in ("value_tier", "abc_class", "stage", "tag"):
+            counts = summary.get(dim) or {}
+            if counts:
+                lines.append(f"  {t['dim_' + dim]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if customers:
+        lines.append(f"{t['customers']}:")
+        table = [report.spec.text_list("check_text.customer_columns", report.lang)]
+        for cust in report.customers:
+            d = report.customer_dict(cust)
+            amount = "" if d["annual_amount"] is None else f"{d['annual_amount']:g}"
+            sep = t["tag_sep"]
+            table.append([d["customer_id"], d["name"] or "", d["owner"] or "", amount, d["value_tier"], d["abc_class"],
+                          d["stage"], sep.join(d["tags"])])
+        lines.extend(_table(table))
+    return "\n".join(lines)
+
+
+def render_json(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, indent=2, default=str)

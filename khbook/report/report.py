@@ -1,0 +1,69 @@
+"""The Report: one object per checked workbook, rendered as text or JSON from one place.
+
+``Report.to_dict()`` is exactly what ``khbook check --format json`` prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from khbook.findings import Finding, count_by_severity
+from khbook.read.model import Book, CustomerClass
+from khbook.spec import Spec
+
+# CustomerClass fields holding a label of a spec list
+_LABEL_LISTS = {"value_tier": "value_tier", "abc_class": "abc_class", "stage": "stage", "region": "region",
+                "size_band": "size_band", "decision_chain": "status_tag"}
+
+
+@dataclass
+class Report:
+    file: str
+    as_of: dt.date
+    lang: str
+    findings: list[Finding]
+    customers: list[CustomerClass]
+    summary: dict[str, dict[str, int]]
+    spec: Spec = field(repr=False)
+    book: Book | None = field(default=None, repr=False)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_by_severity(self.findings)
+
+    @property
+    def has_errors(self) -> bool:
+        return self.counts["error"] > 0
+
+    def customer_dict(self, c: CustomerClass) -> dict[str, Any]:
+        d = c.to_dict()
+        for key, list_name in _LABEL_LISTS.items():
+            if d[key] is not None:
+                d[key] = self.spec.label(list_name, d[key], self.lang)
+        d["tags"] = [self.spec.label("status_tag", t, self.lang) for t in d["tags"]]
+        return d
+
+    def translated_summary(self) -> dict[str, dict[str, int]]:
+        lists = {"value_tier": "value_tier", "abc_class": "abc_class", "stage": "stage", "tag": "status_tag",
+                 "region": "region", "size_band": "size_band"}
+        out: dict[str, dict[str, int]] = {}
+        for dim, counts in self.summary.items():
+            ln = lists.get(dim)
+            out[dim] = {(self.spec.label(ln, k, self.lang) if ln else k): v for k, v in counts.items()}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "as_of": self.as_of.isoformat(),
+            "findings": [f.to_dict() for f in self.findings],
+            "counts": self.counts,
+            "customers": [self.customer_dict(c) for c in self.customers],
+            "summary": self.translated_summary(),
+        }
+
+    def severity_label(self, severity: str) -> str:
+        """The severity's name in the report's language (labels.yaml `severity`)."""
+        return self.spec.text(f"severity.{severity}", self.lang)

@@ -1,0 +1,28 @@
+"""The declarative spec (``templates/``): typed when loaded, read by every other layer.
+
+:func:`load_spec` reads a spec directory into a :class:`Spec`; :mod:`khbook.spec.model`
+holds the types, :mod:`khbook.spec.load` the loading and validation. This package imports
+neither openpyxl nor pandera.
+"""
+
+from khbook.spec.load import OPTIONAL_LABEL_AREAS, default_spec_dir, load_spec
+from khbook.spec.model import (
+    COLUMN_TYPES,
+    LANGS,
+    SEVERITIES,
+    SPEC_FILES,
+    CheckRule,
+    Column,
+    ListItem,
+    Sheet,
+    Spec,
+    Text,
+    TextList,
+    ValueList,
+    utf16_len,
+)
+
+__all__ = [
+    "COLUMN_TYPES", "LANGS", "OPTIONAL_LABEL_AREAS", "SEVERITIES", "SPEC_FILES", "CheckRule", "Column", "ListItem",
+    "Sheet", "Spec", "Text", "TextList", "ValueList", "default_spec_dir", "load_spec", "utf16_len",
+]

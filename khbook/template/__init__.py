@@ -1,0 +1,1 @@
+"""Template: the blank workbook (XlsxWriter), its validations, instructions, examples and macro variant."""

@@ -1,0 +1,207 @@
+"""Data-validation rules of the template, and the Excel limits the spec must respect.
+
+One function turns a spec column into the XlsxWriter ``data_validation`` options for its
+whole data range (one rule per column, never per cell). Every text that ends up in the
+file is measured the way Excel measures it (UTF-16 units); a spec that would break one of
+Excel's limits is refused with a :class:`SpecError` naming the spec file and key, because
+Excel would otherwise drop the rule or refuse to open the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name
+
+from khbook.base.errors import SpecError
+from khbook.spec import Column, Sheet, Spec, utf16_len
+
+TITLE_MAX = 32        # input and error titles
+PROMPT_MAX = 255      # input message
+ERROR_MAX = 224       # error message (Excel silently truncates longer ones)
+LIST_ITEM_MAX = 255   # one dropdown entry
+DATE_MAX = dt.date(2099, 12, 31)
+_BAD_SHEET_CHARS = set("[]:*?/\\")
+_NAME_OK = re.compile(r"^[A-Za-z_\\\u0080-\uffff][A-Za-z0-9_.?\\\u0080-\uffff]*$")
+_A1 = re.compile(r"^\$?[A-Za-z]{1,3}\$?\d+$")
+_R1C1 = re.compile(r"^[Rr](\d*)([Cc](\d*))?$|^[Cc]\d*$")
+
+# (error title, error message) per rule kind; {header} and friends are filled in
+_ERRORS: dict[str, dict[str, tuple[str, str]]] = {
+    "list": {
+        "zh": ("不在可选范围", "“{header}”只能从下拉列表中选择，请点单元格右侧的箭头挑选。"),
+        "en": ("Not in the list", "{header} must be one of the dropdown values: click the arrow at the right of the cell."),
+    },
+    "unique": {
+        "zh": ("编号重复或为空", "“{header}”不能只有空格，也不能与上方已有的编号重复。"),
+        "en": ("Duplicate or blank ID", "{header} must not be only spaces and must not repeat an ID entered above."),
+    },
+    "reference": {
+        "zh": ("编号不存在", "这个{header}在“{target}”中不存在：请从下拉列表选择，或先在“{target}”登记该客户。"),
+        "en": ("Unknown ID", "This {header} is not on the {target} sheet: pick one from the list, or add the customer there first."),
+    },
+    "date": {
+        "zh": ("日期无效", "请输入 {min} 至 {max} 之间的日期，例如 2024-05-10。"),
+        "en": ("Not a valid date", "Type a date between {min} and {max}, e.g. 2024-05-10."),
+    },
+    "decimal": {
+        "zh": ("金额无效", "请输入不小于 0 的数字，不要带单位或文字，例如 50 或 12.5。"),
+        "en": ("Not a valid amount", "Type a number >= 0 without units or text, e.g. 50 or 12.5."),
+    },
+    "integer": {
+        "zh": ("不是整数", "请输入不小于 0 的整数，例如 120。"),
+        "en": ("Not a whole number", "Type a whole number >= 0, e.g. 120."),
+    },
+}
+_RECOMPUTED = {"zh": "（此列由 khbook 重新计算。）", "en": " (khbook recomputes this column.)"}
+_ALLOWED = {"zh": "\n可选值：", "en": "\nAllowed values: "}
+_JOIN = {"zh": "、", "en": "; "}
+
+
+@dataclass(frozen=True)
+class DataRange:
+    """Rows (0-based, inclusive) a sheet's validations and formats cover."""
+
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, spec: Spec) -> DataRange:
+        return cls(spec.header_row, spec.header_row + spec.data_rows - 1)
+
+    def a1(self, col: int, *, absolute: bool = True) -> str:
+        letter = xl_col_to_name(col)
+        d = "$" if absolute else ""
+        return f"{d}{letter}{d}{self.first + 1}:{d}{letter}{d}{self.last + 1}"
+
+
+def _where(spec: Spec, sheet: Sheet, col: Column) -> tuple[str, str]:
+    return str(spec.directory / "workbook.yaml"), f"sheets({sheet.key}).columns({col.key})"
+
+
+def _limit(text: str, limit: int, file: str, key: str, what: str) -> str:
+    n = utf16_len(text)
+    if n > limit:
+        raise SpecError(file, key, f"{what} would be {n} characters; Excel allows at most {limit}: shorten it")
+    return text
+
+
+def title(text: str) -> str:
+    """A header as a validation title: Excel allows 32 characters, so long ones are cut."""
+    return text if utf16_len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
+
+
+def reference_name(references: str) -> str:
+    """Workbook-level defined name for a referenced column, e.g. customers.customer_id -> customer_ids."""
+    return references.split(".")[1] + "s"
+
+
+def check_defined_name(spec: Spec, name: str, key: str) -> str:
+    if not _NAME_OK.match(name) or _A1.match(name) or _R1C1.match(name) or len(name) > 255:
+        raise SpecError(str(spec.directory / "lists.yaml"), key, f"{name!r} is not a valid Excel defined name")
+    return name
+
+
+def check_sheet_names(spec: Spec, lang: str) -> list[str]:
+    """All sheet names of the template in `lang`, after Excel's naming rules."""
+    file = str(spec.directory / "workbook.yaml")
+    names = [(spec.instructions_sheet(lang), "instructions_sheet")]
+    names += [(s.name(lang), f"sheets({s.key}).name.{lang}") for s in spec.sheets]
+    names.append((spec.lists_sheet(lang), "lists_sheet"))
+    seen: set[str] = set()
+    for name, key in names:
+        if not 1 <= len(name) <= 31 or _BAD_SHEET_CHARS & set(name) or name[0] == "'" or name[-1] == "'" or name.lower() == "history":
+            raise SpecError(file, key, f"sheet name {name!r} breaks Excel's rules (1-31 characters, none of []:*?/\\)")
+        if name.casefold() in seen:
+            raise SpecError(file, key, f"sheet name {name!r} is used twice in the {lang} template")
+        seen.add(name.casefold())
+    return [n for n, _ in names]
+
+
+def check_lists(spec: Spec, lang: str) -> None:
+    file = str(spec.directory / "lists.yaml")
+    for vl in spec.lists.values():
+        check_defined_name(spec, vl.range_name, vl.name)
+        for i, label in enumerate(vl.labels(lang)):
+            _limit(label, LIST_ITEM_MAX, file, f"{vl.name}[{i}].{lang}", "this list item")
+
+
+def prompt(spec: Spec, sheet: Sheet, col: Column, lang: str) -> str:
+    """The input message: the column's help, the allowed values of a multi-select column,
+    and for computed columns a note that khbook recomputes them."""
+    file, key = _where(spec, sheet, col)
+    help_text = _limit(col.help(lang), PROMPT_MAX, file, f"{key}.help.{lang}", "the help text")
+    text = help_text
+    if col.computed and "khbook" not in text:
+        text += _RECOMPUTED[lang]
+    if col.type == "multi" and not col.computed:
+        vl = spec.list_for(col)
+        assert vl is not None
+        text += _ALLOWED[lang] + _JOIN[lang].join(vl.labels(lang))
+        return _limit(text, PROMPT_MAX, str(spec.directory / "lists.yaml"), str(col.list),
+                      f"the input message of multi-select column {sheet.key}.{col.key} ({lang}: help text plus every value of list {col.list!r})")
+    return _limit(text, PROMPT_MAX, file, f"{key}.help.{lang}", "the input message")
+
+
+def rule_kind(col: Column) -> str:
+    """Which validation a column gets: list, unique, reference, date, decimal, integer or prompt."""
+    if col.computed:
+        return "prompt"
+    if col.references:
+        return "reference"
+    if col.type == "id" and col.unique:
+        return "unique"
+    return {"choice": "list", "date": "date", "amount": "decimal", "integer": "integer"}.get(col.type, "prompt")
+
+
+def _criteria(spec: Spec, sheet: Sheet, col: Column, index: int, kind: str, rows: DataRange) -> dict[str, Any]:
+    if kind == "list":
+        vl = spec.list_for(col)
+        assert vl is not None
+        return {"validate": "list", "source": "=" + vl.range_name}
+    if kind == "reference":
+        return {"validate": "list", "source": "=" + reference_name(str(col.references))}
+    if kind == "unique":
+        cell = xl_col_to_name(index) + str(rows.first + 1)
+        above = f"{rows.a1(index).split(':')[0]}:{cell}"
+        # the first occurrence of an ID is valid, every later repeat is not
+        return {"validate": "custom", "value": f"=AND(LEN(TRIM({cell}))>0,COUNTIF({above},{cell})=1)"}
+    if kind == "date":
+        return {"validate": "date", "criteria": "between", "minimum": date_min(spec), "maximum": DATE_MAX}
+    if kind in ("decimal", "integer"):
+        return {"validate": kind, "criteria": ">=", "value": 0}
+    return {"validate": "any"}
+
+
+def date_min(spec: Spec) -> dt.date:
+    d = spec.rules.get("checks", {}).get("date_min", dt.date(1900, 1, 1))
+    return d if isinstance(d, dt.date) else dt.date(1900, 1, 1)
+
+
+def validation(spec: Spec, sheet: Sheet, index: int, lang: str, rows: DataRange) -> dict[str, Any]:
+    """XlsxWriter data_validation options for column `index` of `sheet` over `rows`."""
+    col = sheet.columns[index]
+    kind = rule_kind(col)
+    opts = _criteria(spec, sheet, col, index, kind, rows)
+    opts |= {"ignore_blank": True, "input_title": title(col.header(lang)), "input_message": prompt(spec, sheet, col, lang)}
+    if kind == "prompt":
+        opts["show_error"] = False
+        return opts
+    err_title, err_msg = _ERRORS["list" if kind == "list" else kind][lang]
+    target = spec.sheet(str(col.references).split(".")[0]).name(lang) if col.references else ""
+    msg = err_msg.format(header=col.header(lang), target=target, min=date_min(spec).isoformat(), max=DATE_MAX.isoformat())
+    file, key = _where(spec, sheet, col)
+    opts |= {
+        "error_type": "stop",
+        "error_title": title(err_title),
+        "error_message": _limit(msg, ERROR_MAX, file, f"{key}.header.{lang}", "the error message"),
+    }
+    return opts
+
+
+def range_ref(sheet_name: str, a1: str) -> str:
+    """A formula reference to a range on a named sheet, quoted when needed."""
+    return f"={quote_sheetname(sheet_name)}!{a1}"
