@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from khbook.annotate.plan import Plan, plan_annotation
-from khbook.base.errors import Hint, WorkbookError
+from khbook.base.fsutil import refuse_overwrite
 from khbook.checks.crosssheet import run_rules
 from khbook.checks.schema import validate_table
 from khbook.classify.computed import computed_changes, report_changes
@@ -101,9 +101,7 @@ def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec |
     """Check `src`, then write its annotated copy to `dst` (never onto `src`)."""
     src = Path(src)
     out = Path(dst) if dst is not None else default_output(src)
-    if out.exists() and src.exists() and out.resolve() == src.resolve():
-        raise WorkbookError(str(src), "the output would overwrite the input",
-                            Hint("other_output", "choose another output path with -o"), code="overwrite_input")
+    refuse_overwrite(src, out)
     spec = spec or load_spec()
     raw = load_raw(src)
     try:

@@ -26,9 +26,10 @@ import pytest
 from lxml import etree
 
 from khbook.base.errors import WorkbookError
+from khbook.base.excel import quote_sheet
 from khbook.ooxml import ChartSpec, NewSheet, SheetEdits, write_annotated
 from khbook.ooxml.sheetxml import marker_formula
-from khbook.ooxml.xmlutil import cell_text, compact_sqref, quote_sheet
+from khbook.ooxml.xmlutil import cell_text, compact_sqref
 from tests import ooxml_fixtures as fx
 
 SHARED = Path(os.environ.get("KHBOOK_SHARED") or Path(__file__).resolve().parents[2] / "shared")

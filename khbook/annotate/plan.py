@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from khbook.base.excel import quote_sheet
 from khbook.classify.computed import (
     Change,
     canonical_value,
@@ -40,10 +41,6 @@ class Plan:
     new_sheets: list[NewSheet]
     changes: list[Change]
     filled: int
-
-
-def quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
 
 
 def _comment(findings: list[Finding], report: Report) -> str:

@@ -41,6 +41,14 @@ def _error(path: Path, exc: OSError) -> WorkbookError:
     return WorkbookError(str(path), f"cannot write: {reason}", hint, code=code, params={"reason": reason})
 
 
+def refuse_overwrite(src: str | Path, dst: str | Path) -> None:
+    """Raise when writing `dst` would replace the input `src`: khbook never modifies an input file."""
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise WorkbookError(str(src), "the output would overwrite the input",
+                            Hint("other_output", "choose another output path with -o"), code="overwrite_input")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it onto `path` on success."""

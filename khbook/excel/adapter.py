@@ -49,6 +49,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from khbook.base.excel import ERROR_CODES, MARK_COLOURS, col_letters
+
 if TYPE_CHECKING:
     from khbook.annotate.plan import Plan
     from khbook.read.rawbook import RawBook
@@ -67,13 +69,7 @@ _A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
 # --------------------------------------------------------------------------- addresses
-def col_letter(col: int) -> str:
-    """1 -> A, 27 -> AA."""
-    out = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+col_letter = col_letters  # 1 -> A, 27 -> AA (one home: khbook.base.excel)
 
 
 def cell_tuple(cell: Cell) -> tuple[int, int]:
@@ -153,8 +149,6 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
-_ERRORS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#DATA!",
-           "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!"}
 
 
 def read_sheets(book: Any, *, errors: dict[str, dict[tuple[int, int], str]] | None = None
@@ -179,7 +173,7 @@ def read_sheets(book: Any, *, errors: dict[str, dict[tuple[int, int], str]] | No
         for r, row in enumerate(raw or []):
             cells = []
             for c, value in enumerate(row):
-                if isinstance(value, str) and value in _ERRORS:
+                if isinstance(value, str) and value in ERROR_CODES:
                     found[(r, c)] = value
                     value = None
                 cells.append(_cell_value(value))
@@ -291,7 +285,7 @@ def recreate_sheet(book: Any, name: str, rows: Sequence[Sequence[Any]]) -> tuple
 
 # --------------------------------------------------------------------------- the refresh
 #: Fill colours of khbook's marks (the same as the annotated copy's conditional formats).
-MARK_COLORS: dict[str, str] = {"error": "#FFC7CE", "warning": "#FFEB9C", "info": "#DDEBF7", "changed": "#E2EFDA"}
+MARK_COLORS: dict[str, str] = {kind: "#" + rgb for kind, rgb in MARK_COLOURS.items()}
 #: Header of a computed column that khbook added (the annotated copy's COMPUTED_FILL).
 HEADER_MARK_COLOR = "#D9D9D9"
 

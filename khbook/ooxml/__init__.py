@@ -33,8 +33,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khbook.base.errors import Hint, WorkbookError
-from khbook.base.fsutil import atomic_output
+from khbook.base.errors import WorkbookError
+from khbook.base.excel import col_index, valid_sheet_name
+from khbook.base.fsutil import atomic_output, refuse_overwrite
 from khbook.ooxml import chunked
 from khbook.ooxml.comments import CommentResult, ShapeIds, patch_comments
 from khbook.ooxml.newsheet import add_charts, build_sheet
@@ -49,11 +50,10 @@ from khbook.ooxml.sheetxml import (
 )
 from khbook.ooxml.styles import Styles
 from khbook.ooxml.workbook import Workbook, reset_part
-from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, col_index, parse, q, serialize, split_ref
+from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, parse, q, serialize, split_ref
 
 Value = str | int | float | decimal.Decimal | datetime.date | datetime.datetime | None
 
-_BAD_SHEET_CHARS = set('[]:*?/\\')
 
 
 @dataclass
@@ -116,9 +116,7 @@ def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: l
                     replace_sheets: Collection[str] = ()) -> PatchStats:
     """Write `src` with `edits` and `new_sheets` applied to `dst` (atomically); `src` is never modified."""
     src, dst = Path(src), Path(dst)
-    if dst.exists() and src.resolve() == dst.resolve():
-        raise WorkbookError(str(dst), "the output would overwrite the input",
-                            Hint("other_output_name", "choose another output name with -o"), code="overwrite_input")
+    refuse_overwrite(src, dst)
     _validate(edits, new_sheets)
     stats = PatchStats()
     pkg = Package(src)
@@ -159,7 +157,7 @@ def _validate(edits: list[SheetEdits], new_sheets: list[NewSheet]) -> None:
     seen: set[str] = set()
     for ns in new_sheets:
         n = ns.name
-        if not 1 <= len(n) <= 31 or _BAD_SHEET_CHARS & set(n) or n[0] == "'" or n[-1] == "'":
+        if not valid_sheet_name(n):
             raise ValueError(f"invalid sheet name {n!r}")
         if n.lower() in seen:
             raise ValueError(f"sheet {n!r} given twice")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from khbook.base.excel import col_index, col_letters, quote_sheet
 from khbook.ooxml.package import Package
 from khbook.ooxml.sheetxml import MARK_FILLS, cell_xml
 from khbook.ooxml.styles import DATE_FORMAT, DATETIME_FORMAT, Styles
@@ -23,11 +24,8 @@ from khbook.ooxml.xmlutil import (
     RT_CHART,
     RT_DRAWING,
     clean_text,
-    col_index,
-    col_letters,
     esc_attr,
     make_ref,
-    quote_sheet,
     range_bounds,
     split_ref,
 )

@@ -21,12 +21,12 @@ from collections.abc import Iterable
 
 from lxml import etree
 
+from khbook.base.excel import MARK_COLOURS, MARK_KINDS, col_index
 from khbook.ooxml.styles import DATE_FORMAT, DATETIME_FORMAT, Styles
 from khbook.ooxml.xmlutil import (
     MAIN,
     WORKSHEET_ORDER,
     cell_text,
-    col_index,
     compact_sqref,
     esc_text,
     insert_ordered,
@@ -37,8 +37,7 @@ from khbook.ooxml.xmlutil import (
 )
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-MARK_KINDS = ("error", "warning", "info", "changed")
-MARK_FILLS = {"error": "FFFFC7CE", "warning": "FFFFEB9C", "info": "FFDDEBF7", "changed": "FFE2EFDA"}
+MARK_FILLS = {kind: "FF" + rgb for kind, rgb in MARK_COLOURS.items()}  # ARGB, as SpreadsheetML writes it
 COMPUTED_FILL = "FFD9D9D9"
 _C, _ROW, _F, _V, _IS, _T = q("c"), q("row"), q("f"), q("v"), q("is"), q("t")
 _sub = etree.SubElement

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from khbook.base.errors import Hint, WorkbookError
+from khbook.base.excel import quote_sheet
 from khbook.ooxml.package import Package
 from khbook.ooxml.xmlutil import (
     CT_WORKSHEET,
@@ -22,7 +23,6 @@ from khbook.ooxml.xmlutil import (
     RT_EXTENDED,
     RT_WORKSHEET,
     q,
-    quote_sheet,
 )
 
 WORKBOOK_ORDER = (

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from lxml import etree
 
+from khbook.base.excel import col_index, col_letters
 from khbook.base.xmlsafe import parse_xml
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -112,24 +113,6 @@ def esc_attr(text: str) -> str:
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
-def col_index(letters: str) -> int:
-    """Column letters -> 1-based index (A -> 1)."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-@functools.lru_cache(maxsize=16384)
-def col_letters(index: int) -> str:
-    """1-based column index -> letters (1 -> A)."""
-    s = ""
-    while index:
-        index, r = divmod(index - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 @functools.lru_cache(maxsize=32768)
 def _letters_col(letters: str) -> int:
     return col_index(letters)
@@ -189,11 +172,6 @@ def expand_sqref(sqref: str) -> set[tuple[int, int]]:
             for c in range(c1, c2 + 1):
                 out.add((r, c))
     return out
-
-
-def quote_sheet(name: str) -> str:
-    """Sheet name for a formula reference: always quoted, single quotes doubled."""
-    return "'" + name.replace("'", "''") + "'"
 
 
 # ---- element order -------------------------------------------------------------------

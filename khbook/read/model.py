@@ -23,15 +23,12 @@ from typing import Any
 
 import pandas as pd
 
+from khbook.base.excel import col_letters
+
 
 def col_letter(index: int) -> str:
-    """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
-    s = ""
-    index += 1
-    while index:
-        index, r = divmod(index - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    """0-based column index -> Excel letters (0 -> A, 26 -> AA): the reader counts from 0."""
+    return col_letters(index + 1)
 
 
 @dataclass

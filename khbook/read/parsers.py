@@ -44,6 +44,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from khbook.base.excel import ERROR_CODES
+
 __all__ = [
     "Parsed",
     "check_credit_code",
@@ -126,11 +128,7 @@ def clean_text(v: Any) -> str | None:
     return clean_text(str(v))
 
 
-EXCEL_ERRORS = frozenset(
-    {"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
-     "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!",
-     "#PYTHON!", "#N/A!"}
-)
+EXCEL_ERRORS = ERROR_CODES
 
 
 def is_excel_error(v: Any) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from khbook.base.errors import Hint, WorkbookError
+from khbook.base.excel import col_index
 
 _HINT_RETRY = Hint("resave_retry_xlsx", "open it in Excel or WPS, save it again as .xlsx and retry")
 
@@ -82,13 +83,6 @@ _CELL_ERR = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?\bt="e"[^>]*>(?
 _CELL_ERR2 = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
 
 
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ch - 64)
-    return n - 1
-
-
 def _sheet_parts(zf: zipfile.ZipFile, path: str) -> dict[str, str]:
     """Sheet name -> part name inside the package."""
     from khbook.base.xmlsafe import parse_xml
@@ -128,7 +122,7 @@ def _error_cells(zf: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
     found: dict[tuple[int, int], str] = {}
     for rx in (_CELL_ERR, _CELL_ERR2):
         for m in rx.finditer(data):
-            found[(int(m.group(2)) - 1, _col_index(m.group(1)))] = m.group(3).decode("utf-8", "replace")
+            found[(int(m.group(2)) - 1, col_index(m.group(1)) - 1)] = m.group(3).decode("utf-8", "replace")
     return found
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from khbook.base.errors import SpecError
+from khbook.base.excel import valid_sheet_name
 from khbook.spec.model import (
-    _BAD_SHEET_CHARS,
     COLUMN_TYPES,
     LANGS,
     SEVERITIES,
@@ -190,7 +190,7 @@ def _load_column(ctx: _Ctx, raw: Any, key: str, lists: dict[str, ValueList]) -> 
 
 
 def _check_sheet_name(ctx: _Ctx, name: str, key: str) -> None:
-    if not 1 <= len(name) <= 31 or _BAD_SHEET_CHARS & set(name) or name.startswith("'") or name.endswith("'"):
+    if not valid_sheet_name(name):
         raise ctx.fail(key, f"sheet name {name!r} breaks Excel's rules (1-31 characters, none of []:*?/\\)")
 
 

@@ -17,7 +17,6 @@ LANGS = ("zh", "en")
 COLUMN_TYPES = ("text", "id", "date", "amount", "integer", "choice", "multi", "phone", "email", "uscc")
 SEVERITIES = ("error", "warning", "info")
 SPEC_FILES = ("workbook.yaml", "lists.yaml", "rules.yaml", "checks.yaml", "regions.yaml", "reasons.yaml", "labels.yaml")
-_BAD_SHEET_CHARS = set("[]:*?/\\")
 
 
 def utf16_len(text: str) -> int:

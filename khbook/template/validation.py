@@ -17,6 +17,7 @@ from typing import Any
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
 from khbook.base.errors import SpecError
+from khbook.base.excel import valid_sheet_name
 from khbook.spec import Column, Sheet, Spec, utf16_len
 
 TITLE_MAX = 32        # input and error titles
@@ -24,7 +25,6 @@ PROMPT_MAX = 255      # input message
 ERROR_MAX = 224       # error message (Excel silently truncates longer ones)
 LIST_ITEM_MAX = 255   # one dropdown entry
 DATE_MAX = dt.date(2099, 12, 31)
-_BAD_SHEET_CHARS = set("[]:*?/\\")
 _NAME_OK = re.compile(r"^[A-Za-z_\\\u0080-\uffff][A-Za-z0-9_.?\\\u0080-\uffff]*$")
 _A1 = re.compile(r"^\$?[A-Za-z]{1,3}\$?\d+$")
 _R1C1 = re.compile(r"^[Rr](\d*)([Cc](\d*))?$|^[Cc]\d*$")
@@ -113,7 +113,7 @@ def check_sheet_names(spec: Spec, lang: str) -> list[str]:
     names.append((spec.lists_sheet(lang), "lists_sheet"))
     seen: set[str] = set()
     for name, key in names:
-        if not 1 <= len(name) <= 31 or _BAD_SHEET_CHARS & set(name) or name[0] == "'" or name[-1] == "'" or name.lower() == "history":
+        if not valid_sheet_name(name):
             raise SpecError(file, key, f"sheet name {name!r} breaks Excel's rules (1-31 characters, none of []:*?/\\)")
         if name.casefold() in seen:
             raise SpecError(file, key, f"sheet name {name!r} is used twice in the {lang} template")

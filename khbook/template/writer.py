@@ -27,6 +27,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from khbook.base.errors import Hint, KhbookError, WorkbookError
+from khbook.base.excel import MARK_COLOURS
 from khbook.base.fsutil import atomic_output
 from khbook.spec import LANGS, Column, Sheet, Spec
 from khbook.template.instructions import instruction_lines
@@ -87,7 +88,7 @@ class _Formats:
         self.heading = wb.add_format({"bold": True, "font_size": 11, "bg_color": "#DDEBF7", "font_color": "#1F3864"})
         self.body = wb.add_format({"text_wrap": True, "valign": "top"})
         self.list_header = wb.add_format({"bold": True, "bg_color": "#EDEDED"})
-        self.duplicate = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        self.duplicate = wb.add_format({"bg_color": "#" + MARK_COLOURS["error"], "font_color": "#9C0006"})
         self.missing_id = wb.add_format({"bg_color": "#FFEB9C"})
 
     def column(self, col: Column) -> Format | None:
