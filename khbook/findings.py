@@ -33,9 +33,6 @@ class Finding:
         d.pop("file")
         return d
 
-    def sort_key(self) -> tuple[Any, ...]:
-        return (SEVERITY_ORDER[self.severity], self.sheet, self.row or 0, self.cell, self.rule)
-
 
 def value_text(value: Any) -> str:
     """The raw value as a rep would recognise it (for messages and the value field)."""

@@ -1,4 +1,4 @@
-"""Cell-level parsers: every value trap of DOMAIN.md ("Facts and traps") with exact values."""
+"""Cell-level parsers: every value trap of real workbooks (the domain's "Facts and traps") with exact values."""
 
 from __future__ import annotations
 

@@ -408,7 +408,7 @@ def _assert_same(source: Path, annotated: Any, replayed: Any, res: Any, done: An
     from khbook.excel.adapter import HEADER_MARK_COLOR, MARK_COLORS, previous_marks
     from khbook.read.rawbook import load_raw
     from khbook.spec import load_spec
-    from khbook.template.writer import _DATA_STYLE, _HEADER_STYLE
+    from khbook.template.styles import DATA_STYLE, HEADER_STYLE
     from tests.xlwings_support import colored_cells
 
     raw = load_raw(source)
@@ -426,7 +426,7 @@ def _assert_same(source: Path, annotated: Any, replayed: Any, res: Any, done: An
     # ... and the cells the previous 异常清单 listed, where not marked again, restored
     previous = {(sheet, f"{openpyxl.utils.get_column_letter(c)}{r}")
                 for sheet, cells in previous_marks(raw, spec).items() for r, c in cells} - set(marks)
-    restored = {None} | {s["bg_color"] for s in (*_DATA_STYLE.values(), *_HEADER_STYLE.values())}
+    restored = {None} | {s["bg_color"] for s in (*DATA_STYLE.values(), *HEADER_STYLE.values())}
     assert set(on_data) == set(marks) | previous
     assert {k: on_data[k] for k in marks} == marks
     assert {on_data[k] for k in previous} <= restored
@@ -476,7 +476,7 @@ def test_refresh_book_matches_khbook_refresh(tmp_path: Path, xw: Any, spec: Any,
 
 
 def test_second_refresh_clears_the_previous_fills(tmp_path: Path, xw: Any, spec: Any, template: Path) -> None:
-    from khbook.template.writer import _DATA_STYLE
+    from khbook.template.styles import DATA_STYLE
 
     first = _messy(template, tmp_path / "messy.xlsx")
     _annotated, replayed, res1, _done, _actions = _both(first, xw, spec, tmp_path)
@@ -494,7 +494,7 @@ def test_second_refresh_clears_the_previous_fills(tmp_path: Path, xw: Any, spec:
     assert replayed2["客户基础信息"][bad].fill.fill_type is None
     # the recomputed tier (marked "changed" last time) goes back to the template's computed fill
     changed = [(p.sheet, r) for p in res1.plan.sheets for r, (k, _c) in p.marks.items() if k == "changed"]
-    assert changed and all(colored[c] == _DATA_STYLE["computed"]["bg_color"] for c in changed)
+    assert changed and all(colored[c] == DATA_STYLE["computed"]["bg_color"] for c in changed)
     # the change log keeps the first run's rows, then adds the second run's
     log1 = [list(r) for r in res1.plan.new_sheets[2].rows[1:]]
     log2 = [list(r) for r in res2.plan.new_sheets[2].rows[1:]]

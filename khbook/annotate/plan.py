@@ -29,8 +29,6 @@ from khbook.read.rawbook import RawBook
 from khbook.report.report import Report
 from khbook.spec import Spec
 
-MARK_KIND = {"error": "error", "warning": "warning", "info": "info"}
-
 # the words of the added sheets and comments are labels.yaml's `annotated` and `severity` areas
 SUMMARY_DIMS = ("value_tier", "abc_class", "stage", "tag", "region", "owner")
 
@@ -57,7 +55,7 @@ def _marks(report: Report) -> dict[str, dict[str, tuple[str, str]]]:
     out: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
     for (sheet, cell), fs in by_cell.items():
         fs.sort(key=lambda f: SEVERITY_ORDER[f.severity])
-        kind = "changed" if all(f.rule == "computed_changed" for f in fs) else MARK_KIND[fs[0].severity]
+        kind = "changed" if all(f.rule == "computed_changed" for f in fs) else fs[0].severity
         out[sheet][cell] = (kind, _comment(fs, report))
     return out
 

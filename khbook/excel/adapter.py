@@ -348,7 +348,7 @@ def _date1904(book: Any) -> bool:
 def _restore_color(report: Any, spec: Any, sheet: str, cell: tuple[int, int]) -> Color:
     """The fill a previously marked cell goes back to: the template's fill of its column
     (computed/derived data cells, template header cells), else no fill."""
-    from khbook.template.writer import _DATA_STYLE, _HEADER_STYLE, _state
+    from khbook.template.styles import DATA_STYLE, HEADER_STYLE, column_state
 
     book = report.book
     table = next((t for t in (book.tables.values() if book else []) if t.name == sheet), None)
@@ -359,13 +359,13 @@ def _restore_color(report: Any, spec: Any, sheet: str, cell: tuple[int, int]) ->
         if info.index + 1 != col:
             continue
         try:
-            state = _state(spec.sheet(table.key).column(key))
+            state = column_state(spec.sheet(table.key).column(key))
         except Exception:
             return None
         if row == table.header_row:
-            return _HEADER_STYLE.get(state, {}).get("bg_color")
+            return HEADER_STYLE.get(state, {}).get("bg_color")
         if row > table.header_row:
-            return _DATA_STYLE.get(state, {}).get("bg_color")
+            return DATA_STYLE.get(state, {}).get("bg_color")
     return None
 
 

@@ -302,10 +302,6 @@ class Package:
                 self._ct_dirty = True
 
     # ---- output -----------------------------------------------------------------
-    @property
-    def changed_names(self) -> list[str]:
-        return sorted(set(self._changed) | set(self._added))
-
     def write(self, dst: Path) -> tuple[int, int]:
         """Write the patched package to `dst`; returns (parts changed/added, parts copied raw)."""
         self._flush_rels()

@@ -600,9 +600,3 @@ def split_sheet_data(data: bytes) -> tuple[bytes, memoryview, bytes] | None:
         return None
     return data[:start] + placeholder + data[end:], memoryview(data)[start:end], placeholder
 
-
-def join_sheet_data(serialized: bytes, original: bytes, placeholder: bytes) -> bytes | None:
-    """Put the original <sheetData> back in place of the placeholder (None if not found once)."""
-    if serialized.count(placeholder) != 1:
-        return None
-    return serialized.replace(placeholder, original, 1)

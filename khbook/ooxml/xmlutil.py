@@ -19,7 +19,6 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
-X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
 
 RT_WORKSHEET = f"{REL_NS}/worksheet"
 RT_COMMENTS = f"{REL_NS}/comments"
@@ -163,17 +162,6 @@ def compact_sqref(refs: Iterable[str]) -> str:
     return " ".join(parts)
 
 
-def expand_sqref(sqref: str) -> set[tuple[int, int]]:
-    """A space-separated sqref -> set of (row, col); ranges expanded (keep them small)."""
-    out: set[tuple[int, int]] = set()
-    for part in sqref.split():
-        r1, c1, r2, c2 = range_bounds(part)
-        for r in range(r1, r2 + 1):
-            for c in range(c1, c2 + 1):
-                out.add((r, c))
-    return out
-
-
 # ---- element order -------------------------------------------------------------------
 
 WORKSHEET_ORDER: Sequence[str] = (
@@ -217,6 +205,3 @@ def insert_ordered(parent: etree._Element, new: etree._Element, order: Sequence[
             pos = i + 1
     parent.insert(pos, new)
 
-
-def find_child(parent: etree._Element, local: str, ns: str = MAIN) -> etree._Element | None:
-    return parent.find(q(local, ns))

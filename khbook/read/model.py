@@ -17,7 +17,6 @@ Cells that failed parsing are blank in the typed frame and listed in Table.bad.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,5 +114,3 @@ class CustomerClass:
         }
 
 
-def today() -> dt.date:
-    return dt.date.today()

@@ -6,7 +6,7 @@ value as a reader returns it (``str``, ``int``, ``float``, ``bool``, ``date``,
 carrying the typed value and, when the cell is bad, the rule id of ``checks.yaml`` and
 one of that rule's ``details`` keys.
 
-Conventions (see DOMAIN.md, "Facts and traps"):
+Conventions (the value traps of real workbooks, each with a test in tests/test_parsers.py):
 
 - every text is normalised first: Unicode NFKC (full-width ``１２３``, ``＠``, ``Ｘ``,
   ``，`` become ASCII), zero-width characters dropped, non-breaking spaces made spaces,
@@ -206,7 +206,7 @@ def parse_date(
     """A cell -> ``Parsed(datetime.date)``; bad cells give rule ``bad_date``.
 
     Accepts date/datetime objects, Excel serials in 20000..80000 (1904 system when
-    `date1904`), 8-digit ``YYYYMMDD`` numbers and the text forms of DOMAIN.md with an
+    `date1904`), 8-digit ``YYYYMMDD`` numbers and year-first text dates (``2024-05-10``, ``2024/5/10``, ``2024年5月10日``) with an
     optional time part. The as-of/future check is the caller's.
     """
     if v is None:

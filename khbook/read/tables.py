@@ -43,10 +43,6 @@ def norm_header(value: Any) -> str:
     return _SPACE.sub("", text).casefold()
 
 
-def _name_table(names: list[str]) -> dict[str, None]:
-    return {norm_header(n): None for n in names}
-
-
 class _Matcher:
     """Maps normalised header texts of one spec sheet to column keys."""
 

@@ -30,8 +30,6 @@ from typing import Any
 
 #: The macro in xlwings' standalone VBA project that the button runs.
 SAMPLE_MACRO = "SampleCall"
-#: What the companion module runs (the adapter's entry point for RunPython).
-ADAPTER_CALL = "import khbook.excel.adapter as a; a.refresh_caller()"
 
 _SOURCE = "quickstart_standalone.xlsm"
 _CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")

@@ -31,6 +31,7 @@ from khbook.base.excel import MARK_COLOURS
 from khbook.base.fsutil import atomic_output
 from khbook.spec import LANGS, Column, Sheet, Spec
 from khbook.template.instructions import instruction_lines
+from khbook.template.styles import DATA_STYLE, HEADER_STYLE, column_state
 from khbook.template.validation import (
     DataRange,
     check_defined_name,
@@ -47,14 +48,6 @@ DOC_CREATED = dt.datetime(2024, 1, 1, 0, 0, 0)
 WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
 _TITLES = {"zh": "客户管理工作簿", "en": "Customer workbook"}
 
-# header fills by column state; data fills for computed/derived columns
-_HEADER_STYLE = {
-    "required": {"bg_color": "#F8CBAD", "font_color": "#9C0006"},
-    "normal": {"bg_color": "#DDEBF7", "font_color": "#1F3864"},
-    "derived": {"bg_color": "#EDEDED", "font_color": "#404040", "italic": True},
-    "computed": {"bg_color": "#BFBFBF", "font_color": "#404040", "italic": True},
-}
-_DATA_STYLE = {"derived": {"bg_color": "#F7F7F7"}, "computed": {"bg_color": "#E7E6E6", "font_color": "#595959"}}
 _NUM_FORMAT = {"id": "@", "uscc": "@", "phone": "@", "date": "yyyy-mm-dd", "amount": "#,##0.00", "integer": "0"}
 
 
@@ -83,7 +76,7 @@ class _Formats:
         self.wb = wb
         self._cache: dict[tuple[str, str], Format] = {}
         base = {"bold": True, "border": 1, "border_color": "#8EA9DB", "align": "center", "valign": "vcenter", "text_wrap": True}
-        self.header = {state: wb.add_format(base | style) for state, style in _HEADER_STYLE.items()}
+        self.header = {state: wb.add_format(base | style) for state, style in HEADER_STYLE.items()}
         self.title = wb.add_format({"bold": True, "font_size": 14, "font_color": "#1F3864"})
         self.heading = wb.add_format({"bold": True, "font_size": 11, "bg_color": "#DDEBF7", "font_color": "#1F3864"})
         self.body = wb.add_format({"text_wrap": True, "valign": "top"})
@@ -92,9 +85,9 @@ class _Formats:
         self.missing_id = wb.add_format({"bg_color": "#FFEB9C"})
 
     def column(self, col: Column) -> Format | None:
-        state = _state(col) if _state(col) in _DATA_STYLE else ""
+        state = column_state(col) if column_state(col) in DATA_STYLE else ""
         key = (col.type, state)
-        props: dict[str, Any] = dict(_DATA_STYLE.get(state, {}))
+        props: dict[str, Any] = dict(DATA_STYLE.get(state, {}))
         if col.type in _NUM_FORMAT:
             props["num_format"] = _NUM_FORMAT[col.type]
         if not props:
@@ -104,12 +97,6 @@ class _Formats:
         return self._cache[key]
 
 
-def _state(col: Column) -> str:
-    if col.computed:
-        return "computed"
-    if col.derived:
-        return "derived"
-    return "required" if col.required else "normal"
 
 
 def header_text(col: Column, lang: str) -> str:
@@ -151,7 +138,7 @@ def _write_headers(ws: Worksheet, sheet: Sheet, lang: str, fmt: _Formats, rows: 
     hr = rows.first - 1
     for i, col in enumerate(sheet.columns):
         ws.set_column(i, i, col.width, fmt.column(col))
-        ws.write_string(hr, i, header_text(col, lang), fmt.header[_state(col)])
+        ws.write_string(hr, i, header_text(col, lang), fmt.header[column_state(col)])
     ws.set_row(hr, 30)
     ws.freeze_panes(rows.first, 0)
     ws.autofilter(hr, 0, rows.last, len(sheet.columns) - 1)
