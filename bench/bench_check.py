@@ -40,7 +40,7 @@ from khbook.classify.engine import classify
 from khbook.spec import load_spec
 spec = load_spec()
 r = check_file(PATH, spec, as_of=dt.date(2026, 11, 24))
-untrusted = {(t.key, row, k) for t in r.book.tables.values() for (row, k) in t.bad}
+untrusted = set(r.untrusted)
 t0 = time.perf_counter()
 classify(r.book, spec, dt.date(2026, 11, 24), untrusted=untrusted)
 elapsed = time.perf_counter() - t0

@@ -46,8 +46,25 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+#: A cell by (spec sheet key, Excel row, field key): what a stage found it cannot trust.
+Cell = tuple[str, int, str]
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What one check stage hands forward: its findings and the cells it found untrustworthy
+    (an error on the cell: the classifier must not use its value)."""
+
+    findings: tuple[Finding, ...] = ()
+    untrusted: frozenset[Cell] = frozenset()
+
+
 class FindingFactory:
-    """Builds findings for one file in one language from the spec's catalogue."""
+    """Builds findings for one file in one language from the spec's catalogue.
+
+    Each stage makes its own factory and returns ``ff.items`` in its :class:`StageResult`:
+    no stage sees, or depends on, another stage's factory.
+    """
 
     def __init__(self, spec: Spec, lang: str = "zh", file: str = "") -> None:
         self.spec, self.lang, self.file = spec, lang, file

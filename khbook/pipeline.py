@@ -20,10 +20,10 @@ from pathlib import Path
 from khbook.annotate.plan import Plan, plan_annotation
 from khbook.base.fsutil import refuse_overwrite
 from khbook.checks.crosssheet import run_rules
-from khbook.checks.schema import validate_table
+from khbook.checks.schema import validate_book
 from khbook.classify.computed import computed_changes, report_changes
 from khbook.classify.engine import classify, summarize
-from khbook.findings import SEVERITY_ORDER, Finding, FindingFactory
+from khbook.findings import SEVERITY_ORDER, Finding
 from khbook.ooxml import PatchStats, write_annotated
 from khbook.read.model import Book
 from khbook.read.rawbook import RawBook, load_raw
@@ -43,19 +43,25 @@ def _order(book: Book, spec: Spec, findings: list[Finding]) -> list[Finding]:
 
 
 def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> Report:
-    """Check an already-read workbook (a file, or an open Excel book via xlwings)."""
-    ff = FindingFactory(spec, lang, file=Path(raw.path).name)
-    book = read_book(raw, spec, ff, as_of=as_of)
-    for sheet in spec.sheets:
-        t = book.table(sheet.key)
-        if t is not None:
-            validate_table(t, sheet, spec, ff, as_of=as_of)
-    run_rules(book, spec, ff, as_of)
-    untrusted = {(t.key, r, k) for t in book.tables.values() for (r, k) in t.bad}
-    customers = classify(book, spec, as_of, untrusted=untrusted, lang=lang)
-    report_changes(computed_changes(book, customers, spec, lang), book, ff)
-    return Report(Path(raw.path).name, as_of, lang, _order(book, spec, ff.items), customers,
-                  summarize(customers, spec), spec, book)
+    """Check an already-read workbook (a file, or an open Excel book via xlwings).
+
+    Each stage takes the values the previous ones produced and returns its own: findings and
+    the cells it cannot trust. The per-column stage's failed cells are blanked in a new book
+    (:meth:`~khbook.read.model.Book.masked`) before the cross-sheet rules and the classifier.
+    """
+    file = Path(raw.path).name
+    read = read_book(raw, spec, as_of=as_of, lang=lang, file=file)
+    columns = validate_book(read.book, spec, as_of=as_of, untrusted=read.stage.untrusted, lang=lang, file=file)
+    book = read.book.masked(columns.blank)
+    cross = run_rules(book, spec, as_of=as_of, untrusted=read.stage.untrusted | columns.stage.untrusted,
+                      lang=lang, file=file)
+    untrusted = read.stage.untrusted | columns.stage.untrusted | cross.untrusted
+    customers = classify(book, spec, as_of, untrusted=set(untrusted), lang=lang)
+    changes = computed_changes(book, customers, spec, lang)
+    changed = report_changes(changes, book, spec, lang=lang, file=file)
+    findings = [*read.stage.findings, *columns.stage.findings, *cross.findings, *changed.findings]
+    return Report(file, as_of, lang, _order(book, spec, findings), customers, summarize(customers, spec), spec, book,
+                  changes=changes, untrusted=untrusted)
 
 
 def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | None = None, lang: str = "zh") -> Report:

@@ -19,7 +19,6 @@ from khbook.classify.computed import (
     Change,
     canonical_value,
     class_columns,
-    computed_changes,
     display,
 )
 from khbook.findings import SEVERITY_ORDER, Finding
@@ -93,7 +92,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
     t = book.table("customers")
     if t is not None:
         sp = plan_for(t.name)
-        changes = computed_changes(book, report.customers, spec, lang)
+        changes = report.changes
         next_col = _width(raw, t.name)
         letters: dict[str, str] = {}
         columns = class_columns(spec)

@@ -1,48 +1,61 @@
 """Cross-sheet and logic checks: rule functions over the typed tables.
 
-Each function takes the book, the spec, the finding factory and the as-of date, and adds
-findings. They run after the per-column schemas, on values that parsed and passed.
+:func:`run_rules` runs every rule function over the book (with the per-column stage's failed
+cells already blanked) and returns the stage's findings and untrusted cells as a value. Each
+rule takes the book, the spec and the stage's :class:`Checks` (its finding factory, the as-of
+date, the cells earlier stages found untrustworthy, and the cells this stage finds).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from khbook.findings import FindingFactory
+from khbook.findings import Cell, FindingFactory, StageResult
 from khbook.read import parsers
 from khbook.read.model import Book, Table
 from khbook.spec import Spec
 
-RuleFn = Callable[[Book, Spec, FindingFactory, dt.date], None]
+
+@dataclass
+class Checks:
+    """One run of the cross-sheet stage: what the rules read (as-of date, earlier untrusted
+    cells) and what they produce (findings in `ff`, error cells in `bad`)."""
+
+    ff: FindingFactory
+    as_of: dt.date
+    untrusted: frozenset[Cell]
+    bad: set[Cell] = field(default_factory=set)
+
+    def trusted(self, t: Table, row: int, key: str) -> bool:
+        return (t.key, row, key) not in self.untrusted
+
+    def add(self, t: Table, rule: str, row: int, key: str, *, value: object = None, **kw: str) -> None:
+        f = self.ff.add(rule, sheet=t.name, cell=t.cell(row, key) or t.cell(row, "customer_id") or f"A{row}", row=row,
+                        column=t.header(key), field=key, customer_id=t.customer_id(row), value=value, **kw)
+        if f.severity == "error":
+            self.bad.add((t.key, row, key))
+
+
+RuleFn = Callable[[Book, Spec, Checks], None]
 
 
 def _ids(t: Table) -> pd.Series:
     return t.frame["customer_id"] if "customer_id" in t.frame else pd.Series(dtype=object)
 
 
-def _cid(t: Table, row: int) -> str | None:
-    return t.customer_id(row)
-
-
 def _ref(t: Table, row: int, key: str) -> str:
     return f"{t.name}!{t.cell(row, key)}"
-
-
-def _add(ff: FindingFactory, t: Table, rule: str, row: int, key: str, *, value: object = None, **kw: str) -> None:
-    f = ff.add(rule, sheet=t.name, cell=t.cell(row, key) or t.cell(row, "customer_id") or f"A{row}", row=row,
-               column=t.header(key), field=key, customer_id=_cid(t, row), value=value, **kw)
-    if f.severity == "error":
-        t.bad.add((row, key))
 
 
 def _date(v: object) -> dt.date:
     return pd.Timestamp(v).date()  # type: ignore[arg-type]
 
 
-def orphan_ids(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
+def orphan_ids(book: Book, spec: Spec, ck: Checks) -> None:
     """A 客户ID on another sheet that is not in the customers sheet."""
     customers = book.table("customers")
     known = set(_ids(customers).dropna()) if customers is not None else set()
@@ -55,11 +68,11 @@ def orphan_ids(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> No
             continue
         ids = t.frame["customer_id"]
         for row in ids[ids.notna() & ~ids.isin(known)].index:
-            if (row, "customer_id") not in t.bad:
-                _add(ff, t, "orphan_id", int(row), "customer_id", value=t.raw.at[row, "customer_id"])
+            if ck.trusted(t, row, "customer_id"):
+                ck.add(t, "orphan_id", int(row), "customer_id", value=t.raw.at[row, "customer_id"])
 
 
-def duplicate_companies(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
+def duplicate_companies(book: Book, spec: Spec, ck: Checks) -> None:
     """The same company (normalised name) under two different 客户ID."""
     t = book.table("customers")
     if t is None or "name" not in t.frame or "customer_id" not in t.frame:
@@ -74,12 +87,12 @@ def duplicate_companies(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.da
         if key in first:
             frow, fcid = first[key]
             if fcid != cid:
-                _add(ff, t, "duplicate_company", int(row), "name", value=name, other=f"{t.cell(frow, 'name')} ({fcid})")
+                ck.add(t, "duplicate_company", int(row), "name", value=name, other=f"{t.cell(frow, 'name')} ({fcid})")
         else:
             first[key] = (int(row), cid)
 
 
-def followup_dates(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
+def followup_dates(book: Book, spec: Spec, ck: Checks) -> None:
     """下次跟进时间 before 跟进时间."""
     t = book.table("followups")
     if t is None or "date" not in t.frame or "next_date" not in t.frame:
@@ -87,11 +100,11 @@ def followup_dates(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -
     f = t.frame
     bad = f[f["date"].notna() & f["next_date"].notna() & (f["next_date"] < f["date"])]
     for row in bad.index:
-        _add(ff, t, "next_before_followup", int(row), "next_date", value=_date(f.at[row, "next_date"]),
+        ck.add(t, "next_before_followup", int(row), "next_date", value=_date(f.at[row, "next_date"]),
              detail=_date(f.at[row, "date"]).isoformat())
 
 
-def deal_logic(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
+def deal_logic(book: Book, spec: Spec, ck: Checks) -> None:
     """成交 without amount or date; 流失 without reason."""
     t = book.table("deals")
     if t is None or "stage" not in t.frame:
@@ -102,15 +115,15 @@ def deal_logic(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> No
     for key, rule in (("actual_amount", "won_missing_amount"), ("deal_date", "won_missing_date")):
         missing = is_won & (f[key].isna() if key in f else True)
         for row in f.index[missing]:
-            if (row, key) not in t.bad:
-                _add(ff, t, rule, int(row), key if key in t.columns else "stage", value=None)
+            if ck.trusted(t, row, key):
+                ck.add(t, rule, int(row), key if key in t.columns else "stage", value=None)
     is_lost = f["stage"] == lost
     no_reason = f["loss_reason"].isna() if "loss_reason" in f else True
     for row in f.index[is_lost & no_reason]:
-        _add(ff, t, "lost_missing_reason", int(row), "loss_reason" if "loss_reason" in t.columns else "stage")
+        ck.add(t, "lost_missing_reason", int(row), "loss_reason" if "loss_reason" in t.columns else "stage")
 
 
-def contact_dates(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
+def contact_dates(book: Book, spec: Spec, ck: Checks) -> None:
     """首次接触时间 after a 跟进时间; 成立时间 after 首次接触时间."""
     c = book.table("customers")
     if c is None:
@@ -119,7 +132,7 @@ def contact_dates(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) ->
     if "founded" in f and "first_contact" in f:
         bad = f[f["founded"].notna() & f["first_contact"].notna() & (f["founded"] > f["first_contact"])]
         for row in bad.index:
-            _add(ff, c, "founded_after_first_contact", int(row), "founded", value=_date(f.at[row, "founded"]),
+            ck.add(c, "founded_after_first_contact", int(row), "founded", value=_date(f.at[row, "founded"]),
                  detail=_date(f.at[row, "first_contact"]).isoformat())
     fu = book.table("followups")
     if fu is None or "first_contact" not in f or "date" not in fu.frame or "customer_id" not in f:
@@ -133,18 +146,18 @@ def contact_dates(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) ->
     first_rows = first_rows[first_rows["customer_id"].isin(e_date.keys())]
     late = first_rows[first_rows["first_contact"] > first_rows["customer_id"].map(e_date)]
     for row, cid, fc in zip(late.index, late["customer_id"], late["first_contact"], strict=True):
-        _add(ff, c, "first_contact_after_followup", int(row), "first_contact", value=_date(fc),
+        ck.add(c, "first_contact_after_followup", int(row), "first_contact", value=_date(fc),
              detail=_date(e_date[cid]).isoformat(), other=_ref(fu, int(e_row[cid]), "date"))
 
 
-def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
+def freshness(book: Book, spec: Spec, ck: Checks) -> None:
     """No follow-up for N days; overdue 下次跟进时间 with no follow-up since."""
     c = book.table("customers")
     fu = book.table("followups")
     if c is None or "customer_id" not in c.frame:
         return
     stale_days = int(spec.rules["checks"]["stale_followup_days"])
-    asof = pd.Timestamp(as_of)
+    asof = pd.Timestamp(ck.as_of)
     last = pd.Series(dtype="datetime64[ns]")
     if fu is not None and "date" in fu.frame and "customer_id" in fu.frame:
         last = fu.frame.dropna(subset=["customer_id", "date"]).groupby("customer_id")["date"].max()
@@ -155,13 +168,13 @@ def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> Non
     since = (asof - lastd).dt.days
     for row, d, days in zip(first_rows.index[since > stale_days], lastd[since > stale_days],
                             since[since > stale_days], strict=True):
-        _add(ff, c, "stale_customer", int(row), "customer_id", value=_date(d), detail=str(int(days)))
+        ck.add(c, "stale_customer", int(row), "customer_id", value=_date(d), detail=str(int(days)))
     if "first_contact" in f:
         never = first_rows[lastd.isna()]
         waited = (asof - never["first_contact"]).dt.days
-        none = "无" if ff.lang == "zh" else "none"
+        none = "无" if ck.ff.lang == "zh" else "none"
         for row, days in zip(never.index[waited > stale_days], waited[waited > stale_days], strict=True):
-            _add(ff, c, "stale_customer", int(row), "customer_id", value=none, detail=str(int(days)))
+            ck.add(c, "stale_customer", int(row), "customer_id", value=none, detail=str(int(days)))
     if fu is None or "next_date" not in fu.frame or "date" not in fu.frame or "customer_id" not in fu.frame:
         return
     g = fu.frame.dropna(subset=["customer_id"])
@@ -174,12 +187,16 @@ def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> Non
     latest = latest_by_cid.to_dict()
     due = due[[not (cid in latest and latest[cid] >= nd) for cid, nd in zip(due.index, due["next_date"], strict=True)]]
     for row, nd in zip(due["row"], due["next_date"], strict=True):
-        _add(ff, fu, "overdue_followup", int(row), "next_date", value=_date(nd), detail=str((asof - nd).days))
+        ck.add(fu, "overdue_followup", int(row), "next_date", value=_date(nd), detail=str((asof - nd).days))
 
 
 ALL_RULES: tuple[RuleFn, ...] = (orphan_ids, duplicate_companies, followup_dates, deal_logic, contact_dates, freshness)
 
 
-def run_rules(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> None:
+def run_rules(book: Book, spec: Spec, *, as_of: dt.date, untrusted: frozenset[Cell], lang: str = "zh",
+              file: str = "") -> StageResult:
+    """Run every cross-sheet rule; cells in `untrusted` are not reported again."""
+    ck = Checks(FindingFactory(spec, lang, file=file), as_of, untrusted)
     for fn in ALL_RULES:
-        fn(book, spec, ff, as_of)
+        fn(book, spec, ck)
+    return StageResult(tuple(ck.ff.items), frozenset(ck.bad))

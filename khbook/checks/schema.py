@@ -10,13 +10,14 @@ then blanked in the typed frame so the classifier only sees values it can trust.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
-from khbook.findings import FindingFactory
-from khbook.read.model import Table
+from khbook.findings import Cell, FindingFactory, StageResult
+from khbook.read.model import Book, Table
 from khbook.spec import Column, Sheet, Spec
 
 # check name (as pandera reports it) -> rule id in checks.yaml
@@ -83,8 +84,31 @@ def failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(columns=["column", "check", "index"])
 
 
-def validate_table(table: Table, sheet: Sheet, spec: Spec, ff: FindingFactory, *, as_of: dt.date) -> None:
-    """Run the sheet's schema; add findings; blank the failed cells in the typed frame."""
+@dataclass(frozen=True)
+class SchemaResult:
+    """The per-column stage's findings and untrusted cells, and the cells whose values must be
+    blanked before the next stages (every untrusted cell but a duplicate 客户ID, which still
+    names its customer)."""
+
+    stage: StageResult
+    blank: frozenset[Cell]
+
+
+def validate_book(book: Book, spec: Spec, *, as_of: dt.date, untrusted: frozenset[Cell],
+                  lang: str = "zh", file: str = "") -> SchemaResult:
+    """Run every sheet's schema over the book; cells already `untrusted` are not reported again."""
+    ff = FindingFactory(spec, lang, file=file)
+    bad: set[Cell] = set()
+    blank: set[Cell] = set()
+    for sheet in spec.sheets:
+        table = book.table(sheet.key)
+        if table is not None:
+            _validate_table(table, sheet, spec, ff, as_of, untrusted, bad, blank)
+    return SchemaResult(StageResult(tuple(ff.items), frozenset(bad)), frozenset(blank))
+
+
+def _validate_table(table: Table, sheet: Sheet, spec: Spec, ff: FindingFactory, as_of: dt.date,
+                    untrusted: frozenset[Cell], bad: set[Cell], blank: set[Cell]) -> None:
     frame = table.frame
     if frame.empty:
         return
@@ -95,12 +119,17 @@ def validate_table(table: Table, sheet: Sheet, spec: Spec, ff: FindingFactory, *
         col = sheet.column(str(key))
         info = table.columns.get(col.key)
         for check, rows in group.groupby("check", sort=False):
-            _report(table, col, str(check), sorted(int(r) for r in rows["index"]), spec, ff, as_of, info is not None)
+            found = _report(table, col, str(check), sorted(int(r) for r in rows["index"]), spec, ff, as_of,
+                            info is not None, untrusted)
+            bad.update((table.key, r, col.key) for r in found)
+            if col.key != "customer_id" or check != "duplicate":
+                blank.update((table.key, r, col.key) for r in found)
 
 
 def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, ff: FindingFactory,
-            as_of: dt.date, present: bool) -> None:
-    frame = table.frame
+            as_of: dt.date, present: bool, untrusted: frozenset[Cell]) -> list[int]:
+    """Add the findings of one failed check; return the rows whose cell is now in error."""
+    errors: list[int] = []
     raw = dict(zip(table.raw.index, table.raw[col.key], strict=True)) if present else {}
     typed = table.values(col.key)
     header = table.header(col.key) if present else col.header(ff.lang)
@@ -110,7 +139,7 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
         rawv = raw.get(r)
         common = dict(sheet=table.name, cell=table.cell(r, col.key) or f"A{r}", row=r, column=header,
                       field=col.key, customer_id=cid)
-        if (r, col.key) in table.bad:
+        if (table.key, r, col.key) in untrusted:
             continue  # already reported when the cell was parsed
         if check == _NOT_NULL:
             f = ff.add("required_missing", value=None, **common)
@@ -133,15 +162,5 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
         else:  # a check added to the schema without a rule mapping
             raise AssertionError(f"unmapped schema check {check!r}")
         if f.severity == "error":
-            table.bad.add((r, col.key))
-            if col.key != "customer_id" or check != "duplicate":
-                _blank(frame, r, col)
-
-
-def _blank(frame: pd.DataFrame, row: int, col: Column) -> None:
-    if col.type == "multi":
-        frame.at[row, col.key] = ()
-    elif col.type in ("date", "amount", "integer"):
-        frame.at[row, col.key] = pd.NA if col.type == "integer" else None
-    elif col.key in frame:
-        frame.at[row, col.key] = None
+            errors.append(r)
+    return errors

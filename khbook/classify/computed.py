@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from khbook.findings import FindingFactory, value_text
+from khbook.findings import FindingFactory, StageResult, value_text
 from khbook.read.model import Book, CustomerClass
 from khbook.spec import Column, Spec
 
@@ -85,10 +85,13 @@ def computed_changes(book: Book, customers: list[CustomerClass], spec: Spec, lan
     return out
 
 
-def report_changes(changes: list[Change], book: Book, ff: FindingFactory) -> None:
+def report_changes(changes: list[Change], book: Book, spec: Spec, *, lang: str = "zh", file: str = "") -> StageResult:
+    """One ``computed_changed`` finding (提示) per changed computed value."""
+    ff = FindingFactory(spec, lang, file=file)
     t = book.table("customers")
     if t is None:
-        return
+        return StageResult()
     for ch in changes:
         ff.add("computed_changed", sheet=t.name, cell=t.cell(ch.row, ch.field), row=ch.row, column=t.header(ch.field),
                field=ch.field, customer_id=ch.customer_id, value=ch.old, detail=ch.new or "")
+    return StageResult(tuple(ff.items))

@@ -12,17 +12,21 @@ one column per field key found in the file. Dtypes by spec column type:
   choice -> object: the canonical (Chinese) list label, or None
   multi -> object: tuple of canonical labels (empty tuple when blank)
   text, id, phone, email, uscc -> object: the cleaned text, or None
-Cells that failed parsing are blank in the typed frame and listed in Table.bad.
+Cells that failed parsing are blank in the typed frame; each stage hands the cells it found
+untrustworthy forward (:class:`khbook.findings.StageResult`), and :meth:`Book.masked` gives a
+new book with failed cells blanked: no stage mutates another's tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from khbook.base.excel import col_letters
+from khbook.findings import Cell, StageResult
 
 
 def col_letter(index: int) -> str:
@@ -48,7 +52,6 @@ class Table:
     columns: dict[str, ColumnInfo]        # field key -> where it is
     frame: pd.DataFrame                   # typed values (see module docstring)
     raw: pd.DataFrame                     # raw cell values as read, same index/columns
-    bad: set[tuple[int, str]] = field(default_factory=set)  # (row, field key) with an error
     _ids: dict[int, str] | None = field(default=None, repr=False)
 
     def customer_id(self, row: int) -> str | None:
@@ -84,6 +87,37 @@ class Book:
 
     def table(self, key: str) -> Table | None:
         return self.tables.get(key)
+
+    def masked(self, cells: Iterable[Cell]) -> Book:
+        """A new Book whose typed frames have `cells` blanked (the originals are left as they are).
+
+        Only the columns holding such cells are copied; every other column is shared."""
+        by_column: dict[tuple[str, str], list[int]] = {}
+        for key, row, field_key in cells:
+            by_column.setdefault((key, field_key), []).append(row)
+        if not by_column:
+            return self
+        tables = dict(self.tables)
+        for (key, field_key), rows in by_column.items():
+            t = tables.get(key)
+            if t is None or field_key not in t.frame:
+                continue
+            frame = t.frame.copy(deep=False)
+            column = frame[field_key].copy()
+            blank: Any = pd.NA if str(column.dtype) == "Int64" else None
+            for row in rows:
+                column.at[row] = () if column.dtype == object and isinstance(column.at[row], tuple) else blank
+            frame[field_key] = column
+            tables[key] = replace(t, frame=frame, _ids=None)
+        return replace(self, tables=tables)
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What the reader hands forward: the book and its read stage's findings and untrusted cells."""
+
+    book: Book
+    stage: StageResult
 
 
 @dataclass

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from khbook.findings import FindingFactory
+from khbook.findings import Cell, FindingFactory, StageResult
 from khbook.read import parsers
-from khbook.read.model import Book, ColumnInfo, Table, col_letter
+from khbook.read.model import Book, ColumnInfo, ReadResult, Table, col_letter
 from khbook.read.rawbook import RawBook, RawSheet
 from khbook.spec import Column, Sheet, Spec
 
@@ -169,15 +169,16 @@ _DTYPES = {"date": "datetime64[ns]", "amount": "float64", "integer": "Int64"}
 
 def read_table(
     raw: RawSheet, sheet: Sheet, spec: Spec, ff: FindingFactory, *, as_of: dt.date, date1904: bool = False
-) -> Table | None:
-    """Read one spec sheet from its raw sheet; None (with findings) when no header is found."""
+) -> tuple[Table | None, set[tuple[int, str]]]:
+    """Read one spec sheet from its raw sheet: the table (None, with findings, when no header is
+    found) and the (row, field key) cells that failed to parse (blank in the typed frame)."""
     matcher = _Matcher(sheet)
     header0, score = _find_header_row(raw.rows, matcher)
     if header0 < 0:
         for col in sheet.columns:
             if col.required:
                 ff.add("missing_column", sheet=raw.name, cell="A1", row=1, column=col.header(ff.lang), field=col.key)
-        return None
+        return None, set()
     header_row = raw.rows[header0]
     columns: dict[str, ColumnInfo] = {}
     for j, value in enumerate(header_row):
@@ -285,9 +286,7 @@ def read_table(
     index = pd.Index(data_rows, dtype="int64", name="row")
     frame = pd.DataFrame({k: _series(typed[k], sheet.column(k).type, index) for k in keys}, index=index)
     rawf = pd.DataFrame({k: pd.Series(v, index=index, dtype=object) for k, v in zip(keys, raw_cols, strict=True)}, index=index)
-    table = Table(sheet.key, raw.name, header0 + 1, columns, frame, rawf, bad)
-    # customer ids of the rows, for attributing findings
-    return table
+    return Table(sheet.key, raw.name, header0 + 1, columns, frame, rawf), bad
 
 
 def _series(values: list[Any], ctype: str, index: pd.Index) -> pd.Series:
@@ -299,8 +298,11 @@ def _series(values: list[Any], ctype: str, index: pd.Index) -> pd.Series:
     return pd.Series(values, index=index, dtype=object)
 
 
-def read_book(raw: RawBook, spec: Spec, ff: FindingFactory, *, as_of: dt.date) -> Book:
-    """Read the spec's tables out of a raw workbook; structural and parse findings go to ff."""
+def read_book(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh", file: str = "") -> ReadResult:
+    """Read the spec's tables out of a raw workbook, with the structural and parse findings and
+    the cells that could not be parsed."""
+    ff = FindingFactory(spec, lang, file=file)
+    untrusted: set[Cell] = set()
     found, extra = _match_sheets(raw, spec)
     own = {norm_header(n) for n in spec.own_sheet_names()}
     for name in extra:
@@ -312,8 +314,10 @@ def read_book(raw: RawBook, spec: Spec, ff: FindingFactory, *, as_of: dt.date) -
         if rs is None:
             ff.add("missing_sheet", sheet=sheet.name(ff.lang), detail=sheet.name(ff.lang))
             continue
-        t = read_table(rs, sheet, spec, ff, as_of=as_of, date1904=raw.date1904)
+        t, bad = read_table(rs, sheet, spec, ff, as_of=as_of, date1904=raw.date1904)
         rs.release()  # the typed and raw frames now hold what is needed
         if t is not None:
             tables[sheet.key] = t
-    return Book(raw.path, tables, extra, raw.date1904)
+            untrusted.update((sheet.key, r, k) for r, k in bad)
+    book = Book(raw.path, tables, extra, raw.date1904)
+    return ReadResult(book, StageResult(tuple(ff.items), frozenset(untrusted)))

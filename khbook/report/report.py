@@ -9,7 +9,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from khbook.findings import Finding, count_by_severity
+from khbook.classify.computed import Change
+from khbook.findings import Cell, Finding, count_by_severity
 from khbook.read.model import Book, CustomerClass
 from khbook.spec import Spec
 
@@ -28,6 +29,8 @@ class Report:
     summary: dict[str, dict[str, int]]
     spec: Spec = field(repr=False)
     book: Book | None = field(default=None, repr=False)
+    changes: list[Change] = field(default_factory=list, repr=False)  # computed values that differ from the file's
+    untrusted: frozenset[Cell] = field(default=frozenset(), repr=False)  # cells in error: not used to classify
 
     @property
     def counts(self) -> dict[str, int]:
