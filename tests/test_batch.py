@@ -23,22 +23,11 @@ from khbook.batch.consolidate import quality_score
 from khbook.batch.mask import mask_email, mask_id, mask_phone, mask_text
 from khbook.batch.run import discover, run_batch
 from khbook.cli import main
-from khbook.spec import load_spec
-from tests.rep import AS_OF, Rep, days_ago, make_template
+from tests.rep import AS_OF, Rep, days_ago
 
 AS_OF2 = AS_OF + dt.timedelta(days=30)
 CODE_SHARED = "9144030071526726XG"
 CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec()
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, spec):
-    return make_template(tmp_path_factory.mktemp("tpl") / "template.xlsx", spec)
 
 
 def zhang(template: Path, path: Path, *, month: int) -> Path:

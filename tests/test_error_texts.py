@@ -45,11 +45,6 @@ def _scan() -> tuple[set[str], set[str]]:
     return codes, hints
 
 
-@pytest.fixture(scope="module")
-def spec() -> Spec:
-    return load_spec()
-
-
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,9 @@ from khbook.base.errors import SpecError
 from khbook.pipeline import check_file, refresh_file
 from khbook.report.render import render_text
 from khbook.spec import LANGS, Spec, Text, TextList, default_spec_dir, load_spec
-from tests.rep import AS_OF, make_template
-from tests.test_check import fill_messy
-from tests.test_refresh import NOW
+from tests.rep import AS_OF, NOW, fill_messy, make_template
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-
-
-@pytest.fixture(scope="module")
-def spec() -> Spec:
-    return load_spec()
 
 
 @pytest.fixture(scope="module")

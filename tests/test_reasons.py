@@ -28,11 +28,6 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-@pytest.fixture(scope="module")
-def spec() -> Spec:
-    return load_spec()
-
-
 def rich_book(spec: Spec):  # noqa: ANN201 - a khbook.read.model.Book
     """Customers that reach the reasons of every tier, stage, tag, region and size band."""
     customers = [

@@ -7,7 +7,6 @@ text, input untouched, and a LibreOffice load of the result.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import shutil
 import subprocess
@@ -22,17 +21,9 @@ from lxml import etree
 from khbook.cli import main
 from khbook.findings import SEVERITY_ORDER
 from khbook.pipeline import default_output, refresh_file
-from khbook.spec import load_spec
-from tests.rep import AS_OF, make_template
-from tests.test_check import fill_messy
+from tests.rep import AS_OF, NOW, fill_messy, make_template
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
-NOW = dt.datetime(2026, 11, 24, 9, 30)
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec()
 
 
 @pytest.fixture(scope="module")

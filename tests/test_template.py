@@ -32,11 +32,6 @@ LAST_ROW = 2001
 
 
 @pytest.fixture(scope="module")
-def spec() -> Spec:
-    return load_spec()
-
-
-@pytest.fixture(scope="module")
 def books(tmp_path_factory: pytest.TempPathFactory, spec: Spec) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("tpl")
     variants = {

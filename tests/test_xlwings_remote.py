@@ -339,7 +339,7 @@ def template(tmp_path_factory: pytest.TempPathFactory, spec: Any) -> Path:
 
 def _messy(template: Path, path: Path) -> Path:
     """tests/test_check.py's messy workbook, plus an #N/A cell (an error cell in the data)."""
-    from tests.test_check import fill_messy
+    from tests.rep import fill_messy
 
     path, rep = fill_messy(template, path)
     wb = openpyxl.load_workbook(path)
@@ -666,7 +666,7 @@ def test_template_macro_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
 
 
 def test_template_macro_validates_like_the_xlsx(macro_books: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_template_clients import assert_lint_clean, assert_schema_valid
+    from tests.clients import assert_lint_clean, assert_schema_valid
 
     assert_schema_valid(macro_books, monkeypatch, exact=False)
     assert_lint_clean(macro_books, monkeypatch)
@@ -675,11 +675,11 @@ def test_template_macro_validates_like_the_xlsx(macro_books: dict[str, Path], mo
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_template_macro_opens_in_libreoffice_like_the_xlsx(macro_books: dict[str, Path], spec: Any, lang: str,
                                                            tmp_path: Path) -> None:
-    from tests.test_template_clients import _entries, _libreoffice_or_skip, _uno
+    from tests.clients import libreoffice_or_skip, typed_entries, uno_check
 
-    _libreoffice_or_skip()
-    entries, expected = _entries(spec, lang)
-    result = _uno(macro_books[f"{lang}.blank.xlsm"], entries, tmp_path)
+    libreoffice_or_skip()
+    entries, expected = typed_entries(spec, lang)
+    result = uno_check(macro_books[f"{lang}.blank.xlsm"], entries, tmp_path)
     assert result["loaded"], result["error"]
     assert result["error"] == ""
     assert result["sheets"][1:-1] == [s.name(lang) for s in spec.sheets]

@@ -1,0 +1,28 @@
+"""Fixtures shared by the test modules.
+
+- ``spec``: the built-in spec, loaded once per session (tests that change it work on a copy);
+- ``template``: a blank template written once per module from that spec.
+
+Shared helpers that are not fixtures live in plain modules: ``tests/rep.py`` (fill a template
+as a rep would), ``tests/clients.py`` (schema checker, Excel lint, LibreOffice),
+``tests/ooxml_fixtures.py``, ``tests/xlwings_support.py`` and ``tests/corpus/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from khbook.spec import Spec, load_spec
+from tests.rep import make_template
+
+
+@pytest.fixture(scope="session")
+def spec() -> Spec:
+    return load_spec()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory, spec: Spec) -> Path:
+    return make_template(tmp_path_factory.mktemp("tpl") / "template.xlsx", spec)
