@@ -26,3 +26,14 @@ def spec() -> Spec:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, spec: Spec) -> Path:
     return make_template(tmp_path_factory.mktemp("tpl") / "template.xlsx", spec)
+
+
+_REAL_CLIENTS = ("libreoffice", "chromium", "gnumeric", "uno")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start a real client (LibreOffice, Chromium, Gnumeric) are slow by nature:
+    mark them so ``-m "not slow"`` gives a fast loop (``make test`` runs everything)."""
+    for item in items:
+        if any(word in item.name.lower() for word in _REAL_CLIENTS):
+            item.add_marker(pytest.mark.slow)

@@ -171,6 +171,7 @@ _EXPLORE = os.environ.get("KHBOOK_PROPERTY_EXAMPLES")
 
 @settings(max_examples=int(_EXPLORE or 40), deadline=None, derandomize=not _EXPLORE,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
 @given(data=workbooks())
 def test_property_random_workbooks(data, tmp_path_factory):
     d = tmp_path_factory.mktemp("prop")

@@ -501,6 +501,7 @@ def test_second_refresh_clears_the_previous_fills(tmp_path: Path, xw: Any, spec:
     assert len(log2) >= len(log1) and [str(v) for v in log2[0][3:6]] == [str(v) for v in log1[0][3:6]]
 
 
+@pytest.mark.slow
 def test_write_actions_do_not_grow_with_customers(tmp_path: Path, xw: Any, spec: Any, template: Path,
                                                   record_property: Any) -> None:
     runs = {}

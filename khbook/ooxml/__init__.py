@@ -27,10 +27,7 @@ What it does to the copy:
 
 from __future__ import annotations
 
-import datetime
-import decimal
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from khbook.base.errors import WorkbookError
@@ -38,6 +35,7 @@ from khbook.base.excel import col_index, valid_sheet_name
 from khbook.base.fsutil import atomic_output, refuse_overwrite
 from khbook.ooxml import chunked
 from khbook.ooxml.comments import CommentResult, ShapeIds, patch_comments
+from khbook.ooxml.edits import ChartSpec, NewSheet, PatchStats, SheetEdits, Value
 from khbook.ooxml.newsheet import add_charts, build_sheet
 from khbook.ooxml.package import Package
 from khbook.ooxml.sheetxml import (
@@ -51,65 +49,6 @@ from khbook.ooxml.sheetxml import (
 from khbook.ooxml.styles import Styles
 from khbook.ooxml.workbook import Workbook, reset_part
 from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, parse, q, serialize, split_ref
-
-Value = str | int | float | decimal.Decimal | datetime.date | datetime.datetime | None
-
-
-
-@dataclass
-class SheetEdits:
-    """Edits to one existing worksheet."""
-
-    sheet: str
-    writes: dict[str, Value] = field(default_factory=dict)
-    marks: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    new_columns: dict[str, float] = field(default_factory=dict)
-    header_marks: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class ChartSpec:
-    """A native chart on a new sheet; ranges refer to that sheet."""
-
-    title: str
-    kind: str            # "bar" | "column" | "pie"
-    categories: str      # e.g. "A2:A5"
-    values: str          # e.g. "B2:B5"
-    anchor: str          # top-left cell, e.g. "E2" (about 8 columns x 15 rows)
-
-
-@dataclass
-class NewSheet:
-    """A sheet khbook generates; row 1 is the header row."""
-
-    name: str
-    rows: list[list[Value]]
-    widths: dict[str, float] = field(default_factory=dict)
-    links: dict[str, str] = field(default_factory=dict)
-    fills: dict[str, str] = field(default_factory=dict)
-    charts: list[ChartSpec] = field(default_factory=list)
-    autofilter: bool = True
-    freeze_header: bool = True
-    hidden: bool = False
-
-
-@dataclass
-class PatchStats:
-    """What write_annotated did (for tests and the CLI)."""
-
-    cells_written: int = 0
-    marks: int = 0
-    comments_added: int = 0
-    comments_removed: int = 0
-    comments_skipped: list[str] = field(default_factory=list)   # "Sheet!C5": a user comment is there
-    formulas_removed: list[str] = field(default_factory=list)   # "Sheet!C5"
-    sheets_added: list[str] = field(default_factory=list)
-    sheets_replaced: list[str] = field(default_factory=list)
-    sheets_removed: list[str] = field(default_factory=list)
-    charts: int = 0
-    parts_changed: int = 0     # rewritten or added members
-    parts_copied: int = 0      # members copied byte-identical
-    parts_removed: int = 0
 
 
 def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: list[NewSheet], *,

@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from khbook.base.excel import col_index, col_letters, quote_sheet
+from khbook.ooxml.edits import ChartSpec, NewSheet
 from khbook.ooxml.package import Package
 from khbook.ooxml.sheetxml import MARK_FILLS, cell_xml
 from khbook.ooxml.styles import DATE_FORMAT, DATETIME_FORMAT, Styles
@@ -29,9 +29,6 @@ from khbook.ooxml.xmlutil import (
     range_bounds,
     split_ref,
 )
-
-if TYPE_CHECKING:
-    from khbook.ooxml import ChartSpec, NewSheet
 
 HEADER_FILL = "FFD9E1F2"
 C_NS = "http://schemas.openxmlformats.org/drawingml/2006/chart"

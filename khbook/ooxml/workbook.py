@@ -22,6 +22,7 @@ from khbook.ooxml.xmlutil import (
     RT_CALCCHAIN,
     RT_EXTENDED,
     RT_WORKSHEET,
+    insert_ordered,
     q,
 )
 
@@ -159,8 +160,6 @@ class Workbook:
                 self.dirty = True
             return
         if dn is None:
-            from khbook.ooxml.xmlutil import insert_ordered
-
             dn = etree.Element(q("definedNames"))
             insert_ordered(self.root, dn, WORKBOOK_ORDER)
         el = etree.SubElement(dn, q("definedName"), name=FILTER_NAME, localSheetId=str(index), hidden="1")

@@ -22,6 +22,8 @@ from typing import Any
 
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.excel import col_index
+from khbook.base.xmlsafe import parse_xml
+from khbook.read.safety import inspect_workbook, read_member
 
 _HINT_RETRY = Hint("resave_retry_xlsx", "open it in Excel or WPS, save it again as .xlsx and retry")
 
@@ -85,8 +87,6 @@ _CELL_ERR2 = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>(
 
 def _sheet_parts(zf: zipfile.ZipFile, path: str) -> dict[str, str]:
     """Sheet name -> part name inside the package."""
-    from khbook.base.xmlsafe import parse_xml
-    from khbook.read.safety import read_member
 
     ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -112,7 +112,6 @@ def _sheet_parts(zf: zipfile.ZipFile, path: str) -> dict[str, str]:
 
 
 def _error_cells(zf: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
-    from khbook.read.safety import read_member
 
     if part not in zf.namelist():
         return {}
@@ -130,7 +129,6 @@ def load_raw(path: str | Path) -> RawBook:
     """Read every sheet of a workbook file into a RawBook (after the safety gate)."""
     from python_calamine import CalamineWorkbook
 
-    from khbook.read.safety import inspect_workbook
 
     info = inspect_workbook(path)
     p = str(path)
