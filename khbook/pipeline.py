@@ -16,20 +16,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from khbook.annotate.plan import Plan, plan_annotation
 from khbook.base.fsutil import refuse_overwrite
 from khbook.checks.crosssheet import run_rules
 from khbook.checks.schema import validate_book
 from khbook.classify.computed import computed_changes, report_changes
 from khbook.classify.engine import classify, summarize
 from khbook.findings import SEVERITY_ORDER, Finding
-from khbook.ooxml import PatchStats, write_annotated
 from khbook.read.model import Book
 from khbook.read.rawbook import RawBook, load_raw
 from khbook.read.tables import read_book
 from khbook.report.report import Report
 from khbook.spec import Spec, load_spec
+
+if TYPE_CHECKING:  # the refresh path's layers load on first use: `check` never imports them
+    from khbook.annotate.plan import Plan
+    from khbook.ooxml import PatchStats
 
 
 def _order(book: Book, spec: Spec, findings: list[Finding]) -> list[Finding]:
@@ -77,6 +80,8 @@ def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | N
 def plan_refresh(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh",
                  now: dt.datetime | None = None) -> tuple[Report, Plan]:
     """Check an already-read workbook and plan its annotation (what to write where)."""
+    from khbook.annotate.plan import plan_annotation
+
     report = check_raw(raw, spec, as_of=as_of, lang=lang)
     return report, plan_annotation(raw, report, spec, now=now)
 
@@ -99,6 +104,8 @@ def default_output(src: Path) -> Path:
 
 
 def apply_plan(src: Path, dst: Path, plan: Plan) -> PatchStats:
+    from khbook.ooxml import write_annotated
+
     return write_annotated(src, dst, plan.sheets, plan.new_sheets)
 
 
