@@ -32,6 +32,8 @@ class ImportVocab:
     person_name_length: tuple[int, int]
     address_words: tuple[str, ...]
     header_units: dict[str, float]
+    amount_units: tuple[str, ...]
+    amount_words: tuple[str, ...]
     kind_targets: dict[str, str]
     kind_share: float
     header_scan_rows: int
@@ -83,6 +85,8 @@ def _load(directory: Path, spec: Spec) -> ImportVocab:
         person_name_length=(int(lo_hi[0]), int(lo_hi[1])),
         address_words=ctx.strings(need("address_words"), "address_words"),
         header_units=units,
+        amount_units=ctx.strings(need("amount_units"), "amount_units"),
+        amount_words=ctx.strings(raw.get("amount_words"), "amount_words"),
         kind_targets=targets,
         kind_share=float(share),
         header_scan_rows=int(need("header_scan_rows")),
