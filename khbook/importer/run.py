@@ -23,7 +23,7 @@ from khbook.importer.detect import Classifier, SourceSheet, read_source
 from khbook.importer.mapping import apply_map, lookup, read_map, write_map
 from khbook.ooxml import NewSheet, SheetEdits, write_annotated
 from khbook.pipeline import check_file
-from khbook.read.model import Table
+from khbook.read.model import Table, col_letter
 from khbook.read.rawbook import load_raw
 from khbook.report.report import Report
 from khbook.spec import Spec, load_spec
@@ -191,8 +191,6 @@ def _edits(built: Built, base: Report, spec: Spec, lang: str, result: ImportResu
 def _raw_sheet(sources: list[SourceSheet], built: Built, spec: Spec, lang: str, previous: list[list[Any]]) -> NewSheet:
     width = max((len(row) for s in sources for _r, row in s.rows), default=0)
     head = spec.text_list("importer.raw_columns", lang)
-    from khbook.read.model import col_letter
-
     rows: list[list[Any]] = [[*head, *(col_letter(j) for j in range(width))]]
     rows += [r[: len(head) + width] + [None] * max(0, len(head) + width - len(r)) for r in previous]
     for s in sources:
@@ -201,8 +199,18 @@ def _raw_sheet(sources: list[SourceSheet], built: Built, spec: Spec, lang: str, 
             cells = [str(v) if isinstance(v, bool) else (None if v == "" else v) for v in row]
             rows.append([s.file, s.sheet, r, cust.customer_id if cust else None, *cells,
                          *([None] * (width - len(cells)))])
-    widths = {"A": 24, "B": 14, "C": 8, "D": 12}
+    widths: dict[str, float] = {}
+    for j in range(len(rows[0])):
+        longest = max((_text_width(r[j]) for r in rows if j < len(r)), default=4)
+        widths[col_letter(j)] = float(min(50, max(6, longest + 2)))
     return NewSheet(spec.text("importer.raw_sheet", lang), rows, widths=widths)
+
+
+def _text_width(v: Any) -> int:
+    if v is None:
+        return 0
+    text = v.isoformat() if isinstance(v, dt.date) else str(v)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
 def _previous_raw(into: Path, name: str) -> list[list[Any]]:
