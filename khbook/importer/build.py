@@ -83,7 +83,7 @@ def typed(col: Column, v: Any, spec: Spec, factor: float | None) -> Any:
         return (vl.canonical(text) if vl else None) or text
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return text
+    return v.strip() if isinstance(v, str) else text
 
 
 def _put(rec: dict[str, Any], col: Column, value: Any, overflow: list[str], label: str) -> None:
@@ -108,13 +108,34 @@ def _display(v: Any) -> str:
     return str(v)
 
 
-def company_key(fields: dict[str, Any]) -> str | None:
+def company_keys(fields: dict[str, Any]) -> list[str]:
+    """The keys a company is known by: its valid credit code, then its normalised name."""
+    keys = []
     code = fields.get("credit_code")
-    if isinstance(code, str) and parsers.check_credit_code(code).ok and len(code) == 18:
-        return "code:" + code
+    if isinstance(code, str) and len(code) == 18 and parsers.check_credit_code(code).ok:
+        keys.append("code:" + code)
     name = fields.get("name")
     key = parsers.normalize_company(name) if isinstance(name, str) else ""
-    return "name:" + key if key else None
+    if key:
+        keys.append("name:" + key)
+    return keys
+
+
+def company_key(fields: dict[str, Any]) -> str | None:
+    keys = company_keys(fields)
+    return keys[0] if keys else None
+
+
+def _find(by_key: dict[str, Customer], keys: list[str]) -> Customer | None:
+    """The customer of the same credit code, else of the same name (unless the credit codes differ)."""
+    for k in keys:
+        cust = by_key.get(k)
+        if cust is None:
+            continue
+        if k.startswith("name:") and keys[0].startswith("code:") and cust.key.startswith("code:") and cust.key != keys[0]:
+            continue
+        return cust
+    return None
 
 
 def build(sources: list[SourceSheet], spec: Spec, vocab: ImportVocab, *, owner: str | None,
@@ -134,26 +155,29 @@ def build(sources: list[SourceSheet], spec: Spec, vocab: ImportVocab, *, owner: 
                     continue
                 label = f"{c.header or c.letter}{colon}"
                 if c.target is None:
-                    overflow.append(label + _display(parsers.clean_text(v) if not isinstance(v, dt.date) else v))
+                    overflow.append(label + _display(v.strip() if isinstance(v, str) else v))
                     out.unmapped_values += 1
                     continue
                 sheet_key, _, col_key = c.target.partition(".")
                 col = spec.sheet(sheet_key).column(col_key)
                 _put(recs[sheet_key], col, typed(col, v, spec, c.factor), overflow, label)
             cust_fields = recs["customers"]
-            key = company_key(cust_fields)
-            if key is None and previous is not None and not cust_fields.get("credit_code"):
+            keys = company_keys(cust_fields)
+            found = _find(by_key, keys)
+            if not keys and previous is not None and not cust_fields.get("credit_code"):
                 cust = previous
                 out.continuation_rows += 1
-            elif key is None:
+            elif not keys:
                 cust = Customer(f"row:{src.file}:{src.sheet}:{r}")
                 out.customers.append(cust)
-            elif key in by_key:
-                cust = by_key[key]
+            elif found is not None:
+                cust = found
                 out.merged_rows += 1
             else:
-                cust = by_key[key] = Customer(key)
+                cust = Customer(keys[0])
                 out.customers.append(cust)
+            for k in keys:
+                by_key.setdefault(k, cust)
             for k, v in cust_fields.items():
                 _put(cust.fields, spec.sheet("customers").column(k), v, cust.remarks, "")
             cust.remarks += [x for x in overflow if x not in cust.remarks]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from khbook.base.errors import Hint, WorkbookError
-from khbook.importer.build import Built, build, company_key
+from khbook.importer.build import Built, build, company_keys
 from khbook.importer.detect import Classifier, SourceSheet, read_source
 from khbook.importer.mapping import apply_map, lookup, read_map, write_map
 from khbook.ooxml import NewSheet, SheetEdits, write_annotated
@@ -130,14 +130,11 @@ def _assign_ids(built: Built, base: Report, prefix: str, result: ImportResult) -
             cid = rec.get("customer_id")
             if isinstance(cid, str) and cid:
                 taken.add(cid)
-                key = company_key({"name": rec.get("name"), "credit_code": rec.get("credit_code")})
-                if key:
+                for key in company_keys({"name": rec.get("name"), "credit_code": rec.get("credit_code")}):
                     known.setdefault(key, cid)
-                    if rec.get("name"):
-                        known.setdefault(company_key({"name": rec.get("name")}) or key, cid)
     make = _id_maker(prefix, taken)
     for cust in built.customers:
-        hit = known.get(cust.key) or known.get(company_key({"name": cust.fields.get("name")}) or "")
+        hit = next((known[k] for k in company_keys(cust.fields) if k in known), None)
         if hit:
             cust.customer_id, cust.existing = hit, True
             result.existing.append((hit, str(cust.fields.get("name") or "")))
