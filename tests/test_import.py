@@ -236,6 +236,20 @@ def test_bad_mapping_file_is_one_line(tmp_path, spec, capsys):
                   "（请改正映射文件（或用 --write-map 重新生成一份）后重新运行）\n"
 
 
+@pytest.mark.parametrize("text, reason", [
+    ("a: [b\n", "映射文件不是有效的 YAML（第 2 行）"),
+    ("- 1\n", "映射文件的格式不对：最外层应是来源文件名"),
+    ('"清单.xlsx":\n  "客户清单":\n    header_row: -1\n', "映射文件中“清单.xlsx / 客户清单 / header_row”一项有误：-1"),
+])
+def test_mapping_file_errors_in_words(tmp_path, spec, capsys, text, reason):
+    src = book(tmp_path / "清单.xlsx", QINGDAN)
+    map_file = tmp_path / "map.yaml"
+    map_file.write_text(text, encoding="utf-8")
+    assert main(["import", str(src), "-o", str(tmp_path / "o.xlsx"), "--map", str(map_file)]) == 2
+    assert capsys.readouterr().err.startswith(f"khbook: error: {map_file}：{reason}（")
+    assert not (tmp_path / "o.xlsx").exists()
+
+
 def test_into_appends_without_duplicating(tmp_path, spec, capsys):
     first = tmp_path / "first.xlsx"
     import_lists([book(tmp_path / "公海.xlsx", GONGHAI)], first, spec=spec, owner="王磊", as_of=AS_OF)

@@ -93,12 +93,15 @@ def write_map(path: str | Path, sources: list[SourceSheet], spec: Spec, lang: st
     return out
 
 
-def _fail(path: str, where: str, value: object, code: str = "bad_map_entry") -> WorkbookError:
-    if code == "bad_map":
-        return WorkbookError(path, f"the mapping file cannot be read ({value})", _HINT, code=code, params={"detail": value})
-    what = "is not a column of the template" if code == "bad_map_target" else "is wrong"
-    return WorkbookError(path, f"in the mapping file, {value!r} at {where!r} {what}", _HINT, code=code,
-                         params={"where": where, "value": value})
+def _fail(path: str, where: str, value: object, kind: str = "entry") -> WorkbookError:
+    if kind == "file":
+        return WorkbookError(path, f"the mapping file cannot be read ({value})", _HINT, code="bad_map",
+                             params={"detail": value})
+    if kind == "target":
+        return WorkbookError(path, f"in the mapping file, {value!r} at {where!r} is not a column of the template",
+                             _HINT, code="bad_map_target", params={"where": where, "value": value})
+    return WorkbookError(path, f"the mapping file's entry {where!r} is wrong: {value!r}", _HINT,
+                         code="bad_map_entry", params={"where": where, "value": value})
 
 
 def read_map(path: str | Path, spec: Spec) -> dict[tuple[str, str], SheetMap]:
@@ -109,12 +112,18 @@ def read_map(path: str | Path, spec: Spec) -> dict[tuple[str, str], SheetMap]:
     except FileNotFoundError:
         raise WorkbookError(p, "file not found", Hint("check_name", "check the name and the folder"),
                             code="not_found") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise _fail(p, "", str(exc).splitlines()[0], "bad_map") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise WorkbookError(p, f"the mapping file is not valid YAML (line {line})", _HINT, code="bad_map_yaml",
+                            params={"line": line}) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(p, "", str(exc).splitlines()[0], "file") from None
     targets = _targets(spec)
     out: dict[tuple[str, str], SheetMap] = {}
     if not isinstance(raw, dict):
-        raise _fail(p, "", "expected file names at the top level", "bad_map")
+        raise WorkbookError(p, "the mapping file should list source file names at the top level", _HINT,
+                            code="bad_map_layout")
     for file, sheets in raw.items():
         if not isinstance(sheets, dict):
             raise _fail(p, str(file), sheets)
@@ -136,7 +145,7 @@ def read_map(path: str | Path, spec: Spec) -> dict[tuple[str, str], SheetMap]:
                     cols[str(key)] = None
                     continue
                 if target is None:
-                    raise _fail(p, f"{where} / {key}", value, "bad_map_target")
+                    raise _fail(p, f"{where} / {key}", value, "target")
                 cols[str(key)] = target
             out[(str(file), str(sheet))] = SheetMap(hr, cols)
     return out
