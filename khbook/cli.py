@@ -223,11 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a list from a chat): find the data on each sheet, map the columns by header or by "
                                    "content (every guess shown with its evidence), split each row into customer, contact, "
                                    "follow-up and deal, merge rows of the same company, and write a filled workbook in the "
-                                   "current template with every source row on the sheet 导入原始数据; then check it. "
+                                   "current template with every source row kept on a raw-data sheet; then check it. "
                                    "The sources are never modified.")
     p.add_argument("sources", nargs="+", metavar="SRC", help="customer lists (.xlsx or .xlsm), one or more")
     p.add_argument("-o", "--output", metavar="BOOK", help="the workbook to write (.xlsx)")
-    p.add_argument("--owner", metavar="NAME", help="负责人 for customers whose list names none")
+    p.add_argument("--owner", metavar="NAME", help="the owner (sales rep) of customers whose list names none")
     p.add_argument("--id-prefix", default="KH", metavar="KH", help="prefix of the generated customer IDs (default: KH)")
     p.add_argument("--map", metavar="FILE", help="mapping file (YAML) that overrides the guessed columns")
     p.add_argument("--write-map", metavar="FILE", help="write the mapping used to FILE, for editing (with no -o: only that)")

@@ -250,6 +250,29 @@ def test_mapping_file_errors_in_words(tmp_path, spec, capsys, text, reason):
     assert not (tmp_path / "o.xlsx").exists()
 
 
+def test_refusals(tmp_path, spec, capsys):
+    khbook_book = write_template(spec, tmp_path / "已有.xlsx")
+    assert main(["import", str(khbook_book), "-o", str(tmp_path / "o.xlsx")]) == 2
+    assert capsys.readouterr().err == (f"khbook: error: {khbook_book}：已经是 khbook 客户工作簿，不需要导入"
+                                       "（要把清单追加到这本工作簿，请用 --into 指定它）\n")
+    src = book(tmp_path / "公海.xlsx", GONGHAI)
+    assert main(["import", str(src), "-o", str(tmp_path / "o.xlsm")]) == 2
+    assert "输出文件名应以 .xlsx 结尾" in capsys.readouterr().err
+    assert main(["import", str(src)]) == 2
+    assert "-o" in capsys.readouterr().err
+    assert list(tmp_path.glob("o.*")) == []
+
+
+def test_a_sheet_without_customers_is_kept_raw(tmp_path, spec, capsys):
+    src = book(tmp_path / "两张表.xlsx", {**GONGHAI, "说明": [["这份名单来自 2023 年展会"], ["电话回访优先"]]})
+    out = tmp_path / "out.xlsx"
+    assert main(["import", str(src), "-o", str(out), "--as-of", AS_OF.isoformat()]) == 0
+    assert "这张表没有客户名称列，不导入客户：它的每一行只保留在“导入原始数据”中" in capsys.readouterr().out
+    assert len(fields(out, "客户基础信息", "客户ID")) == 2
+    assert [r[:5] for r in rows(out, "导入原始数据")][-2:] == [["两张表.xlsx", "说明", 1, None, "这份名单来自 2023 年展会"],
+                                                            ["两张表.xlsx", "说明", 2, None, "电话回访优先"]]
+
+
 def test_into_appends_without_duplicating(tmp_path, spec, capsys):
     first = tmp_path / "first.xlsx"
     import_lists([book(tmp_path / "公海.xlsx", GONGHAI)], first, spec=spec, owner="王磊", as_of=AS_OF)

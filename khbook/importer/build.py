@@ -145,6 +145,8 @@ def build(sources: list[SourceSheet], spec: Spec, vocab: ImportVocab, *, owner: 
     out = Built([], {})
     for src in sources:
         previous: Customer | None = None
+        if not src.has_customers:
+            continue  # not a customer table: its rows stay on the raw-data sheet only
         for r, row in src.data:
             out.rows_read += 1
             recs: dict[str, dict[str, Any]] = {"customers": {}, "contacts": {}, "followups": {}, "deals": {}, "needs": {}}

@@ -62,6 +62,11 @@ class SourceSheet:
     data: list[tuple[int, list[Any]]]        # the data rows
     columns: list[SourceColumn] = field(default_factory=list)
 
+    @property
+    def has_customers(self) -> bool:
+        """Some column names the company (name, credit code or ID): the rows are customers."""
+        return any(c.target in ("customers.name", "customers.credit_code", "customers.customer_id") for c in self.columns)
+
     def column(self, letter: str) -> SourceColumn | None:
         return next((c for c in self.columns if c.letter == letter), None)
 

@@ -18,6 +18,8 @@ def render_text(result: ImportResult, spec: Spec, lang: str) -> str:
             lines.append(t("sheet_header", file=s.file, sheet=s.sheet, row=s.header_row, rows=len(s.data)))
         else:
             lines.append(t("sheet_no_header", file=s.file, sheet=s.sheet, rows=len(s.data)))
+        if not s.has_customers:
+            lines.append(t("sheet_skipped", raw=spec.text("importer.raw_sheet", lang)))
         for c in s.columns:
             ev = evidence(spec, c, lang)
             target = target_text(spec, c.target, lang)

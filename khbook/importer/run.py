@@ -25,6 +25,7 @@ from khbook.ooxml import NewSheet, SheetEdits, write_annotated
 from khbook.pipeline import check_file
 from khbook.read.model import Table, col_letter
 from khbook.read.rawbook import load_raw
+from khbook.read.tables import norm_header
 from khbook.report.report import Report
 from khbook.spec import Spec, load_spec
 from khbook.spec.vocab import import_vocab
@@ -77,11 +78,16 @@ def read_sources(paths: list[str | Path], spec: Spec, maps: dict | None = None) 
     clf = Classifier(spec)
     own = {n.casefold() for n in spec.own_sheet_names()} | {spec.text("importer.raw_sheet", lang).casefold()
                                                              for lang in ("zh", "en")}
+    template_names = {norm_header(n) for sheet in spec.sheets for n in (sheet.name.zh, sheet.name.en)}
     out: list[SourceSheet] = []
     for path in paths:
         raw = load_raw(path)
         try:
             name = Path(path).name
+            if sum(norm_header(s.name) in template_names for s in raw.sheets) >= 2:
+                raise WorkbookError(str(path), "is already a khbook workbook: nothing to import",
+                                    Hint("use_into", "to add lists to this workbook, name it with --into"),
+                                    code="already_khbook")
             for sheet in raw.sheets:
                 if sheet.name.casefold() in own:
                     continue
@@ -238,6 +244,12 @@ def import_lists(sources: list[str | Path], output: str | Path | None, *, spec: 
             if Path(p).exists() and out.exists() and Path(p).resolve() == out.resolve():
                 raise WorkbookError(str(out), "the output would overwrite the input",
                                     Hint("other_output", "choose another output path with -o"), code="overwrite_input")
+    if out is not None:
+        want = ".xlsm" if into is not None and Path(into).suffix.lower() == ".xlsm" else ".xlsx"
+        if out.suffix.lower() != want:
+            raise WorkbookError(str(out), f"the output name must end in {want}, as its content",
+                                Hint("other_output_name", "choose another output name with -o"),
+                                code="output_suffix", params={"suffix": want})
     maps = read_map(map_file, spec) if map_file else None
     srcs = read_sources(list(sources), spec, maps)
     result = ImportResult(srcs)
