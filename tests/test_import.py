@@ -364,6 +364,17 @@ def test_other_table_and_empty_book(tmp_path, spec):
     assert exc.value.code == "not_khbook_empty"
 
 
+def test_a_list_named_like_an_alias_is_still_a_list(tmp_path, spec):
+    """客户列表 is an alias of 客户基础信息, but with a list's headers the book is a list."""
+    src = book(tmp_path / "列表.xlsx", {"客户列表": [["客户名称", "联系人", "电话"], ["苏州示例模具厂", "郑洁", 13912345678]]})
+    with pytest.raises(WorkbookError) as exc:
+        check_file(src, spec)
+    assert exc.value.code == "not_khbook_list" and exc.value.params["rows"] == 2
+    out = tmp_path / "out.xlsx"
+    import_lists([src], out, spec=spec, as_of=AS_OF)
+    assert fields(out, "联系人", "客户ID", "联系人姓名", "手机") == [("KH0001", "郑洁", "13912345678")]
+
+
 def test_english_sheet_name_in_a_chinese_book(tmp_path, spec):
     """A `Contacts` sheet of a forwarder's book is not 联系人: no phone findings on it (issue 20.6)."""
     forwarder = book(tmp_path / "货代.xlsx", {"Contacts": [["Name", "Tel", "Port"], ["Mr Chen", "021-6575", "SHA"]],

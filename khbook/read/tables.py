@@ -86,6 +86,12 @@ def _headers_match(s: RawSheet, sheet: Sheet) -> bool:
     return score >= max(3, sum(c.required for c in sheet.columns))
 
 
+def _recognised(s: RawSheet, sheet: Sheet) -> bool:
+    """A sheet of a khbook workbook: the template's own name, or the template's headers (a
+    list that is merely called 客户列表 is not)."""
+    return norm_header(s.name) in {norm_header(sheet.name.zh), norm_header(sheet.name.en)} or _headers_match(s, sheet)
+
+
 def _match_sheets(raw: RawBook, spec: Spec) -> tuple[dict[str, RawSheet], list[str]]:
     """spec sheet key -> raw sheet; and the names of sheets that matched nothing.
 
@@ -330,7 +336,7 @@ def _series(values: list[Any], ctype: str, index: pd.Index) -> pd.Series:
 def read_book(raw: RawBook, spec: Spec, ff: FindingFactory, *, as_of: dt.date) -> Book:
     """Read the spec's tables out of a raw workbook; structural and parse findings go to ff."""
     found, extra = _match_sheets(raw, spec)
-    if not found:
+    if not any(_recognised(s, spec.sheet(k)) for k, s in found.items()):
         raise not_khbook_error(raw, spec)
     own = {norm_header(n) for n in spec.own_sheet_names()}
     for name in extra:
