@@ -192,6 +192,33 @@ def test_dated_note_and_amount_split_onto_followups_and_deals(tmp_path, spec):
     assert new_errors(out, spec) == {("required_missing", "industry"), ("required_missing", "first_contact")}
 
 
+def test_amount_units_from_the_header_and_json_report(tmp_path, spec, capsys):
+    src = book(tmp_path / "金额.xlsx", {"Sheet1": [["单位名称", "合同金额(元)", "签约人"],
+                                                  ["南京示例建材厂", 250000, "钱多多"],
+                                                  ["合肥示例医药有限公司", 1200.0, "孔明"]]})
+    out = tmp_path / "out.xlsx"
+    assert main(["import", str(src), "-o", str(out), "--format", "json", "--as-of", AS_OF.isoformat()]) == 0
+    import json
+
+    d = json.loads(capsys.readouterr().out)
+    assert (d["rows_read"], d["customers_created"], d["values_not_mapped"], d["guesses"]) == (2, 2, 0, 2)
+    assert [(c["column"], c["target"], c["how"], c["kind"]) for c in d["sources"][0]["columns"]] == [
+        ("A", "customers.name", "header", "company"), ("B", "customers.annual_amount", "content", "amount"),
+        ("C", "contacts.name", "content", "person")]
+    assert d["check"]["file"] == "out.xlsx"
+    # 元 in the header: 250000 元 is 25 万元
+    assert fields(out, "客户基础信息", "客户名称", "年交易额(万元)") == [("南京示例建材厂", 25), ("合肥示例医药有限公司", 0.12)]
+
+
+def test_report_in_english(tmp_path, spec, capsys):
+    src = book(tmp_path / "crm.xlsx", CRM)
+    assert main(["import", str(src), "-o", str(tmp_path / "o.xlsx"), "--lang", "en", "--as-of", AS_OF.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "column G → the customer's notes (no column of the template: the values go to the customer's notes)" in out
+    assert "2 rows read: 2 customers created (2 contacts, 0 follow-ups, 0 deals)" in out
+    assert openpyxl.load_workbook(tmp_path / "o.xlsx").sheetnames[-1] == "Imported raw data"
+
+
 @pytest.mark.parametrize("lists", [GONGHAI, QINGDAN, CRM, MULTI, DEALS])
 def test_every_source_cell_is_kept(tmp_path, spec, lists):
     src = book(tmp_path / "list.xlsx", lists)

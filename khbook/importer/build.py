@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from khbook.importer.detect import SourceSheet
@@ -63,7 +64,8 @@ def typed(col: Column, v: Any, spec: Spec, factor: float | None) -> Any:
         if not p.ok or p.value is None:
             return text
         plain = isinstance(v, int | float) or re.fullmatch(r"-?[\d,]+(?:\.\d+)?", text) is not None
-        return float(p.value) * (factor if factor is not None and plain else 1)
+        scale = Decimal(str(factor)) if factor is not None and plain else Decimal(1)
+        return float(p.value * scale)
     if t == "integer":
         p = parsers.parse_integer(v)
         return p.value if p.ok else text
