@@ -74,7 +74,7 @@ def _find_header_row(rows: list[list[Any]], matcher: _Matcher) -> tuple[int, int
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
-def _english_book(raw: RawBook, spec: Spec, by_name: dict[str, RawSheet]) -> bool:
+def _english_book(spec: Spec, by_name: dict[str, RawSheet]) -> bool:
     """Most of the template's sheets are there under their English names: the English template."""
     hits = sum(1 for sheet in spec.sheets if norm_header(sheet.name.en) in by_name)
     return hits * 2 > len(spec.sheets)
@@ -100,7 +100,7 @@ def _match_sheets(raw: RawBook, spec: Spec) -> tuple[dict[str, RawSheet], list[s
     when the sheet's headers are the template's.
     """
     by_name = {norm_header(s.name): s for s in raw.sheets}
-    english = _english_book(raw, spec, by_name)
+    english = _english_book(spec, by_name)
     found: dict[str, RawSheet] = {}
     used: set[str] = set()
     for sheet in spec.sheets:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from khbook.base.errors import SpecError
 from khbook.spec.load import _Ctx, _read_yaml, default_spec_dir
 from khbook.spec.model import Spec
 
@@ -107,4 +106,4 @@ def import_vocab(spec: Spec) -> ImportVocab:
     return _CACHE[key]
 
 
-__all__ = ["KINDS", "VOCAB_FILE", "ImportVocab", "SpecError", "import_vocab"]
+__all__ = ["KINDS", "VOCAB_FILE", "ImportVocab", "import_vocab"]
