@@ -31,6 +31,8 @@ _EXPORTS = {
     "refresh_file": "khbook.pipeline",
     "RefreshResult": "khbook.pipeline",
     "run_batch": "khbook.batch.run",
+    "import_lists": "khbook.importer.run",
+    "ImportResult": "khbook.importer.run",
     "BatchResult": "khbook.batch.run",
     "write_template": "khbook.template.writer",
     "Report": "khbook.report.report",
@@ -41,8 +43,8 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "BatchResult", "Finding", "KhbookError", "RefreshResult", "Report", "Spec", "SpecError", "WorkbookError",
-    "__version__", "check_file", "check_raw", "load_spec", "plan_refresh", "refresh_file", "run_batch",
+    "BatchResult", "Finding", "ImportResult", "KhbookError", "RefreshResult", "Report", "Spec", "SpecError", "WorkbookError",
+    "__version__", "check_file", "check_raw", "import_lists", "load_spec", "plan_refresh", "refresh_file", "run_batch",
     "write_template",
 ]
 
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from khbook.base.errors import KhbookError, SpecError, WorkbookError
     from khbook.batch.run import BatchResult, run_batch
     from khbook.findings import Finding
+    from khbook.importer.run import ImportResult, import_lists
     from khbook.pipeline import RefreshResult, check_file, check_raw, plan_refresh, refresh_file
     from khbook.report.report import Report
     from khbook.spec import Spec, load_spec

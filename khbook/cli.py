@@ -135,6 +135,25 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 2 if result.failed else 1 if result.has_errors else 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from khbook.importer.report import render_text
+    from khbook.importer.run import import_lists
+    from khbook.report.render import render_json
+    from khbook.spec import load_spec
+
+    if not args.output and not args.write_map:
+        raise argparse.ArgumentTypeError("import needs -o BOOK.xlsx (or --write-map FILE to write only the mapping)")
+    spec = load_spec(args.spec)
+    result = import_lists(args.sources, args.output, spec=spec, owner=args.owner, id_prefix=args.id_prefix,
+                          map_file=args.map, write_map_to=args.write_map, into=args.into, lang=args.lang,
+                          as_of=_as_of(args.as_of))
+    if args.format == "json":
+        print(render_json(result.to_dict()))
+    else:
+        print(render_text(result, spec, args.lang))
+    return 0
+
+
 def _error_spec(exc: KhbookError, args: argparse.Namespace) -> Spec | None:
     """The spec whose labels word a WorkbookError in --lang (None: keep the English text)."""
     if not isinstance(exc, WorkbookError):
@@ -198,6 +217,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("import", help="bring existing customer lists into a new (or existing) khbook workbook",
+                       description="Read customer lists that are not khbook workbooks (a rep's own sheet, a CRM export, "
+                                   "a list from a chat): find the data on each sheet, map the columns by header or by "
+                                   "content (every guess shown with its evidence), split each row into customer, contact, "
+                                   "follow-up and deal, merge rows of the same company, and write a filled workbook in the "
+                                   "current template with every source row kept on a raw-data sheet; then check it. "
+                                   "The sources are never modified.")
+    p.add_argument("sources", nargs="+", metavar="SRC", help="customer lists (.xlsx or .xlsm), one or more")
+    p.add_argument("-o", "--output", metavar="BOOK", help="the workbook to write (.xlsx)")
+    p.add_argument("--owner", metavar="NAME", help="the owner (sales rep) of customers whose list names none")
+    p.add_argument("--id-prefix", default="KH", metavar="KH", help="prefix of the generated customer IDs (default: KH)")
+    p.add_argument("--map", metavar="FILE", help="mapping file (YAML) that overrides the guessed columns")
+    p.add_argument("--write-map", metavar="FILE", help="write the mapping used to FILE, for editing (with no -o: only that)")
+    p.add_argument("--into", metavar="BOOK", help="add to a copy of this existing khbook workbook (written to -o); "
+                                                 "customers already in it are reported, not added again")
+    _add_as_of(p)
+    _add_format(p)
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_import)
     return parser
 
 

@@ -41,7 +41,22 @@ def _digest(p: Path) -> tuple[str, float]:
 
 
 REFUSED = [n for n, e in corpus.CORPUS_EXPECT.items() if e == "refuse"]
-READ = [n for n, e in corpus.CORPUS_EXPECT.items() if e == "read"]
+# the safety gate reads these, but they are not khbook workbooks: check and refresh refuse them
+# in one line that points to `khbook import` (issue 19)
+NOT_KHBOOK = {"empty_workbook.xlsx": "not_khbook_empty", "no_expected_sheets.xlsx": "not_khbook"}
+READ = [n for n, e in corpus.CORPUS_EXPECT.items() if e == "read" and n not in NOT_KHBOOK]
+
+
+@pytest.mark.parametrize("name", sorted(NOT_KHBOOK))
+def test_not_khbook_refused_with_one_line(files, name, capsys, tmp_path):
+    path = files[name]
+    before = _digest(path)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and name in err and "khbook import" in err
+    assert main(["refresh", str(path), "-o", str(tmp_path / "out.xlsx")]) == 2
+    assert list(tmp_path.iterdir()) == []
+    assert _digest(path) == before
 
 
 @pytest.mark.parametrize("name", REFUSED)

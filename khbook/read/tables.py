@@ -26,6 +26,7 @@ from khbook.findings import Cell, FindingFactory, StageResult
 from khbook.read import parsers
 from khbook.read.model import Book, ColumnInfo, ReadResult, Table, col_letter
 from khbook.read.rawbook import RawBook, RawSheet
+from khbook.read.shape import not_khbook_error
 from khbook.spec import Column, Sheet, Spec
 
 HEADER_SCAN_ROWS = 30
@@ -66,14 +67,43 @@ def _find_header_row(rows: list[list[Any]], matcher: _Matcher) -> tuple[int, int
     return best, best_score
 
 
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _english_book(spec: Spec, by_name: dict[str, RawSheet]) -> bool:
+    """Most of the template's sheets are there under their English names: the English template."""
+    hits = sum(1 for sheet in spec.sheets if norm_header(sheet.name.en) in by_name)
+    return hits * 2 > len(spec.sheets)
+
+
+def _headers_match(s: RawSheet, sheet: Sheet) -> bool:
+    matcher = _Matcher(sheet)
+    _, score = _find_header_row(s.rows, matcher)
+    return score >= max(3, sum(c.required for c in sheet.columns))
+
+
+def _recognised(s: RawSheet, sheet: Sheet) -> bool:
+    """A sheet of a khbook workbook: the template's own name, or the template's headers (a
+    list that is merely called 客户列表 is not)."""
+    return norm_header(s.name) in {norm_header(sheet.name.zh), norm_header(sheet.name.en)} or _headers_match(s, sheet)
+
+
 def _match_sheets(raw: RawBook, spec: Spec) -> tuple[dict[str, RawSheet], list[str]]:
-    """spec sheet key -> raw sheet; and the names of sheets that matched nothing."""
+    """spec sheet key -> raw sheet; and the names of sheets that matched nothing.
+
+    A name without Chinese characters (``Contacts``) is common in books of every kind: it
+    counts only in the English template (most of its sheets under their English names) or
+    when the sheet's headers are the template's.
+    """
     by_name = {norm_header(s.name): s for s in raw.sheets}
+    english = _english_book(spec, by_name)
     found: dict[str, RawSheet] = {}
     used: set[str] = set()
     for sheet in spec.sheets:
         for n in sheet.match_names():
             s = by_name.get(norm_header(n))
+            if s is not None and not english and not _HAN.search(n) and not _headers_match(s, sheet):
+                continue
             if s is not None and s.name not in used:
                 found[sheet.key] = s
                 used.add(s.name)
@@ -304,6 +334,8 @@ def read_book(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh", fil
     ff = FindingFactory(spec, lang, file=file)
     untrusted: set[Cell] = set()
     found, extra = _match_sheets(raw, spec)
+    if not any(_recognised(s, spec.sheet(k)) for k, s in found.items()):
+        raise not_khbook_error(raw, spec)
     own = {norm_header(n) for n in spec.own_sheet_names()}
     for name in extra:
         if norm_header(name) not in own:

@@ -169,6 +169,9 @@ class Spec:
     def own_sheet_names(self) -> set[str]:
         """Names (both languages) of the sheets khbook itself writes besides the data sheets."""
         texts = [self.lists_sheet, self.instructions_sheet, *self.output_sheets.values()]
+        imported = self.labels.get("importer.raw_sheet")  # the sheet `khbook import` adds
+        if isinstance(imported, Text):
+            texts.append(imported)
         return {t(lang) for t in texts for lang in LANGS}
 
     def sheet(self, key: str) -> Sheet:
