@@ -21,6 +21,7 @@ from khbook.annotate.plan import Plan, plan_annotation
 from khbook.base.errors import Hint, WorkbookError
 from khbook.checks.crosssheet import run_rules
 from khbook.checks.schema import validate_table
+from khbook.checks.units import amounts_in_yuan
 from khbook.classify.computed import computed_changes, report_changes
 from khbook.classify.engine import classify, summarize
 from khbook.findings import SEVERITY_ORDER, Finding, FindingFactory
@@ -51,8 +52,9 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
         if t is not None:
             validate_table(t, sheet, spec, ff, as_of=as_of)
     run_rules(book, spec, ff, as_of)
+    suspect = amounts_in_yuan(book, spec, ff)
     untrusted = {(t.key, r, k) for t in book.tables.values() for (r, k) in t.bad}
-    customers = classify(book, spec, as_of, untrusted=untrusted, lang=lang)
+    customers = classify(book, spec, as_of, untrusted=untrusted, lang=lang, suspect=suspect)
     report_changes(computed_changes(book, customers, spec, lang), book, ff)
     return Report(Path(raw.path).name, as_of, lang, _order(book, spec, ff.items), customers,
                   summarize(customers, spec), spec, book)

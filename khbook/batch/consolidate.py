@@ -51,11 +51,11 @@ def department_abc(amounts: Sequence[float | None], spec: Spec) -> list[str]:
     thresholds of rules.yaml ``abc``, blank -> ``abc.unknown``, zero total ->
     ``abc.fallback``), applied to the whole department instead of one workbook.
     """
-    from khbook.classify.engine import Rules, abc_classes
+    from khbook.classify.amounts import abc_classes
     from khbook.classify.facts import MICRO
 
     micro = [None if a is None else int(round(a * MICRO)) for a in amounts]
-    return abc_classes(Rules(spec), micro)[0]
+    return abc_classes(spec, micro, scope="department")[0]
 
 
 # --------------------------------------------------------------------------- reps and quality

@@ -32,7 +32,7 @@ def context(result: BatchResult) -> dict[str, Any]:
     lang = result.lang
     spec = result.spec
     t = spec.texts("batch", lang)
-    days = spec.rules["checks"]["quality_followup_days"]
+    days = spec.rules.checks.quality_followup_days
     charts = [bar_chart([(str(result.label(dim, k)), v) for k, v in items], title=t[f"dim_{dim}"])
               for dim, items in result.distributions().items()]
     scored = [(r["rep"], r["score"]) for r in result.reps if r["score"] is not None]

@@ -67,7 +67,7 @@ def _customer_headers(result: BatchResult, t: dict[str, str]) -> list[str]:
 def write_workbook(result: BatchResult, path: Path) -> Path:
     lang = result.lang
     t = result.spec.texts("batch", lang)
-    days = result.spec.rules["checks"]["quality_followup_days"]
+    days = result.spec.rules.checks.quality_followup_days
     with atomic_output(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False})

@@ -117,7 +117,17 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
         elif check == "not_in_list":
             values = spec.list_for(col)
             labels = values.labels(ff.lang) if values else []
-            f = ff.add("not_in_list", value=rawv, allowed="、".join(labels) if ff.lang == "zh" else ", ".join(labels), **common)
+            sep = spec.reasons["list_sep"](ff.lang)
+            allowed = sep.join(labels)
+            if col.type == "multi" and values is not None:
+                # keep the valid items, name only the unknown ones
+                known = {i.zh for i in values.items}
+                items = typed[r] or ()
+                unknown = [x for x in items if x not in known]
+                frame.at[r, col.key] = tuple(x for x in items if x in known)
+                f = ff.add("not_in_list_item", value=sep.join(unknown), allowed=allowed, **common)
+            else:
+                f = ff.add("not_in_list", value=rawv, allowed=allowed, **common)
         elif check == "duplicate":
             v = typed[r]
             if v not in firsts:

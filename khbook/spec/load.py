@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from decimal import Decimal
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,24 @@ from khbook.spec.model import (
     Text,
     TextList,
     ValueList,
+)
+from khbook.spec.rules import (
+    ABC_BASES,
+    ABC_METHODS,
+    STAGE_KEYS,
+    TAG_KEYS,
+    AbcRules,
+    AbcThresholds,
+    AmountUnitRules,
+    AnnualAmountRules,
+    CheckRules,
+    Rules,
+    SizeBand,
+    SizeBandRules,
+    StageRules,
+    TagRules,
+    Tier,
+    ValueTierRules,
 )
 
 # --------------------------------------------------------------------------- loading
@@ -280,91 +300,130 @@ def _load_checks(directory: Path) -> dict[str, CheckRule]:
     return out
 
 
-# rule paths whose values must be labels of a given list
-_RULE_LABELS = {
-    ("value_tier", "unknown"): "value_tier",
-    ("abc", "fallback"): "abc_class",
-    ("abc", "unknown"): "abc_class",
-    ("annual_amount", "won_stage"): "deal_stage",
-    ("stage", "won_stage"): "deal_stage",
-    ("stage", "lost_stage"): "deal_stage",
-    ("tags", "priority"): "status_tag",
-    ("tags", "followup_due"): "status_tag",
-    ("tags", "dormant"): "status_tag",
-    ("tags", "churn_risk"): "status_tag",
-    ("tags", "stable"): "status_tag",
-    ("tags", "incomplete"): "status_tag",
-    ("tags", "complex_decision"): "status_tag",
-    ("tags", "simple_decision"): "status_tag",
-}
-_RULE_DAYS = {
-    ("annual_amount", "window_days"), ("stage", "churn_risk_days"), ("stage", "long_term_days"),
-    ("tags", "dormant_days"), ("tags", "stable_days"), ("tags", "complex_roles"),
-    ("checks", "stale_followup_days"), ("checks", "quality_followup_days"), ("checks", "date_max_years_ahead"),
-}
-
-
-def _load_rules(directory: Path, lists: dict[str, ValueList]) -> dict[str, Any]:
+def _load_rules(directory: Path, lists: dict[str, ValueList], sheets: tuple[Sheet, ...]) -> Rules:
+    """rules.yaml -> :class:`Rules` (every key checked, labels against their lists)."""
     ctx = _Ctx(directory / "rules.yaml")
     raw = ctx.mapping(_read_yaml(directory, "rules.yaml"), "")
-
-    def get(section: str, key: str) -> Any:
-        sec = ctx.mapping(raw.get(section), section)
-        if key not in sec:
-            raise ctx.fail(f"{section}.{key}", "missing")
-        return sec[key]
-
-    def label(value: Any, list_name: str, key: str) -> None:
-        if not isinstance(value, str) or lists[list_name].canonical(value) != value:
-            raise ctx.fail(key, f"{value!r} is not an item of list {list_name!r} ({', '.join(lists[list_name].labels())})")
-
     for needed in ("value_tier", "abc_class", "stage", "status_tag", "deal_stage", "size_band"):
         if needed not in lists:
             raise SpecError(str(directory / "lists.yaml"), needed, "the classification needs this list")
-    for (section, key), list_name in _RULE_LABELS.items():
-        label(get(section, key), list_name, f"{section}.{key}")
-    for section, key in _RULE_DAYS:
-        v = get(section, key)
+
+    def section(name: str, *, optional: bool = False) -> dict[str, Any]:
+        if optional and raw.get(name) is None:
+            return {}
+        return ctx.mapping(raw.get(name), name)
+
+    def get(sec: str, key: str) -> Any:
+        m = section(sec)
+        if key not in m:
+            raise ctx.fail(f"{sec}.{key}", "missing")
+        return m[key]
+
+    def label(value: Any, list_name: str, key: str) -> str:
+        if list_name not in lists:
+            return str(value)
+        if not isinstance(value, str) or lists[list_name].canonical(value) != value:
+            raise ctx.fail(key, f"{value!r} is not an item of list {list_name!r} ({', '.join(lists[list_name].labels())})")
+        return value
+
+    def labels(value: Any, list_name: str, key: str) -> tuple[str, ...]:
+        return tuple(label(v, list_name, key) for v in ctx.seq(value, key))
+
+    def days(sec: str, key: str) -> int:
+        v = get(sec, key)
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise ctx.fail(f"{section}.{key}", "expected a whole number >= 0")
-    tiers = ctx.seq(get("value_tier", "tiers"), "value_tier.tiers")
-    last = None
-    for i, t in enumerate(tiers):
+            raise ctx.fail(f"{sec}.{key}", "expected a whole number >= 0")
+        return v
+
+    def number(value: Any, key: str, what: str) -> Decimal:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ctx.fail(key, f"expected a number ({what})")
+        return Decimal(str(value))
+
+    annual = AnnualAmountRules(days("annual_amount", "window_days"),
+                               label(get("annual_amount", "won_stage"), "deal_stage", "annual_amount.won_stage"))
+
+    tiers: list[Tier] = []
+    for i, t in enumerate(ctx.seq(get("value_tier", "tiers"), "value_tier.tiers")):
         tm = ctx.mapping(t, f"value_tier.tiers[{i}]")
-        label(tm.get("label"), "value_tier", f"value_tier.tiers[{i}].label")
-        if not isinstance(tm.get("min"), (int, float)):
-            raise ctx.fail(f"value_tier.tiers[{i}].min", "expected a number (万元)")
-        if last is not None and tm["min"] >= last:
+        lo = number(tm.get("min"), f"value_tier.tiers[{i}].min", "万元")
+        if tiers and lo >= tiers[-1].min:
             raise ctx.fail(f"value_tier.tiers[{i}].min", "tiers must be listed from the highest threshold down")
-        last = tm["min"]
-    for tag, tier in ctx.mapping(get("value_tier", "lift_tags") or {}, "value_tier.lift_tags").items():
-        label(tag, "customer_tag", f"value_tier.lift_tags.{tag}") if "customer_tag" in lists else None
-        label(tier, "value_tier", f"value_tier.lift_tags.{tag}")
+        tiers.append(Tier(label(tm.get("label"), "value_tier", f"value_tier.tiers[{i}].label"), lo))
+    lift = {label(tag, "customer_tag", f"value_tier.lift_tags.{tag}"): label(tier, "value_tier", f"value_tier.lift_tags.{tag}")
+            for tag, tier in ctx.mapping(get("value_tier", "lift_tags") or {}, "value_tier.lift_tags").items()}
+    value_tier = ValueTierRules(tuple(tiers), lift, label(get("value_tier", "unknown"), "value_tier", "value_tier.unknown"))
+
     method = get("abc", "method")
-    if method not in ("share", "pareto"):
-        raise ctx.fail("abc.method", "expected share or pareto")
-    for m in ("share", "pareto"):
-        th = ctx.mapping(get("abc", m), f"abc.{m}")
+    if method not in ABC_METHODS:
+        raise ctx.fail("abc.method", "expected " + " or ".join(ABC_METHODS))
+    th = {}
+    for m in ABC_METHODS:
+        tm = ctx.mapping(get("abc", m), f"abc.{m}")
         for cls in ("A", "B"):
-            if not isinstance(th.get(cls), (int, float)) or not 0 <= th[cls] <= 100:
+            if not isinstance(tm.get(cls), (int, float)) or isinstance(tm.get(cls), bool) or not 0 <= tm[cls] <= 100:
                 raise ctx.fail(f"abc.{m}.{cls}", "expected a percentage from 0 to 100")
-    for s in ctx.seq(get("stage", "order"), "stage.order"):
-        label(s, "stage", "stage.order")
-    for s in ctx.seq(get("stage", "open_stages"), "stage.open_stages"):
-        label(s, "deal_stage", "stage.open_stages")
-    for s in ctx.seq(get("tags", "priority_deal_stages"), "tags.priority_deal_stages"):
-        label(s, "deal_stage", "tags.priority_deal_stages")
-    bands = ctx.seq(get("size_band", "bands"), "size_band.bands")
-    for i, b in enumerate(bands):
+        th[m] = AbcThresholds(Fraction(str(tm["A"])), Fraction(str(tm["B"])))
+    abc_sec = section("abc")
+    base = abc_sec.get("base", "book")
+    if base not in ABC_BASES:
+        raise ctx.fail("abc.base", "expected " + " or ".join(ABC_BASES))
+    total = abc_sec.get("company_total")
+    company_total = None if total is None else number(total, "abc.company_total", "万元")
+    if base == "company" and (company_total is None or company_total <= 0):
+        raise ctx.fail("abc.company_total", "base company needs the company's annual revenue in 万元 (a number > 0)")
+    abc = AbcRules(method, th["share"], th["pareto"], label(get("abc", "fallback"), "abc_class", "abc.fallback"),
+                   label(get("abc", "unknown"), "abc_class", "abc.unknown"), base, company_total)
+
+    stage_items = lists["stage"].labels("zh")
+    if len(stage_items) < len(STAGE_KEYS):
+        raise SpecError(str(directory / "lists.yaml"), "stage",
+                        f"the stage list needs {len(STAGE_KEYS)} items ({', '.join(STAGE_KEYS)}, in this order)")
+    stage = StageRules(labels(get("stage", "order"), "stage", "stage.order"),
+                       label(get("stage", "won_stage"), "deal_stage", "stage.won_stage"),
+                       label(get("stage", "lost_stage"), "deal_stage", "stage.lost_stage"),
+                       labels(get("stage", "open_stages"), "deal_stage", "stage.open_stages"),
+                       days("stage", "churn_risk_days"), days("stage", "long_term_days"),
+                       dict(zip(STAGE_KEYS, stage_items, strict=False)))
+
+    tag_labels = {k: label(get("tags", k), "status_tag", f"tags.{k}") for k in TAG_KEYS}
+    customer_keys = {c.key for s in sheets if s.key == "customers" for c in s.columns}
+    exclusions = {label(st, "stage", f"tags.exclusions.{st}"): labels(tags, "status_tag", f"tags.exclusions.{st}")
+                  for st, tags in ctx.mapping(section("tags").get("exclusions") or {}, "tags.exclusions").items()}
+    not_expected: dict[str, tuple[str, ...]] = {}
+    for st, keys in ctx.mapping(section("tags").get("not_expected") or {}, "tags.not_expected").items():
+        where = f"tags.not_expected.{st}"
+        fields = ctx.strings(keys, where)
+        for k in fields:
+            if k not in customer_keys:
+                raise ctx.fail(where, f"{k!r} is not a column key of the customers sheet (workbook.yaml)")
+        not_expected[label(st, "stage", where)] = fields
+    tags = TagRules(tag_labels, labels(get("tags", "priority_deal_stages"), "deal_stage", "tags.priority_deal_stages"),
+                    days("tags", "dormant_days"), days("tags", "stable_days"), days("tags", "complex_roles"),
+                    exclusions, not_expected)
+
+    bands: list[SizeBand] = []
+    raw_bands = ctx.seq(get("size_band", "bands"), "size_band.bands")
+    for i, b in enumerate(raw_bands):
         bm = ctx.mapping(b, f"size_band.bands[{i}]")
-        label(bm.get("label"), "size_band", f"size_band.bands[{i}].label")
-        if i < len(bands) - 1 and not isinstance(bm.get("max"), int):
+        mx = bm.get("max")
+        if i < len(raw_bands) - 1 and (not isinstance(mx, int) or isinstance(mx, bool)):
             raise ctx.fail(f"size_band.bands[{i}].max", "every band but the last needs a whole-number `max`")
+        bands.append(SizeBand(label(bm.get("label"), "size_band", f"size_band.bands[{i}].label"),
+                              mx if isinstance(mx, int) and not isinstance(mx, bool) else None))
+    size = SizeBandRules(str(section("size_band").get("method", "employees")), tuple(bands))
+
     d = get("checks", "date_min")
     if not isinstance(d, dt.date):
         raise ctx.fail("checks.date_min", "expected a date such as 1900-01-01")
-    ctx.strings(get("checks", "not_applicable"), "checks.not_applicable")
-    return raw
+    checks = CheckRules(days("checks", "stale_followup_days"), days("checks", "quality_followup_days"), d,
+                        days("checks", "date_max_years_ahead"),
+                        ctx.strings(get("checks", "not_applicable"), "checks.not_applicable"))
+
+    unit_sec, default_unit = section("amount_unit", optional=True), AmountUnitRules()
+    unit = AmountUnitRules(*(number(unit_sec[k], f"amount_unit.{k}", "万元" if k == "min_value" else "a multiple")
+                             if k in unit_sec else getattr(default_unit, k) for k in ("min_value", "median_factor")))
+    return Rules(annual, value_tier, abc, stage, tags, size, checks, unit)
 
 
 def _load_regions(directory: Path, lists: dict[str, ValueList]) -> dict[str, Any]:
@@ -472,7 +531,7 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     lists = _load_lists(d)
     wb = _load_workbook(d, lists)
     checks = _load_checks(d)
-    rules = _load_rules(d, lists)
+    rules = _load_rules(d, lists, wb["sheets"])
     regions = _load_regions(d, lists)
     reasons = _load_reasons(d)
     labels = _load_labels(d)
