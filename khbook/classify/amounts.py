@@ -157,7 +157,7 @@ def abc_classes(spec: Spec, amounts: list[int | None], W: Words | None = None, *
     base = abc_base(spec, W.lang, scope=scope, total_micro=total)
     fallback = W.label("abc_class", abc.fallback)
     if total == 0:
-        zero = W.say("abc_total_zero", base=base, cls=fallback)
+        zero = W.say("abc_total_zero", cls=fallback)
         for i, _ in known:
             out[i], why[i] = abc.fallback, zero
         return out, why
