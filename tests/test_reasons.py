@@ -104,16 +104,16 @@ def test_english_reasons_have_english_labels_and_the_same_numbers(spec: Spec) ->
     assert h["decision_chain"] == "contacts hold 2 decision roles (Decision maker, Influencer), 2 or more"
     assert h["customer_id"] == "customer ID HIGH is repeated (rows 11); classified from row 2"
     assert h["tags"].startswith("Priority: a High value customer; ")
-    assert en["LONG"].reasons["stage"] == f"first Won deal on {ago(474)}, 474 days ago, more than 365: Long-term"
+    assert en["LONG"].reasons["stage"] == f"first Won deal on {ago(474)}, 474 days ago, more than 365, so Long-term"
     assert "Stable: Long-term, and followed up 5 days ago (within 90)" in en["LONG"].reasons["tags"]
     assert en["LIFT"].reasons["value_tier"].endswith("; raised to High value by the tag Strategic partner")
-    assert en["LOST"].reasons["stage"] == f"the latest deal ({ago(20)}) was Lost and none followed: Churned"
-    assert en["OPEN"].reasons["stage"] == "an open deal (Negotiation): Prospect"
+    assert en["LOST"].reasons["stage"] == f"the latest deal ({ago(20)}) was Lost and none followed, so Churned"
+    assert en["OPEN"].reasons["stage"] == "an open deal (Negotiation), so Prospect"
     assert "Incomplete: missing Industry (invalid)" in en["OPEN"].reasons["tags"]
     assert en["MID"].reasons["region"] == "credit code digits 3–4 are 44 (广东省): South China"
     assert en["MID"].reasons["annual_amount"].endswith(" (1 undated Won deal(s) not counted)")
     assert en["LOW"].reasons["region"] == "no province from the address or the credit code; kept the entered East China"
-    assert en["LIFT"].reasons["size_band"] == "no employee count; kept the entered Large (> 500)"
+    assert en["LIFT"].reasons["size_band"] == "no employee count; kept the entered Large (over 500)"
     assert en["NONE"].reasons["tags"].startswith("Dormant: no follow-up since the first contact on ")
     assert en["NONE"].reasons["decision_chain"] == "no contacts, so the decision chain is unknown"
     assert "Follow-up due: a follow-up planned for" in en["MID"].reasons["tags"]

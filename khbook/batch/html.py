@@ -54,7 +54,7 @@ def context(result: BatchResult) -> dict[str, Any]:
         "top_problems": top, "duplicates": [{**d, "basis": t[f"basis_{d['basis']}"]} for d in result.duplicates],
         "churn": [{**c, "stage": result.label("stage", c.get("stage")), "value_tier": result.label("value_tier", c.get("value_tier"))}
                   for c in result.churn_risks()],
-        "overdue": result.overdue_followups(), "failed": result.failed, "mom": mom, "abc_note": t["abc_note"],
+        "overdue": result.overdue_followups(), "failed": result.failed, "mom": mom, "abc_note": result.abc_note(),
     }
 
 

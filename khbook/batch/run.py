@@ -25,6 +25,7 @@ from khbook.base.fsutil import atomic_output
 from khbook.batch import consolidate as cons
 from khbook.batch.mask import mask_finding, mask_id
 from khbook.batch.worker import process
+from khbook.classify.words import abc_basis_text
 from khbook.spec import Spec
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -130,6 +131,12 @@ class BatchResult:
             order = self.spec.lists[self.spec.result_list(dim) or dim].labels("zh")
             out[dim] = cons.distribution((c.get(dim) for c in self.customers), order, blank)
         return out
+
+    def abc_note(self) -> str:
+        """The note on the department's ABC classes: which base and thresholds, in words."""
+        total = sum(float(c["annual_amount"]) for c in self.customers if c.get("annual_amount") is not None)
+        basis = abc_basis_text(self.spec, self.lang, scope="department", total=total)
+        return self.spec.text("batch.abc_note", self.lang).format(basis=basis)
 
     def top_problems(self, n: int = 5) -> list[dict[str, Any]]:
         return cons.top_problems(self.findings, n)

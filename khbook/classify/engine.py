@@ -93,7 +93,7 @@ def _classify(book: Book, spec: Spec, as_of: dt.date, untrusted: Untrusted, lang
     abc, abc_why = abc_classes(spec, amounts, W)
     stage, stage_why = stages(f, spec, today, W)
     chain, chain_why = decision_chains(f, spec, W)
-    missing = incomplete_fields(book, f, spec, untrusted, stage, W)
+    missing = incomplete_fields(book, f, spec, untrusted, stage, amounts, W)
     region, region_why = regions(f, spec, RegionTable(spec.regions), W)
     size, size_why = size_bands(f, spec, W)
 

@@ -16,7 +16,8 @@
   dormant_days``; churn risk = stage churn risk; stable = stage long-term and
   ``age(last follow-up) <= stable_days``; incomplete = a required or key_field column of
   the customers sheet blank (or absent; a not-applicable answer such as 暂无 counts as
-  filled), except the fields ``tags.not_expected`` lists for the customer's stage;
+  filled), except the fields ``tags.not_expected`` lists for the customer's stage, and
+  年交易额 when the won deals give it;
   complex / simple decision = see decision_chain. Then ``tags.exclusions`` removes the
   tags a customer at its stage never gets (an 已流失 customer is not 重点跟进).
 * **decision_chain**: distinct decision roles among the customer's contacts
@@ -203,9 +204,10 @@ def _complete_cols(spec: Spec) -> list[tuple[str, Text, bool]]:
 
 
 def incomplete_fields(book: Book, f: Facts, spec: Spec, untrusted: Untrusted, stage: list[str],
-                      W: Words) -> list[list[str]]:
+                      amounts: list[int | None], W: Words) -> list[list[str]]:
     """Per customer, the headers (in the output language) of the required / key columns that are
-    blank, leaving out those ``tags.not_expected`` lists for the customer's stage."""
+    blank, leaving out those ``tags.not_expected`` lists for the customer's stage, and 年交易额
+    where the won deals give it."""
     out: list[list[str]] = [[] for _ in range(f.n)]
     t = book.table("customers")
     if t is None or f.n == 0:
@@ -213,6 +215,8 @@ def incomplete_fields(book: Book, f: Facts, spec: Spec, untrusted: Untrusted, st
     not_expected = spec.rules.tags.not_expected
     skip = {key: np.array([key in not_expected.get(s, ()) for s in stage], dtype=bool)
             for key, _, _ in _complete_cols(spec)}
+    if "annual_amount" in skip:
+        skip["annual_amount"] |= np.array([a is not None for a in amounts], dtype=bool)
     not_applicable = {s.casefold() for s in spec.rules.checks.not_applicable}
     invalid = W.bind("field_invalid", "field")
     for key, header_text, multi in _complete_cols(spec):

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from khbook.classify.words import abc_basis_text
 from khbook.findings import Finding, count_by_severity
 from khbook.read.model import Book, CustomerClass
 from khbook.spec import Spec
@@ -49,6 +50,11 @@ class Report:
             ln = self.spec.result_list(dim)
             out[dim] = {(self.spec.label(ln, k, self.lang) if ln else k): v for k, v in counts.items()}
         return out
+
+    def abc_basis(self) -> str:
+        """Which base and thresholds the ABC classes used, in words (for the summaries people read)."""
+        total = sum(c.annual_amount for c in self.customers if c.annual_amount is not None)
+        return abc_basis_text(self.spec, self.lang, total=total)
 
     def to_dict(self) -> dict[str, Any]:
         return {
