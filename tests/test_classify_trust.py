@@ -405,3 +405,28 @@ def test_instructions_and_summary_name_no_method_or_file(tmp_path: Path) -> None
     assert re.search(r"按本工作簿年交易额合计 [\d.]+ 万元计算", joined)
     for word in ("rules.yaml", "share", "pareto", "amount_in_yuan", "not_in_list"):
         assert word not in joined
+
+
+def test_batch_outputs_say_the_department_base_in_words(tmp_path: Path) -> None:
+    from khbook.batch.run import run_batch
+    from khbook.template.writer import write_template
+
+    spec = load_spec()
+    src = tmp_path / "in"
+    src.mkdir()
+    write_template(spec, src / "team-a.xlsx", examples=6, as_of=AS_OF)
+    rep = Rep(make_template(tmp_path / "t.xlsx"))
+    _customer(rep, 2, "Y1", annual_amount=500000)
+    _customer(rep, 3, "Y2", annual_amount=20)
+    _customer(rep, 4, "Y3", annual_amount=30)
+    rep.save(src / "team-b.xlsx")
+    result = run_batch(src, tmp_path / "out", spec=spec, as_of=AS_OF, jobs=1)
+    assert any(f["rule"] == "amount_in_yuan" for f in result.findings)
+    html = result.outputs["html"].read_text(encoding="utf-8")
+    wb = openpyxl.load_workbook(result.outputs["workbook"], read_only=True)
+    cells = "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    wb.close()
+    for text in (html, cells):
+        assert "按全部门年交易额合计" in text and "占比 20% 及以上为 A 类" in text
+        for word in ("rules.yaml", "share", "pareto", "amount_in_yuan", "not_in_list"):
+            assert word not in text, word
