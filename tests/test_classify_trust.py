@@ -430,3 +430,41 @@ def test_batch_outputs_say_the_department_base_in_words(tmp_path: Path) -> None:
         assert "按全部门年交易额合计" in text and "占比 20% 及以上为 A 类" in text
         for word in ("rules.yaml", "share", "pareto", "amount_in_yuan", "not_in_list"):
             assert word not in text, word
+
+
+# --------------------------------------------------------------------------- the typed rules
+
+
+@pytest.mark.parametrize("edit,where", [
+    (lambda r: r["abc"].update(base="region"), r"abc\.base: expected book or company"),
+    (lambda r: r["abc"].update(base="company"), r"abc\.company_total: base company needs"),
+    (lambda r: r["tags"]["exclusions"].update({"已流失": ["老板朋友"]}), r"tags\.exclusions\.已流失: '老板朋友' is not an item"),
+    (lambda r: r["tags"]["not_expected"].update({"潜在客户": ["revenue"]}), r"tags\.not_expected\.潜在客户: 'revenue' is not a column"),
+    (lambda r: r["amount_unit"].update(min_value="一万"), r"amount_unit\.min_value: expected a number"),
+    (lambda r: r["tags"].pop("dormant_days"), r"tags\.dormant_days: missing"),
+    (lambda r: r["stage"].update(churn_risk_days=-1), r"stage\.churn_risk_days: expected a whole number"),
+])
+def test_a_broken_rules_file_is_one_line_naming_the_key(tmp_path: Path, edit: Any, where: str) -> None:
+    import yaml
+
+    from khbook.base.errors import SpecError
+
+    d = tmp_path / "spec"
+    shutil.copytree(default_spec_dir(), d)
+    path = d / "rules.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(raw)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SpecError, match=r"rules\.yaml: " + where) as err:
+        load_spec(d)
+    assert "\n" not in str(err.value)
+
+
+def test_rules_are_typed_and_read_by_attribute(spec: Spec) -> None:
+    r = spec.rules
+    assert r.checks.stale_followup_days == 180 and r.abc.thresholds.A == 20 and r.abc.base == "book"
+    assert r.value_tier.tiers[0].min == Decimal(50) and r.stage.labels["churned"] == "已流失"
+    assert spec.result_list("tags") == "status_tag" and spec.result_list("value_tier") == "value_tier"
+    assert spec.result_list("industry") == "industry" and spec.result_list("name") is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.checks.stale_followup_days = 1  # type: ignore[misc]

@@ -47,7 +47,7 @@ SCORE_FORMULA = ("100 - 40*min(1, errors/rows) - 15*min(1, warnings/rows) "
 def department_abc(amounts: Sequence[float | None], spec: Spec) -> list[str]:
     """ABC class of each amount (万元) over the total of all of them.
 
-    The classifier's own ABC logic (:func:`khbook.classify.engine.abc_classes`: method and
+    The classifier's own ABC logic (:func:`khbook.classify.amounts.abc_classes`: method and
     thresholds of rules.yaml ``abc``, blank -> ``abc.unknown``, zero total ->
     ``abc.fallback``), applied to the whole department instead of one workbook.
     """

@@ -21,10 +21,11 @@ from typing import Any
 
 from khbook.findings import FindingFactory
 from khbook.read.model import Book, Table
+from khbook.read.parsers import clean_text
 from khbook.spec import Spec
 
 _BARE = re.compile(r"\d+(?:\.\d+)?")
-_SEPARATORS = re.compile(r"[,\s，]")
+_SEPARATORS = re.compile(r"[,\s]")
 
 
 def is_bare_number(raw: Any) -> bool:
@@ -33,7 +34,8 @@ def is_bare_number(raw: Any) -> bool:
         return False
     if isinstance(raw, (int, float, Decimal)):
         return True
-    return isinstance(raw, str) and bool(_BARE.fullmatch(_SEPARATORS.sub("", raw)))
+    text = clean_text(raw) if isinstance(raw, str) else None  # NFKC: a full-width comma becomes ","
+    return text is not None and bool(_BARE.fullmatch(_SEPARATORS.sub("", text)))
 
 
 def _wan(yuan: Decimal) -> str:

@@ -7,23 +7,19 @@ the checkout, shipped inside the wheel as ``khbook/_templates``). A broken spec 
 
 from __future__ import annotations
 
-import datetime as dt
 import string
-from decimal import Decimal
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from khbook.base.errors import SpecError
+from khbook.spec.ctx import Ctx as _Ctx
+from khbook.spec.ctx import read_yaml as _read_yaml
 from khbook.spec.model import (
     _BAD_SHEET_CHARS,
     COLUMN_TYPES,
     LANGS,
     SEVERITIES,
-    SPEC_FILES,
     CheckRule,
     Column,
     ListItem,
@@ -33,24 +29,7 @@ from khbook.spec.model import (
     TextList,
     ValueList,
 )
-from khbook.spec.rules import (
-    ABC_BASES,
-    ABC_METHODS,
-    STAGE_KEYS,
-    TAG_KEYS,
-    AbcRules,
-    AbcThresholds,
-    AmountUnitRules,
-    AnnualAmountRules,
-    CheckRules,
-    Rules,
-    SizeBand,
-    SizeBandRules,
-    StageRules,
-    TagRules,
-    Tier,
-    ValueTierRules,
-)
+from khbook.spec.rules import load_rules
 
 # --------------------------------------------------------------------------- loading
 
@@ -62,67 +41,6 @@ def default_spec_dir() -> Path:
         if (candidate / "workbook.yaml").is_file():
             return candidate
     raise SpecError("khbook", "", "the built-in spec (templates/) is missing from this installation")
-
-
-def _read_yaml(directory: Path, name: str) -> Any:
-    path = directory / name
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(str(path), "", "file not found (a spec directory needs " + ", ".join(SPEC_FILES) + ")") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), "", f"cannot read: {exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        raise SpecError(str(path), where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
-
-
-class _Ctx:
-    """Where we are while validating, for error messages."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-
-    def fail(self, key: str, message: str) -> SpecError:
-        return SpecError(self.path, key, message)
-
-    def mapping(self, value: Any, key: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
-        return value
-
-    def seq(self, value: Any, key: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected a list, got {type(value).__name__}")
-        return value
-
-    def text(self, value: Any, key: str, *, required: bool = True) -> Text:
-        if value is None and not required:
-            return Text("", "")
-        if isinstance(value, str):
-            return Text(value, value)
-        m = self.mapping(value, key)
-        zh, en = m.get("zh"), m.get("en")
-        if not isinstance(zh, str) or not zh.strip():
-            raise self.fail(f"{key}.zh", "missing Chinese text")
-        if not isinstance(en, str) or not en.strip():
-            raise self.fail(f"{key}.en", "missing English text")
-        return Text(zh, en)
-
-    def strings(self, value: Any, key: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        out = []
-        for i, v in enumerate(self.seq(value, key)):
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                v = str(v)
-            if not isinstance(v, str) or not v.strip():
-                raise self.fail(f"{key}[{i}]", "expected a non-empty text")
-            out.append(v)
-        return tuple(out)
 
 
 _COLUMN_FIELDS = {
@@ -300,132 +218,6 @@ def _load_checks(directory: Path) -> dict[str, CheckRule]:
     return out
 
 
-def _load_rules(directory: Path, lists: dict[str, ValueList], sheets: tuple[Sheet, ...]) -> Rules:
-    """rules.yaml -> :class:`Rules` (every key checked, labels against their lists)."""
-    ctx = _Ctx(directory / "rules.yaml")
-    raw = ctx.mapping(_read_yaml(directory, "rules.yaml"), "")
-    for needed in ("value_tier", "abc_class", "stage", "status_tag", "deal_stage", "size_band"):
-        if needed not in lists:
-            raise SpecError(str(directory / "lists.yaml"), needed, "the classification needs this list")
-
-    def section(name: str, *, optional: bool = False) -> dict[str, Any]:
-        if optional and raw.get(name) is None:
-            return {}
-        return ctx.mapping(raw.get(name), name)
-
-    def get(sec: str, key: str) -> Any:
-        m = section(sec)
-        if key not in m:
-            raise ctx.fail(f"{sec}.{key}", "missing")
-        return m[key]
-
-    def label(value: Any, list_name: str, key: str) -> str:
-        if list_name not in lists:
-            return str(value)
-        if not isinstance(value, str) or lists[list_name].canonical(value) != value:
-            raise ctx.fail(key, f"{value!r} is not an item of list {list_name!r} ({', '.join(lists[list_name].labels())})")
-        return value
-
-    def labels(value: Any, list_name: str, key: str) -> tuple[str, ...]:
-        return tuple(label(v, list_name, key) for v in ctx.seq(value, key))
-
-    def days(sec: str, key: str) -> int:
-        v = get(sec, key)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise ctx.fail(f"{sec}.{key}", "expected a whole number >= 0")
-        return v
-
-    def number(value: Any, key: str, what: str) -> Decimal:
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ctx.fail(key, f"expected a number ({what})")
-        return Decimal(str(value))
-
-    annual = AnnualAmountRules(days("annual_amount", "window_days"),
-                               label(get("annual_amount", "won_stage"), "deal_stage", "annual_amount.won_stage"))
-
-    tiers: list[Tier] = []
-    for i, t in enumerate(ctx.seq(get("value_tier", "tiers"), "value_tier.tiers")):
-        tm = ctx.mapping(t, f"value_tier.tiers[{i}]")
-        lo = number(tm.get("min"), f"value_tier.tiers[{i}].min", "万元")
-        if tiers and lo >= tiers[-1].min:
-            raise ctx.fail(f"value_tier.tiers[{i}].min", "tiers must be listed from the highest threshold down")
-        tiers.append(Tier(label(tm.get("label"), "value_tier", f"value_tier.tiers[{i}].label"), lo))
-    lift = {label(tag, "customer_tag", f"value_tier.lift_tags.{tag}"): label(tier, "value_tier", f"value_tier.lift_tags.{tag}")
-            for tag, tier in ctx.mapping(get("value_tier", "lift_tags") or {}, "value_tier.lift_tags").items()}
-    value_tier = ValueTierRules(tuple(tiers), lift, label(get("value_tier", "unknown"), "value_tier", "value_tier.unknown"))
-
-    method = get("abc", "method")
-    if method not in ABC_METHODS:
-        raise ctx.fail("abc.method", "expected " + " or ".join(ABC_METHODS))
-    th = {}
-    for m in ABC_METHODS:
-        tm = ctx.mapping(get("abc", m), f"abc.{m}")
-        for cls in ("A", "B"):
-            if not isinstance(tm.get(cls), (int, float)) or isinstance(tm.get(cls), bool) or not 0 <= tm[cls] <= 100:
-                raise ctx.fail(f"abc.{m}.{cls}", "expected a percentage from 0 to 100")
-        th[m] = AbcThresholds(Fraction(str(tm["A"])), Fraction(str(tm["B"])))
-    abc_sec = section("abc")
-    base = abc_sec.get("base", "book")
-    if base not in ABC_BASES:
-        raise ctx.fail("abc.base", "expected " + " or ".join(ABC_BASES))
-    total = abc_sec.get("company_total")
-    company_total = None if total is None else number(total, "abc.company_total", "万元")
-    if base == "company" and (company_total is None or company_total <= 0):
-        raise ctx.fail("abc.company_total", "base company needs the company's annual revenue in 万元 (a number > 0)")
-    abc = AbcRules(method, th["share"], th["pareto"], label(get("abc", "fallback"), "abc_class", "abc.fallback"),
-                   label(get("abc", "unknown"), "abc_class", "abc.unknown"), base, company_total)
-
-    stage_items = lists["stage"].labels("zh")
-    if len(stage_items) < len(STAGE_KEYS):
-        raise SpecError(str(directory / "lists.yaml"), "stage",
-                        f"the stage list needs {len(STAGE_KEYS)} items ({', '.join(STAGE_KEYS)}, in this order)")
-    stage = StageRules(labels(get("stage", "order"), "stage", "stage.order"),
-                       label(get("stage", "won_stage"), "deal_stage", "stage.won_stage"),
-                       label(get("stage", "lost_stage"), "deal_stage", "stage.lost_stage"),
-                       labels(get("stage", "open_stages"), "deal_stage", "stage.open_stages"),
-                       days("stage", "churn_risk_days"), days("stage", "long_term_days"),
-                       dict(zip(STAGE_KEYS, stage_items, strict=False)))
-
-    tag_labels = {k: label(get("tags", k), "status_tag", f"tags.{k}") for k in TAG_KEYS}
-    customer_keys = {c.key for s in sheets if s.key == "customers" for c in s.columns}
-    exclusions = {label(st, "stage", f"tags.exclusions.{st}"): labels(tags, "status_tag", f"tags.exclusions.{st}")
-                  for st, tags in ctx.mapping(section("tags").get("exclusions") or {}, "tags.exclusions").items()}
-    not_expected: dict[str, tuple[str, ...]] = {}
-    for st, keys in ctx.mapping(section("tags").get("not_expected") or {}, "tags.not_expected").items():
-        where = f"tags.not_expected.{st}"
-        fields = ctx.strings(keys, where)
-        for k in fields:
-            if k not in customer_keys:
-                raise ctx.fail(where, f"{k!r} is not a column key of the customers sheet (workbook.yaml)")
-        not_expected[label(st, "stage", where)] = fields
-    tags = TagRules(tag_labels, labels(get("tags", "priority_deal_stages"), "deal_stage", "tags.priority_deal_stages"),
-                    days("tags", "dormant_days"), days("tags", "stable_days"), days("tags", "complex_roles"),
-                    exclusions, not_expected)
-
-    bands: list[SizeBand] = []
-    raw_bands = ctx.seq(get("size_band", "bands"), "size_band.bands")
-    for i, b in enumerate(raw_bands):
-        bm = ctx.mapping(b, f"size_band.bands[{i}]")
-        mx = bm.get("max")
-        if i < len(raw_bands) - 1 and (not isinstance(mx, int) or isinstance(mx, bool)):
-            raise ctx.fail(f"size_band.bands[{i}].max", "every band but the last needs a whole-number `max`")
-        bands.append(SizeBand(label(bm.get("label"), "size_band", f"size_band.bands[{i}].label"),
-                              mx if isinstance(mx, int) and not isinstance(mx, bool) else None))
-    size = SizeBandRules(str(section("size_band").get("method", "employees")), tuple(bands))
-
-    d = get("checks", "date_min")
-    if not isinstance(d, dt.date):
-        raise ctx.fail("checks.date_min", "expected a date such as 1900-01-01")
-    checks = CheckRules(days("checks", "stale_followup_days"), days("checks", "quality_followup_days"), d,
-                        days("checks", "date_max_years_ahead"),
-                        ctx.strings(get("checks", "not_applicable"), "checks.not_applicable"))
-
-    unit_sec, default_unit = section("amount_unit", optional=True), AmountUnitRules()
-    unit = AmountUnitRules(*(number(unit_sec[k], f"amount_unit.{k}", "万元" if k == "min_value" else "a multiple")
-                             if k in unit_sec else getattr(default_unit, k) for k in ("min_value", "median_factor")))
-    return Rules(annual, value_tier, abc, stage, tags, size, checks, unit)
-
-
 def _load_regions(directory: Path, lists: dict[str, ValueList]) -> dict[str, Any]:
     ctx = _Ctx(directory / "regions.yaml")
     raw = ctx.mapping(_read_yaml(directory, "regions.yaml"), "")
@@ -531,7 +323,7 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     lists = _load_lists(d)
     wb = _load_workbook(d, lists)
     checks = _load_checks(d)
-    rules = _load_rules(d, lists, wb["sheets"])
+    rules = load_rules(d, lists, wb["sheets"])
     regions = _load_regions(d, lists)
     reasons = _load_reasons(d)
     labels = _load_labels(d)

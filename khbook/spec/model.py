@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from khbook.base.errors import SpecError
-from khbook.spec.rules import Rules
+
+if TYPE_CHECKING:
+    from khbook.spec.rules import Rules
 
 LANGS = ("zh", "en")
 COLUMN_TYPES = ("text", "id", "date", "amount", "integer", "choice", "multi", "phone", "email", "uscc")
