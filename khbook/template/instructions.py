@@ -62,6 +62,7 @@ def context(spec: Spec, lang: str) -> dict[str, Any]:
         "lift_tags": {_label(spec, "customer_tag", k, lang): _label(spec, "value_tier", v, lang)
                       for k, v in r.value_tier.lift_tags.items()},
         "abc_basis": abc_basis_text(spec, lang),
+        "abc": r.abc,  # for instructions.j2 copies made before abc_basis
         "stages": stages,
         "stage_rules": r.stage,
         "tags": r.tags,
