@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/khbook template -o out/客户管理模板.xlsx
-	$(BIN)/khbook template --examples 5 -o out/客户管理模板-示例.xlsx
+	$(BIN)/khbook template --examples 5 --as-of $(AS_OF) -o out/客户管理模板-示例.xlsx
 	$(BIN)/khbook template --lang en -o out/customer-template-en.xlsx
 	-$(BIN)/khbook check samples/messy_filled.xlsx --as-of $(AS_OF) --customers | tee out/messy_filled.check.txt
 	-$(BIN)/khbook check samples/messy_filled.xlsx --as-of $(AS_OF) --format json > out/messy_filled.check.json

@@ -38,7 +38,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec)
     out = Path(args.output) if args.output else Path("客户管理模板.xlsm" if args.macro else "客户管理模板.xlsx")
-    write_template(spec, out, lang=args.lang, examples=args.examples, macro=args.macro)
+    write_template(spec, out, lang=args.lang, examples=args.examples, macro=args.macro, as_of=_as_of(args.as_of))
     print(f"wrote {out}")
     return 0
 
@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="output path (default: 客户管理模板.xlsx in the current folder)")
     _add_lang(p)
     p.add_argument("--examples", type=int, default=0, metavar="N", help="fill N fake example customers that pass every check (default: 0)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD",
+                   help="date the example rows are made relative to: check them at the same date (default: today)")
     p.add_argument("--macro", action="store_true", help="write a macro workbook (.xlsm; default 客户管理模板.xlsm) with 刷新分类 buttons that run khbook through xlwings, plus the companion NAME.py beside it (needs xlwings installed)")
     _add_spec(p)
     p.set_defaults(func=cmd_template)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from khbook.base.fsutil import refuse_overwrite
 from khbook.checks.crosssheet import run_rules
 from khbook.checks.schema import validate_book
+from khbook.checks.units import amounts_in_yuan
 from khbook.classify.computed import computed_changes, report_changes
 from khbook.classify.engine import classify, summarize
 from khbook.findings import SEVERITY_ORDER, Finding
@@ -55,14 +56,15 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
     file = Path(raw.path).name
     read = read_book(raw, spec, as_of=as_of, lang=lang, file=file)
     columns = validate_book(read.book, spec, as_of=as_of, untrusted=read.stage.untrusted, lang=lang, file=file)
-    book = read.book.masked(columns.blank)
+    book = read.book.masked(columns.blank, columns.kept)
     cross = run_rules(book, spec, as_of=as_of, untrusted=read.stage.untrusted | columns.stage.untrusted,
                       lang=lang, file=file)
     untrusted = read.stage.untrusted | columns.stage.untrusted | cross.untrusted
-    customers = classify(book, spec, as_of, untrusted=set(untrusted), lang=lang)
+    units, suspect = amounts_in_yuan(book, spec, untrusted=untrusted, lang=lang, file=file)
+    customers = classify(book, spec, as_of, untrusted=set(untrusted), lang=lang, suspect=set(suspect))
     changes = computed_changes(book, customers, spec, lang)
     changed = report_changes(changes, book, spec, lang=lang, file=file)
-    findings = [*read.stage.findings, *columns.stage.findings, *cross.findings, *changed.findings]
+    findings = [*read.stage.findings, *columns.stage.findings, *cross.findings, *units.findings, *changed.findings]
     return Report(file, as_of, lang, _order(book, spec, findings), customers, summarize(customers, spec), spec, book,
                   changes=changes, untrusted=untrusted)
 

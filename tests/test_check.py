@@ -41,7 +41,7 @@ def test_messy_workbook_exact_findings(template, tmp_path, spec):
         (*cell("followups", "next_date", 2), "next_before_followup", "error"),
         (*cell("followups", "date", 4), "future_date", "error"),
         (*cell("followups", "next_date", 5), "overdue_followup", "warning"),
-        (*cell("needs", "keywords", 3), "not_in_list", "error"),
+        (*cell("needs", "keywords", 3), "not_in_list_item", "warning"),
         (*cell("deals", "actual_amount", 3), "won_missing_amount", "error"),
         (*cell("deals", "loss_reason", 4), "lost_missing_reason", "warning"),
     }
@@ -54,7 +54,7 @@ def test_messy_workbook_exact_findings(template, tmp_path, spec):
     assert by_rule["bad_date"].value == "2024-02-30" and "不存在" in by_rule["bad_date"].message
     assert by_rule["stored_as_number"].customer_id == "KH006"  # full-width ID normalised
     assert by_rule["orphan_id"].value == "KH999"
-    assert report.counts == {"error": 16, "warning": 4, "info": 2}
+    assert report.counts == {"error": 15, "warning": 5, "info": 2}
     # amounts typed as text are understood: KH002's ¥500,000 is 50 万元
     kh2 = next(c for c in report.customers if c.customer_id == "KH002")
     assert kh2.annual_amount == 50
@@ -114,7 +114,7 @@ def test_cli_text_and_exit_codes(template, tmp_path, capsys):
     path, _ = fill_messy(template, tmp_path / "messy.xlsx")
     assert main(["check", str(path), "--as-of", AS_OF.isoformat()]) == 1
     out = capsys.readouterr().out
-    assert "[客户基础信息]" in out and "合计: 错误 16, 警告 4, 提示 2" in out
+    assert "[客户基础信息]" in out and "合计: 错误 15, 警告 5, 提示 2" in out
     bad = tmp_path / "not.xlsx"
     bad.write_text("客户ID,客户名称\nKH1,x\n", encoding="utf-8")
     assert main(["check", str(bad)]) == 2

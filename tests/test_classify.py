@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import re
 import shutil
-from copy import deepcopy
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -90,9 +89,9 @@ def run(spec: Spec, untrusted: set[tuple[str, int, str]] | None = None, **sheets
 
 
 def with_rules(spec: Spec, section: str, **changes: Any) -> Spec:
-    rules = deepcopy(spec.rules)
-    rules[section].update(changes)
-    return dataclasses.replace(spec, rules=rules)
+    """The spec with some rules of one rules.yaml section changed (the typed rules are frozen)."""
+    changed = dataclasses.replace(getattr(spec.rules, section), **changes)
+    return dataclasses.replace(spec, rules=dataclasses.replace(spec.rules, **{section: changed}))
 
 
 # --------------------------------------------------------------------------- 年交易额 and tiers
@@ -103,11 +102,11 @@ def test_value_tier_edges_49_99_and_50(spec: Spec) -> None:
                              cust("K3", annual_amount=10.0), cust("K4", annual_amount=9.99),
                              cust("K5", annual_amount=0.0), cust("K6", annual_amount=62.5)])
     assert [c[k].value_tier for k in ("K1", "K2", "K3", "K4", "K5", "K6")] == ["中价值", "高价值", "中价值", "低价值", "低价值", "高价值"]
-    assert c["K1"].reasons["value_tier"] == "年交易额 49.99万 < 50万 且 >= 10万 -> 中价值"
-    assert c["K2"].reasons["value_tier"] == "年交易额 50万 >= 50万 -> 高价值"
-    assert c["K6"].reasons["value_tier"] == "年交易额 62.5万 >= 50万 -> 高价值"
-    assert c["K4"].reasons["value_tier"] == "年交易额 9.99万 < 10万 -> 低价值"
-    assert c["K1"].reasons["annual_amount"] == "年交易额 按填写值 49.99万"
+    assert c["K1"].reasons["value_tier"] == "年交易额 49.99 万元，在 10–50 万元之间，属中价值"
+    assert c["K2"].reasons["value_tier"] == "年交易额 50 万元，达到高价值标准（50 万元及以上）"
+    assert c["K6"].reasons["value_tier"] == "年交易额 62.5 万元，达到高价值标准（50 万元及以上）"
+    assert c["K4"].reasons["value_tier"] == "年交易额 9.99 万元，不到 10 万元，属低价值"
+    assert c["K1"].reasons["annual_amount"] == "年交易额取填写值"
     assert c["K2"].annual_amount == 50.0 and c["K1"].annual_amount == 49.99
 
 
@@ -119,9 +118,10 @@ def test_annual_amount_window_364_365_366(spec: Spec) -> None:
     assert c["D365"].annual_amount == 0 and c["D366"].annual_amount == 0
     assert c["D364"].value_tier == "高价值" and c["D365"].value_tier == "低价值"
     start = ago(364).isoformat()
-    assert c["D364"].reasons["annual_amount"] == f"年交易额 未填写，按近365天（{start} 至 {AS_OF}） 1 笔成交的实际成交金额合计 60万"
-    assert c["D365"].reasons["annual_amount"] == f"年交易额 未填写，近365天（{start} 至 {AS_OF}）无成交，为 0"
-    assert c["D366"].reasons["value_tier"] == "年交易额 0万 < 10万 -> 低价值"
+    assert c["D364"].reasons["annual_amount"] == f"年交易额未填写，按近 365 天（{start} 至 {AS_OF}）的 1 笔成交的实际成交金额合计"
+    assert c["D364"].reasons["value_tier"] == "年交易额 60 万元，达到高价值标准（50 万元及以上）"
+    assert c["D365"].reasons["annual_amount"] == f"年交易额未填写，近 365 天（{start} 至 {AS_OF}）没有成交"
+    assert c["D366"].reasons["value_tier"] == "年交易额 0 万元，不到 10 万元，属低价值"
 
 
 def test_annual_amount_sums_exactly_and_ignores_other_stages(spec: Spec) -> None:
@@ -132,8 +132,9 @@ def test_annual_amount_sums_exactly_and_ignores_other_stages(spec: Spec) -> None
     c = run(spec, customers=[cust("S", annual_amount=None)], deals=deals)["S"]
     assert c.annual_amount == 15.0
     assert c.value_tier == "中价值"
-    assert "4 笔成交的实际成交金额合计 15万" in c.reasons["annual_amount"]
-    assert "另有 1 笔成交无日期，未计入" in c.reasons["annual_amount"]
+    assert "4 笔成交的实际成交金额合计" in c.reasons["annual_amount"]
+    assert c.reasons["value_tier"].startswith("年交易额 15 万元，")
+    assert "另有 1 笔成交没有日期，未计入" in c.reasons["annual_amount"]
 
 
 def test_missing_amount_is_to_be_completed(spec: Spec) -> None:
@@ -145,10 +146,10 @@ def test_missing_amount_is_to_be_completed(spec: Spec) -> None:
     for k in ("M1", "M2", "M3"):
         assert c[k].annual_amount is None
         assert c[k].value_tier == "待补充" and c[k].abc_class == "待补充"
-        assert c[k].reasons["value_tier"] == "年交易额缺失 -> 待补充"
-        assert c[k].reasons["abc_class"] == "年交易额缺失 -> 待补充"
-    assert c["M1"].reasons["annual_amount"] == "年交易额 未填写，且无成交记录，无法计算"
-    assert "2 笔成交中 1 笔缺少实际成交金额，无法计算" in c["M2"].reasons["annual_amount"]
+        assert c[k].reasons["value_tier"] == "客户价值等级待补充"
+        assert c[k].reasons["abc_class"] == "客户等级(ABC)待补充"
+    assert c["M1"].reasons["annual_amount"] == "年交易额未填写，也没有成交记录，暂无法计算"
+    assert "有 2 笔成交，其中 1 笔缺少实际成交金额，暂无法计算" in c["M2"].reasons["annual_amount"]
     assert c["X"].abc_class == "A"  # the total is over known amounts only
 
 
@@ -156,7 +157,7 @@ def test_untrusted_amount_cell_falls_back_to_deals(spec: Spec) -> None:
     deals = [{"customer_id": "U", "stage": "成交", "actual_amount": 12.0, "deal_date": ago(1)}]
     c = run(spec, {("customers", 2, "annual_amount")}, customers=[cust("U", annual_amount=None)], deals=deals)["U"]
     assert c.annual_amount == 12.0
-    assert c.reasons["annual_amount"].startswith("年交易额 填写值无效，按近365天")
+    assert c.reasons["annual_amount"].startswith("年交易额填写有误，按近 365 天")
 
 
 def test_strategic_tag_lifts_to_high_value(spec: Spec) -> None:
@@ -165,10 +166,10 @@ def test_strategic_tag_lifts_to_high_value(spec: Spec) -> None:
     c = run(spec, customers=[cust("L1", annual_amount=5.0), cust("L2", annual_amount=None),
                              cust("L3", annual_amount=80.0), cust("L4", annual_amount=5.0)], needs=needs)
     assert c["L1"].value_tier == "高价值"
-    assert c["L1"].reasons["value_tier"] == "年交易额 5万 < 10万 -> 低价值；需求标签 战略合作 -> 提升为 高价值"
+    assert c["L1"].reasons["value_tier"] == "年交易额 5 万元，不到 10 万元，属低价值，因带有“战略合作”标签提升为高价值"
     assert "重点跟进" in c["L1"].tags
     assert c["L2"].value_tier == "高价值" and c["L2"].abc_class == "待补充"
-    assert c["L3"].reasons["value_tier"] == "年交易额 80万 >= 50万 -> 高价值"
+    assert c["L3"].reasons["value_tier"] == "年交易额 80 万元，达到高价值标准（50 万元及以上）"
     assert c["L4"].value_tier == "低价值"
 
 
@@ -179,9 +180,9 @@ def test_abc_share_edges_4_99_5_20(spec: Spec) -> None:
     amounts = {"A20": 20.0, "B5": 5.0, "C499": 4.99, "BIG": 70.01}
     c = run(spec, customers=[cust(k, annual_amount=a) for k, a in amounts.items()])
     assert {k: c[k].abc_class for k in amounts} == {"A20": "A", "B5": "B", "C499": "C", "BIG": "A"}
-    assert c["A20"].reasons["abc_class"] == "占比 20.0%（20万 / 合计 100万） >= 20% -> A"
-    assert c["B5"].reasons["abc_class"] == "占比 5.0%（5万 / 合计 100万） >= 5% -> B"
-    assert c["C499"].reasons["abc_class"] == "占比 4.99%（4.99万 / 合计 100万） < 5% -> C"
+    assert c["A20"].reasons["abc_class"] == "占本工作簿年交易额合计 100 万元的 20.0%，达到 20%，属 A 类"
+    assert c["B5"].reasons["abc_class"] == "占本工作簿年交易额合计 100 万元的 5.0%，在 5%–20% 之间，属 B 类"
+    assert c["C499"].reasons["abc_class"] == "占本工作簿年交易额合计 100 万元的 4.99%，不到 5%，属 C 类"
 
 
 def test_abc_share_is_exact_where_float_is_not(spec: Spec) -> None:
@@ -195,19 +196,19 @@ def test_abc_share_is_exact_where_float_is_not(spec: Spec) -> None:
 
 def test_abc_small_share_text(spec: Spec) -> None:
     c = run(spec, customers=[cust("S1", annual_amount=0.57), cust("S2", annual_amount=9999.43)])
-    assert c["S1"].reasons["abc_class"] == "占比 0.0057%（0.57万 / 合计 10000万） < 5% -> C"
+    assert c["S1"].reasons["abc_class"] == "占本工作簿年交易额合计 10000 万元的 0.0057%，不到 5%，属 C 类"
 
 
 def test_time_of_day_is_ignored(spec: Spec) -> None:
     late = pd.Timestamp(ago(90)) + pd.Timedelta(hours=23, minutes=59)
     deals = [{"customer_id": "H", "stage": "成交", "actual_amount": 1.0, "deal_date": ago(100)}]
     c = run(spec, customers=[cust("H")], deals=deals, followups=[{"customer_id": "H", "date": late}])["H"]
-    assert c.stage == "合作中" and "最近跟进距今 90 天" in c.reasons["stage"]
+    assert c.stage == "合作中" and "最近一次跟进在 90 天前" in c.reasons["stage"]
 
 
 def test_abc_total_zero_gives_fallback(spec: Spec) -> None:
     c = run(spec, customers=[cust("Z1", annual_amount=0.0), cust("Z2", annual_amount=None)])
-    assert c["Z1"].abc_class == "C" and c["Z1"].reasons["abc_class"] == "年交易额合计为 0，无法计算占比 -> C"
+    assert c["Z1"].abc_class == "C" and c["Z1"].reasons["abc_class"] == "年交易额合计为 0，无法计算占比，归为 C 类"
     assert c["Z2"].abc_class == "待补充"
 
 
@@ -218,9 +219,9 @@ def test_abc_pareto_edges_and_ties(spec: Spec) -> None:
     c = by_id(classify(book, pareto, AS_OF))
     # cumulative: 50 % A, 80 % A (<= 80), 90 % B, the two 5s share 100 % -> C
     assert {k: v.abc_class for k, v in c.items()} == {"P50": "A", "P30": "A", "P10": "B", "P5a": "C", "P5b": "C"}
-    assert c["P30"].reasons["abc_class"] == "按年交易额降序累计占比 80.0%（累计 80万 / 合计 100万） <= 80% -> A"
+    assert c["P30"].reasons["abc_class"] == "按年交易额从高到低累计，占本工作簿年交易额合计 100 万元的 80.0%，在前 80% 以内，属 A 类"
     assert c["P5a"].reasons["abc_class"] == c["P5b"].reasons["abc_class"]
-    assert c["P5a"].reasons["abc_class"].endswith("> 95% -> C")
+    assert c["P5a"].reasons["abc_class"].endswith("的 100.0%，超过 95%，属 C 类")
     book = make_book(pareto, customers=[cust(k, annual_amount=a) for k, a in
                                         {"T1": 40.0, "T2": 40.0, "T3": 15.0, "T4": 5.0}.items()])
     c = by_id(classify(book, pareto, AS_OF))
@@ -239,9 +240,9 @@ def test_churn_risk_edges_89_90_91(spec: Spec) -> None:
     assert c["F89"].stage == "合作中" and c["F90"].stage == "合作中"
     assert c["F91"].stage == "流失风险" and c["NOFU"].stage == "流失风险"
     assert "流失风险" in c["F91"].tags and "流失风险" not in c["F90"].tags
-    assert c["F91"].reasons["stage"] == f"有成交，最近跟进 {ago(91)} 距今 91 天 > 90 天 -> 流失风险"
-    assert c["F90"].reasons["stage"] == f"有成交，首次成交 {ago(100)} 距今 100 天 <= 365 天，最近跟进距今 90 天 <= 90 天 -> 合作中"
-    assert c["NOFU"].reasons["stage"] == "有成交，无跟进记录 -> 流失风险"
+    assert c["F91"].reasons["stage"] == f"已有成交，但最近一次跟进在 {ago(91)}，已 91 天，超过 90 天，属流失风险"
+    assert c["F90"].reasons["stage"] == f"首次成交在 {ago(100)}，至今 100 天，未超过 365 天，最近一次跟进在 90 天前，属合作中"
+    assert c["NOFU"].reasons["stage"] == "已有成交，但没有跟进记录，属流失风险"
 
 
 def test_long_term_edges_364_365_366_and_stable(spec: Spec) -> None:
@@ -251,10 +252,10 @@ def test_long_term_edges_364_365_366_and_stable(spec: Spec) -> None:
     fus = [{"customer_id": f"W{d}", "date": ago(5), "method": "电话", "by": "张三", "summary": "x"} for d in (364, 365, 366)]
     c = run(spec, customers=customers, deals=deals, followups=fus)
     assert c["W364"].stage == "合作中" and c["W365"].stage == "合作中" and c["W366"].stage == "长期合作"
-    assert c["W366"].reasons["stage"] == f"首次成交 {ago(366)} 距今 366 天 > 365 天 -> 长期合作"
-    assert "365 天 <= 365 天" in c["W365"].reasons["stage"]
+    assert c["W366"].reasons["stage"] == f"首次成交在 {ago(366)}，已 366 天，超过 365 天，属长期合作"
+    assert "至今 365 天，未超过 365 天" in c["W365"].reasons["stage"]
     assert "稳定合作" in c["W366"].tags and "稳定合作" not in c["W365"].tags
-    assert "稳定合作：长期合作且最近跟进距今 5 天 <= 90 天" in c["W366"].reasons["tags"]
+    assert "稳定合作：长期合作，且 5 天前刚跟进过（90 天以内）" in c["W366"].reasons["tags"]
 
 
 def test_stable_needs_contact_within_stable_days(spec: Spec) -> None:
@@ -279,11 +280,11 @@ def test_churned_prospect_potential(spec: Spec) -> None:
     fus = [{"customer_id": k, "date": ago(3)} for k in ("LOST", "BACK", "TIE", "OPEN")]
     c = run(spec, customers=[cust(k) for k in ("LOST", "BACK", "TIE", "OPEN", "NONE")], deals=deals, followups=fus)
     assert c["LOST"].stage == "已流失"
-    assert c["LOST"].reasons["stage"] == f"最近一笔交易 {ago(20)} 为流失，之后无其他交易 -> 已流失"
+    assert c["LOST"].reasons["stage"] == f"最近一笔交易（{ago(20)}）为流失，之后没有新的交易，属已流失"
     assert c["BACK"].stage == "合作中" and c["TIE"].stage == "合作中"
-    assert c["OPEN"].stage == "意向客户" and c["OPEN"].reasons["stage"] == "有进行中的交易（谈判） -> 意向客户"
+    assert c["OPEN"].stage == "意向客户" and c["OPEN"].reasons["stage"] == "有进行中的交易（谈判），属意向客户"
     assert c["OPEN"].tags[0] == "重点跟进" and "有谈判中的交易" in c["OPEN"].reasons["tags"]
-    assert c["NONE"].stage == "潜在客户" and c["NONE"].reasons["stage"] == "无交易记录 -> 潜在客户"
+    assert c["NONE"].stage == "潜在客户" and c["NONE"].reasons["stage"] == "还没有交易记录，属潜在客户"
 
 
 # --------------------------------------------------------------------------- tags
@@ -301,8 +302,8 @@ def test_followup_due(spec: Spec) -> None:
     c = run(spec, customers=[cust(k) for k in ("DUE", "TODAY", "DONE", "LATE")], followups=fus)
     assert "需跟进" in c["DUE"].tags and "需跟进" in c["LATE"].tags
     assert "需跟进" not in c["TODAY"].tags and "需跟进" not in c["DONE"].tags
-    assert f"需跟进：下次跟进时间 {ago(10)} 已过 10 天，之后无跟进" in c["DUE"].reasons["tags"]
-    assert f"下次跟进时间 {ago(2)} 已过 2 天" in c["LATE"].reasons["tags"]
+    assert f"需跟进：计划 {ago(10)} 跟进，已过 10 天，之后没有跟进" in c["DUE"].reasons["tags"]
+    assert f"计划 {ago(2)} 跟进，已过 2 天" in c["LATE"].reasons["tags"]
 
 
 def test_dormant_edges(spec: Spec) -> None:
@@ -313,8 +314,8 @@ def test_dormant_edges(spec: Spec) -> None:
     assert "沉睡客户" not in c["F180"].tags and "沉睡客户" in c["F181"].tags
     assert "沉睡客户" not in c["N180"].tags and "沉睡客户" in c["N181"].tags
     assert "沉睡客户" not in c["NFC"].tags
-    assert "沉睡客户：最近跟进距今 181 天 > 180 天" in c["F181"].reasons["tags"]
-    assert f"沉睡客户：无跟进记录，首次接触 {ago(181)} 距今 181 天 > 180 天" in c["N181"].reasons["tags"]
+    assert "沉睡客户：已 181 天没有跟进，超过 180 天" in c["F181"].reasons["tags"]
+    assert f"沉睡客户：没有跟进记录，首次接触在 {ago(181)}，已 181 天，超过 180 天" in c["N181"].reasons["tags"]
 
 
 def test_incomplete_uses_spec_flags_and_not_applicable(spec: Spec) -> None:
@@ -322,12 +323,13 @@ def test_incomplete_uses_spec_flags_and_not_applicable(spec: Spec) -> None:
                  cust("NA", credit_code=None), cust("BAD", industry=None)]
     c = run(spec, {("customers", 5, "industry")}, customers=customers, raw={4: {"credit_code": "暂无"}})
     assert "资料不全" not in c["OK"].tags
-    assert "资料不全：缺少 注册地址、年交易额(万元)" in c["NOADDR"].reasons["tags"]
+    # a prospect without a deal is not asked for 年交易额 (tags.not_expected)
+    assert "资料不全：缺少注册地址；" in c["NOADDR"].reasons["tags"] + "；"
     assert "资料不全" not in c["NA"].tags  # 暂无 is an answer
-    assert "资料不全：缺少 所属行业(无效)" in c["BAD"].reasons["tags"]
+    assert "资料不全：缺少所属行业（填写有误）" in c["BAD"].reasons["tags"]
     # a key column absent from the sheet counts as blank for everyone
     rows = [{k: v for k, v in cust("NOCOL").items() if k != "address"}]
-    assert "资料不全：缺少 注册地址" in run(spec, customers=rows)["NOCOL"].reasons["tags"]
+    assert "资料不全：缺少注册地址" in run(spec, customers=rows)["NOCOL"].reasons["tags"]
 
 
 def test_decision_chain(spec: Spec) -> None:
@@ -339,9 +341,10 @@ def test_decision_chain(spec: Spec) -> None:
                 {"customer_id": "NR", "name": "a"}]
     c = run(spec, customers=[cust(k) for k in ("CX", "SX", "NR", "NC")], contacts=contacts)
     assert c["CX"].decision_chain == "复杂决策" and "复杂决策" in c["CX"].tags
-    assert c["CX"].reasons["decision_chain"] == "联系人决策角色 2 种（决策者、影响者）>= 2 -> 复杂决策"
+    assert c["CX"].reasons["decision_chain"] == "联系人中有 2 种决策角色（决策者、影响者），达到 2 种"
+    assert "复杂决策：联系人中有 2 种决策角色（决策者、影响者），达到 2 种" in c["CX"].reasons["tags"]
     assert c["SX"].decision_chain == "简单决策" and "简单决策" in c["SX"].tags
-    assert c["SX"].reasons["decision_chain"] == "联系人决策角色 1 种（决策者）< 2 -> 简单决策"
+    assert c["SX"].reasons["decision_chain"] == "联系人中只有 1 种决策角色（决策者），不到 2 种"
     assert c["NR"].decision_chain is None and c["NC"].decision_chain is None
     assert not {"复杂决策", "简单决策"} & set(c["NR"].tags + c["NC"].tags)
 
@@ -364,11 +367,11 @@ def test_region_sources(spec: Spec) -> None:
                  cust("TYPED", address="朝阳区某路1号", credit_code=None, region="华东"),
                  cust("NONE", address=None, credit_code=None), cust("BJ")]
     c = run(spec, customers=customers)
-    assert c["BJ"].region == "华北" and c["BJ"].reasons["region"] == "注册地址 -> 北京市 -> 华北"
-    assert c["ADDR"].region == "华南" and c["ADDR"].reasons["region"].startswith("注册地址 -> 广东省 -> 华南")
+    assert c["BJ"].region == "华北" and c["BJ"].reasons["region"] == "注册地址在北京市，属华北"
+    assert c["ADDR"].region == "华南" and c["ADDR"].reasons["region"] == "注册地址在广东省，属华南"
     assert c["CODE"].region == "华南"
-    assert c["CODE"].reasons["region"] == "统一社会信用代码第3-4位 44 -> 广东省 -> 华南"
-    assert c["TYPED"].region == "华东" and "沿用填写值 华东" in c["TYPED"].reasons["region"]
+    assert c["CODE"].reasons["region"] == "统一社会信用代码第 3–4 位为 44（广东省），属华南"
+    assert c["TYPED"].region == "华东" and "沿用填写的华东" in c["TYPED"].reasons["region"]
     assert c["NONE"].region is None
 
 
@@ -377,9 +380,9 @@ def test_size_band_edges(spec: Spec) -> None:
     c = run(spec, customers=customers)
     assert [c[f"E{e}"].size_band for e in (0, 49, 50, 500, 501)] == [
         "小型(50人以下)", "小型(50人以下)", "中型(50-500人)", "中型(50-500人)", "大型(500人以上)"]
-    assert c["E49"].reasons["size_band"] == "员工人数 49 < 50 -> 小型(50人以下)"
-    assert c["E501"].reasons["size_band"] == "员工人数 501 >= 501 -> 大型(500人以上)"
-    assert c["TY"].size_band == "大型(500人以上)" and "沿用填写值" in c["TY"].reasons["size_band"]
+    assert c["E49"].reasons["size_band"] == "员工 49 人，属小型(50人以下)"
+    assert c["E501"].reasons["size_band"] == "员工 501 人，属大型(500人以上)"
+    assert c["TY"].size_band == "大型(500人以上)" and "沿用填写的" in c["TY"].reasons["size_band"]
     assert c["NO"].size_band is None
 
 
@@ -411,7 +414,7 @@ def test_every_reason_is_present_and_names_numbers(spec: Spec) -> None:
     for k in ("annual_amount", "value_tier", "abc_class", "stage", "size_band"):
         assert re.search(r"\d", c.reasons[k]), (k, c.reasons[k])
     assert c.annual_amount == 0 and c.stage == "流失风险"
-    assert "95 天 > 90 天" in c.reasons["stage"]
+    assert "已 95 天，超过 90 天" in c.reasons["stage"]
 
 
 def test_num_format() -> None:
@@ -431,7 +434,7 @@ def test_threshold_comes_from_rules_file(tmp_path: Path) -> None:
     base, changed = load_spec(default_spec_dir()), load_spec(copy)
     assert run(base, customers=[cust("K45", annual_amount=45.0)])["K45"].value_tier == "中价值"
     c = run(changed, customers=[cust("K45", annual_amount=45.0)])["K45"]
-    assert c.value_tier == "高价值" and c.reasons["value_tier"] == "年交易额 45万 >= 40万 -> 高价值"
+    assert c.value_tier == "高价值" and c.reasons["value_tier"] == "年交易额 45 万元，达到高价值标准（40 万元及以上）"
 
 
 def test_windows_come_from_rules(spec: Spec) -> None:
@@ -456,7 +459,7 @@ def test_summarize(spec: Spec) -> None:
     assert list(s["value_tier"]) == ["高价值", "低价值", "待补充"]
     assert s["abc_class"] == {"A": 1, "B": 1, "待补充": 1}
     assert s["stage"] == {"潜在客户": 3}
-    assert s["tag"] == {"重点跟进": 1, "资料不全": 1}
+    assert s["tag"] == {"重点跟进": 1}  # A3 has no deal yet: 年交易额 is not expected of it
     assert s["size_band"] == {"小型(50人以下)": 1, "大型(500人以上)": 1}
     assert s["owner"] == {"李四": 2, "张三": 1}
 

@@ -91,38 +91,39 @@ def test_english_reasons_have_english_labels_and_the_same_numbers(spec: Spec) ->
             if key != "region":  # province names are data (regions.yaml), not labels
                 assert not CJK.search(text), (cid, key, text)
     h = en["HIGH"].reasons
-    assert zh["HIGH"].reasons["value_tier"] == "年交易额 62万 >= 50万 -> 高价值"
-    assert h["value_tier"] == "annual revenue 62 (10k CNY) >= 50 -> High value"
-    assert h["annual_amount"] == "annual revenue as entered: 62 (10k CNY)"
-    assert h["region"] == "registered address -> 广东省 -> South China"
-    assert h["size_band"] == "120 employees < 501 -> Medium (50-500)"
-    assert h["decision_chain"] == "2 decision role(s) among contacts (Decision maker, Influencer) >= 2 -> Complex decision"
-    assert h["customer_id"] == "customer ID HIGH repeated (rows 11); classified from row 2"
-    assert h["tags"].startswith("Priority: High value; ")
-    assert en["LONG"].reasons["stage"] == f"first Won deal {ago(474)}, 474 days ago > 365 days -> Long-term"
-    assert "Stable: Long-term and last follow-up 5 days ago <= 90 days" in en["LONG"].reasons["tags"]
-    assert en["LIFT"].reasons["value_tier"].endswith("; need tag Strategic partner -> lifted to High value")
-    assert en["LOST"].reasons["stage"] == f"latest deal {ago(20)} is Lost, no other deal after it -> Churned"
-    assert en["OPEN"].reasons["stage"] == "open deal (Negotiation) -> Prospect"
+    assert zh["HIGH"].reasons["value_tier"] == "年交易额 62 万元，达到高价值标准（50 万元及以上）"
+    assert h["value_tier"] == "annual revenue of 62 (10k CNY) reaches High value (50 and above)"
+    assert h["annual_amount"] == "annual revenue as entered"
+    assert h["region"] == "registered address in 广东省: South China"
+    assert h["size_band"] == "120 employees: Medium (50-500)"
+    assert h["decision_chain"] == "contacts hold 2 decision roles (Decision maker, Influencer), 2 or more"
+    assert h["customer_id"] == "customer ID HIGH is repeated (rows 11); classified from row 2"
+    assert h["tags"].startswith("Priority: a High value customer; ")
+    assert en["LONG"].reasons["stage"] == f"first Won deal on {ago(474)}, 474 days ago, more than 365, so Long-term"
+    assert "Stable: Long-term, and followed up 5 days ago (within 90)" in en["LONG"].reasons["tags"]
+    assert en["LIFT"].reasons["value_tier"].endswith("; raised to High value by the tag Strategic partner")
+    assert en["LOST"].reasons["stage"] == f"the latest deal ({ago(20)}) was Lost and none followed, so Churned"
+    assert en["OPEN"].reasons["stage"] == "an open deal (Negotiation), so Prospect"
     assert "Incomplete: missing Industry (invalid)" in en["OPEN"].reasons["tags"]
-    assert en["MID"].reasons["region"] == "credit code digits 3-4 44 -> 广东省 -> South China"
+    assert en["MID"].reasons["region"] == "credit code digits 3–4 are 44 (广东省): South China"
     assert en["MID"].reasons["annual_amount"].endswith(" (1 undated Won deal(s) not counted)")
-    assert en["LOW"].reasons["region"] == "no province from address or credit code; kept the entered East China"
-    assert en["LIFT"].reasons["size_band"] == "no employee count; kept the entered Large (> 500)"
-    assert en["NONE"].reasons["tags"].startswith("Dormant: no follow-up; first contact ")
-    assert en["NONE"].reasons["decision_chain"] == "no contacts: decision chain unknown"
-    assert "Follow-up due: next follow-up" in en["MID"].reasons["tags"]
+    assert en["LOW"].reasons["region"] == "no province from the address or the credit code; kept the entered East China"
+    assert en["LIFT"].reasons["size_band"] == "no employee count; kept the entered Large (over 500)"
+    assert en["NONE"].reasons["tags"].startswith("Dormant: no follow-up since the first contact on ")
+    assert en["NONE"].reasons["decision_chain"] == "no contacts, so the decision chain is unknown"
+    assert "Follow-up due: a follow-up planned for" in en["MID"].reasons["tags"]
 
 
 def test_pareto_and_zero_total_in_english(spec: Spec) -> None:
     pareto = with_rules(spec, "abc", method="pareto")
     book = make_book(pareto, customers=[cust(k, annual_amount=a) for k, a in {"P50": 50.0, "P30": 30.0, "P20": 20.0}.items()])
     c = by_id(classify(book, pareto, AS_OF, lang="en"))
-    assert c["P30"].reasons["abc_class"] == ("cumulative share, largest revenue first, 80.0% (80 of total 100, 10k CNY)"
-                                             " <= 80% -> A")
-    assert c["P20"].reasons["abc_class"].endswith("> 95% -> C")
+    assert c["P30"].reasons["abc_class"] == ("counted from the largest revenue down, the running total reaches 80.0% of"
+                                             " this workbook's total annual revenue of 100 (10k CNY), within the first 80%:"
+                                             " class A")
+    assert c["P20"].reasons["abc_class"].endswith("beyond 95%: class C")
     book = make_book(spec, customers=[cust("Z", annual_amount=0.0)])
-    assert classify(book, spec, AS_OF, lang="en")[0].reasons["abc_class"] == "total annual revenue is 0, no share -> C"
+    assert classify(book, spec, AS_OF, lang="en")[0].reasons["abc_class"] == "the total annual revenue is 0, so there is no share: class C"
 
 
 def test_every_phrase_has_both_languages(spec: Spec) -> None:
@@ -154,7 +155,7 @@ def test_changed_phrase_in_a_spec_copy_changes_the_reason(tmp_path: Path, spec: 
     _edit(d, "tier_top", zh="{tier}：年度金额 {amount} 万元，达到 {min} 万元", en="{tier} because {amount} reaches {min}")
     changed = load_spec(d)
     book = make_book(changed, customers=[cust("K", annual_amount=62.5)])
-    assert classify(book, spec, AS_OF)[0].reasons["value_tier"] == "年交易额 62.5万 >= 50万 -> 高价值"
+    assert classify(book, spec, AS_OF)[0].reasons["value_tier"] == "年交易额 62.5 万元，达到高价值标准（50 万元及以上）"
     assert classify(book, changed, AS_OF)[0].reasons["value_tier"] == "高价值：年度金额 62.5 万元，达到 50 万元"
     assert classify(book, changed, AS_OF, lang="en")[0].reasons["value_tier"] == "High value because 62.5 reaches 50"
 
@@ -207,6 +208,6 @@ def test_check_file_in_english_gives_english_reasons(tmp_path: Path) -> None:
     path = rep.save(tmp_path / "en.xlsx")
     c = check_file(path, as_of=AS_OF, lang="en").customers[0]
     assert c.value_tier == "高价值"  # canonical values, English reasons
-    assert c.reasons["value_tier"] == "annual revenue 62 (10k CNY) >= 50 -> High value"
-    assert c.reasons["region"].endswith("-> South China")
-    assert check_file(path, as_of=AS_OF).customers[0].reasons["value_tier"] == "年交易额 62万 >= 50万 -> 高价值"
+    assert c.reasons["value_tier"] == "annual revenue of 62 (10k CNY) reaches High value (50 and above)"
+    assert c.reasons["region"].endswith(": South China")
+    assert check_file(path, as_of=AS_OF).customers[0].reasons["value_tier"] == "年交易额 62 万元，达到高价值标准（50 万元及以上）"

@@ -296,7 +296,7 @@ def _assert_plausible(spec, col, value, lang):
     if col.type == "choice":
         assert value in spec.lists[col.list].labels(lang)
     elif col.type == "multi":
-        sep = "; " if lang == "en" else "、"
+        sep = spec.reasons["list_sep"](lang)
         assert set(value.split(sep)) <= set(spec.lists[col.list].labels(lang))
     elif col.type == "phone":
         assert phonenumbers.is_valid_number(phonenumbers.parse(value, "CN")), value
@@ -319,8 +319,8 @@ def _assert_dates_consistent(spec, recs, lang):
         assert (AS_OF - latest["date"]).days <= 60 and latest["next_date"] > AS_OF
         assert all(r["next_date"] <= latest["date"] for r in rows if r is not latest)
     assert set(by_cid) == set(first)
-    won = spec.label("deal_stage", spec.rules["stage"]["won_stage"], lang)
-    lost = spec.label("deal_stage", spec.rules["stage"]["lost_stage"], lang)
+    won = spec.label("deal_stage", spec.rules.stage.won_stage, lang)
+    lost = spec.label("deal_stage", spec.rules.stage.lost_stage, lang)
     stages = set()
     for d in recs["deals"]:
         stages.add(d["stage"])

@@ -169,11 +169,12 @@ def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
         la, lb = col_letter(c0), col_letter(c0 + 1)
         widths[la], widths[lb] = 16, 8
         if items:
-            anchor_row = height + 3 + 16 * (b // 2)
+            anchor_row = height + 4 + 16 * (b // 2)
             anchor_col = col_letter(0 if b % 2 == 0 else 9)
             charts.append(ChartSpec(title, "pie" if dim == "abc_class" else "column",
                                     f"{la}2:{la}{len(items) + 1}", f"{lb}2:{lb}{len(items) + 1}",
                                     f"{anchor_col}{anchor_row}"))
+    rows += [[None] * len(rows[0]), [report.abc_basis(), *[None] * (len(rows[0]) - 1)]]  # how ABC was computed
     return NewSheet(spec.output_sheets["summary"](lang), rows, widths, charts=charts)
 
 

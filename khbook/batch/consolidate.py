@@ -47,15 +47,15 @@ SCORE_FORMULA = ("100 - 40*min(1, errors/rows) - 15*min(1, warnings/rows) "
 def department_abc(amounts: Sequence[float | None], spec: Spec) -> list[str]:
     """ABC class of each amount (万元) over the total of all of them.
 
-    The classifier's own ABC logic (:func:`khbook.classify.engine.abc_classes`: method and
+    The classifier's own ABC logic (:func:`khbook.classify.amounts.abc_classes`: method and
     thresholds of rules.yaml ``abc``, blank -> ``abc.unknown``, zero total ->
     ``abc.fallback``), applied to the whole department instead of one workbook.
     """
-    from khbook.classify.engine import Rules, abc_classes
+    from khbook.classify.amounts import abc_classes
     from khbook.classify.facts import MICRO
 
     micro = [None if a is None else int(round(a * MICRO)) for a in amounts]
-    return abc_classes(Rules(spec), micro)[0]
+    return abc_classes(spec, micro, scope="department")[0]
 
 
 # --------------------------------------------------------------------------- reps and quality

@@ -32,7 +32,7 @@ def context(result: BatchResult) -> dict[str, Any]:
     lang = result.lang
     spec = result.spec
     t = spec.texts("batch", lang)
-    days = spec.rules["checks"]["quality_followup_days"]
+    days = spec.rules.checks.quality_followup_days
     charts = [bar_chart([(str(result.label(dim, k)), v) for k, v in items], title=t[f"dim_{dim}"])
               for dim, items in result.distributions().items()]
     scored = [(r["rep"], r["score"]) for r in result.reps if r["score"] is not None]
@@ -54,7 +54,7 @@ def context(result: BatchResult) -> dict[str, Any]:
         "top_problems": top, "duplicates": [{**d, "basis": t[f"basis_{d['basis']}"]} for d in result.duplicates],
         "churn": [{**c, "stage": result.label("stage", c.get("stage")), "value_tier": result.label("value_tier", c.get("value_tier"))}
                   for c in result.churn_risks()],
-        "overdue": result.overdue_followups(), "failed": result.failed, "mom": mom, "abc_note": t["abc_note"],
+        "overdue": result.overdue_followups(), "failed": result.failed, "mom": mom, "abc_note": result.abc_note(),
     }
 
 

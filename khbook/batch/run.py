@@ -25,6 +25,7 @@ from khbook.base.fsutil import atomic_output
 from khbook.batch import consolidate as cons
 from khbook.batch.mask import mask_finding, mask_id
 from khbook.batch.worker import process
+from khbook.classify.words import abc_basis_text
 from khbook.spec import Spec
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -36,9 +37,6 @@ _HINT_PREVIOUS = Hint("previous_outdir", "pass the output folder of an earlier k
 
 Progress = Callable[[int, int, str, str | None], None]   # (done, total, file, error or None)
 
-# CustomerClass fields holding a label of a spec list
-_LISTS = {"value_tier": "value_tier", "abc_class": "abc_class", "abc_class_file": "abc_class", "stage": "stage",
-          "region": "region", "size_band": "size_band", "industry": "industry"}
 
 
 # --------------------------------------------------------------------------- discovery
@@ -120,19 +118,25 @@ class BatchResult:
         return out
 
     def churn_risks(self) -> list[dict[str, Any]]:
-        label = self.spec.rules["tags"]["churn_risk"]
+        label = self.spec.rules.tags.labels["churn_risk"]
         return [c for c in self.customers if c.get("stage") == label or label in (c.get("tags") or ())]
 
     def overdue_followups(self) -> list[dict[str, Any]]:
         return [f for f in self.findings if f["rule"] == "overdue_followup"]
 
     def distributions(self) -> dict[str, list[tuple[str, int]]]:
-        blank = self.spec.rules["value_tier"]["unknown"]
+        blank = self.spec.rules.value_tier.unknown
         out = {}
         for dim in ("value_tier", "abc_class", "stage", "region", "industry"):
-            order = self.spec.lists[_LISTS[dim]].labels("zh")
+            order = self.spec.lists[self.spec.result_list(dim) or dim].labels("zh")
             out[dim] = cons.distribution((c.get(dim) for c in self.customers), order, blank)
         return out
+
+    def abc_note(self) -> str:
+        """The note on the department's ABC classes: which base and thresholds, in words."""
+        total = sum(float(c["annual_amount"]) for c in self.customers if c.get("annual_amount") is not None)
+        basis = abc_basis_text(self.spec, self.lang, scope="department", total=total)
+        return self.spec.text("batch.abc_note", self.lang).format(basis=basis)
 
     def top_problems(self, n: int = 5) -> list[dict[str, Any]]:
         return cons.top_problems(self.findings, n)
@@ -148,10 +152,10 @@ class BatchResult:
 
     # ---- labels
     def label(self, dim: str, value: Any) -> Any:
-        ln = _LISTS.get(dim)
+        ln = self.spec.result_list(dim)
         if not value or ln is None or ln not in self.spec.lists:
             return value
-        if value == self.spec.rules["value_tier"]["unknown"] and self.spec.lists[ln].canonical(value) is None:
+        if value == self.spec.rules.value_tier.unknown and self.spec.lists[ln].canonical(value) is None:
             ln = "value_tier"   # the blank bucket of a distribution
         return self.spec.label(ln, value, self.lang)
 
@@ -286,7 +290,7 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     result = BatchResult(src, out, as_of, lang, mask, month_over_month=None, spec=spec, **data)
     if prev is not None:
         def canonical(fld: str, value: str | None) -> str | None:
-            ln = _LISTS.get(fld)
+            ln = spec.result_list(fld)
             if not value or ln is None:
                 return value
             return spec.lists[ln].canonical(str(value)) or value

@@ -67,7 +67,7 @@ def _customer_headers(result: BatchResult, t: dict[str, str]) -> list[str]:
 def write_workbook(result: BatchResult, path: Path) -> Path:
     lang = result.lang
     t = result.spec.texts("batch", lang)
-    days = result.spec.rules["checks"]["quality_followup_days"]
+    days = result.spec.rules.checks.quality_followup_days
     with atomic_output(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False})
@@ -76,7 +76,7 @@ def write_workbook(result: BatchResult, path: Path) -> Path:
         w = _Writer(wb, yes, no)
         # 客户总表
         ws = wb.add_worksheet(t["sheet_customers"])
-        ws.write_string(0, 0, t["abc_note"], w.note)
+        ws.write_string(0, 0, result.abc_note(), w.note)
         rows = [[c["file"], c.get("owner"), c["customer_id"], c.get("name"), c.get("credit_code"),
                  result.label("industry", c.get("industry")), result.label("region", c.get("region")),
                  c.get("annual_amount"), result.label("value_tier", c.get("value_tier")),

@@ -82,7 +82,7 @@ def summarize(result: Any, rel: str, spec: Spec, as_of: dt.date, outdir: Path) -
     book: Book = report.book
     rows, filled, total = _completeness(book, spec) if book is not None else (0, 0, 0)
     last = _last_followups(book, as_of) if book is not None else {}
-    window = int(spec.rules["checks"]["quality_followup_days"])
+    window = spec.rules.checks.quality_followup_days
     cust_t = book.table("customers") if book is not None else None
     frame = cust_t.frame if cust_t is not None else pd.DataFrame()
 

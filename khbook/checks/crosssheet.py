@@ -110,7 +110,7 @@ def deal_logic(book: Book, spec: Spec, ck: Checks) -> None:
     if t is None or "stage" not in t.frame:
         return
     f = t.frame
-    won, lost = spec.rules["stage"]["won_stage"], spec.rules["stage"]["lost_stage"]
+    won, lost = spec.rules.stage.won_stage, spec.rules.stage.lost_stage
     is_won = f["stage"] == won
     for key, rule in (("actual_amount", "won_missing_amount"), ("deal_date", "won_missing_date")):
         missing = is_won & (f[key].isna() if key in f else True)
@@ -156,7 +156,7 @@ def freshness(book: Book, spec: Spec, ck: Checks) -> None:
     fu = book.table("followups")
     if c is None or "customer_id" not in c.frame:
         return
-    stale_days = int(spec.rules["checks"]["stale_followup_days"])
+    stale_days = spec.rules.checks.stale_followup_days
     asof = pd.Timestamp(ck.as_of)
     last = pd.Series(dtype="datetime64[ns]")
     if fu is not None and "date" in fu.frame and "customer_id" in fu.frame:

@@ -92,6 +92,7 @@ class SchemaResult:
 
     stage: StageResult
     blank: frozenset[Cell]
+    kept: dict[Cell, tuple[str, ...]]  # multi-value cells reduced to their valid items
 
 
 def validate_book(book: Book, spec: Spec, *, as_of: dt.date, untrusted: frozenset[Cell],
@@ -100,15 +101,17 @@ def validate_book(book: Book, spec: Spec, *, as_of: dt.date, untrusted: frozense
     ff = FindingFactory(spec, lang, file=file)
     bad: set[Cell] = set()
     blank: set[Cell] = set()
+    kept: dict[Cell, tuple[str, ...]] = {}
     for sheet in spec.sheets:
         table = book.table(sheet.key)
         if table is not None:
-            _validate_table(table, sheet, spec, ff, as_of, untrusted, bad, blank)
-    return SchemaResult(StageResult(tuple(ff.items), frozenset(bad)), frozenset(blank))
+            _validate_table(table, sheet, spec, ff, as_of, untrusted, bad, blank, kept)
+    return SchemaResult(StageResult(tuple(ff.items), frozenset(bad)), frozenset(blank), kept)
 
 
 def _validate_table(table: Table, sheet: Sheet, spec: Spec, ff: FindingFactory, as_of: dt.date,
-                    untrusted: frozenset[Cell], bad: set[Cell], blank: set[Cell]) -> None:
+                    untrusted: frozenset[Cell], bad: set[Cell], blank: set[Cell],
+                    kept: dict[Cell, tuple[str, ...]]) -> None:
     frame = table.frame
     if frame.empty:
         return
@@ -120,15 +123,17 @@ def _validate_table(table: Table, sheet: Sheet, spec: Spec, ff: FindingFactory, 
         info = table.columns.get(col.key)
         for check, rows in group.groupby("check", sort=False):
             found = _report(table, col, str(check), sorted(int(r) for r in rows["index"]), spec, ff, as_of,
-                            info is not None, untrusted)
+                            info is not None, untrusted, kept)
             bad.update((table.key, r, col.key) for r in found)
             if col.key != "customer_id" or check != "duplicate":
                 blank.update((table.key, r, col.key) for r in found)
 
 
 def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, ff: FindingFactory,
-            as_of: dt.date, present: bool, untrusted: frozenset[Cell]) -> list[int]:
-    """Add the findings of one failed check; return the rows whose cell is now in error."""
+            as_of: dt.date, present: bool, untrusted: frozenset[Cell],
+            kept: dict[Cell, tuple[str, ...]]) -> list[int]:
+    """Add the findings of one failed check; return the rows whose cell is now in error (and put
+    the valid items of a partly valid multi-value cell in `kept`)."""
     errors: list[int] = []
     raw = dict(zip(table.raw.index, table.raw[col.key], strict=True)) if present else {}
     typed = table.values(col.key)
@@ -146,7 +151,17 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
         elif check == "not_in_list":
             values = spec.list_for(col)
             labels = values.labels(ff.lang) if values else []
-            f = ff.add("not_in_list", value=rawv, allowed="、".join(labels) if ff.lang == "zh" else ", ".join(labels), **common)
+            sep = spec.reasons["list_sep"](ff.lang)
+            allowed = sep.join(labels)
+            if col.type == "multi" and values is not None:
+                # keep the valid items, name only the unknown ones
+                known = {i.zh for i in values.items}
+                items = typed[r] or ()
+                unknown = [x for x in items if x not in known]
+                kept[(table.key, r, col.key)] = tuple(x for x in items if x in known)
+                f = ff.add("not_in_list_item", value=sep.join(unknown), allowed=allowed, **common)
+            else:
+                f = ff.add("not_in_list", value=rawv, allowed=allowed, **common)
         elif check == "duplicate":
             v = typed[r]
             if v not in firsts:

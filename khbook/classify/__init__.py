@@ -1,5 +1,7 @@
-"""Classify: pure functions of the checked book, the spec's rules and the as-of date.
+"""Classify: pure functions of the checked book, the spec's typed rules and the as-of date.
 
-facts (per-customer aggregates) -> engine (amounts, tiers, ABC, stages, tags, region, size,
-with reasons) -> computed (the classification as cell values, and what it changes).
+facts (per-customer aggregates) -> amounts (年交易额, value tier, ABC) | stages (stage, tags,
+decision chain) | place (region, size), each with its reasons in words (the phrases of
+reasons.yaml) -> engine (the CustomerClass records and their summary) -> computed (the
+classification as cell values, and what it changes).
 """

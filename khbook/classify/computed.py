@@ -16,7 +16,6 @@ from khbook.spec import Column, Spec
 
 # spec column key -> CustomerClass attribute, where the names differ
 _ATTR = {"status_tags": "tags"}
-_MULTI_SEP = {"zh": "、", "en": ", "}
 
 
 def class_columns(spec: Spec) -> list[Column]:
@@ -34,15 +33,23 @@ def display(spec: Spec, col: Column, value: object, lang: str) -> str | None:
     if value is None:
         return None
     if col.key == "reasons" and isinstance(value, dict):
-        sep = "；" if lang == "zh" else "; "
-        return sep.join(str(v) for v in value.values() if v) or None
+        return reason_text(spec, value, lang)
     values = spec.list_for(col)
     if col.type == "multi":
         items = [values.translate(v, lang) if values else v for v in value]  # type: ignore[union-attr]
-        return _MULTI_SEP[lang].join(items) or None
+        return spec.reasons["list_sep"](lang).join(items) or None
     if values is not None:
         return values.translate(str(value), lang)
     return str(value)
+
+
+def reason_text(spec: Spec, reasons: dict[str, str], lang: str) -> str | None:
+    """The 分类依据 cell: every reason once, in order; a reason another one already contains
+    (the decision chain, said again by its tag) is left out."""
+    texts = [str(v) for v in reasons.values() if v]
+    kept = [t for i, t in enumerate(texts)
+            if not any(t in other for j, other in enumerate(texts) if j != i and (t != other or j < i))]
+    return spec.reasons["tag_sep"](lang).join(kept) or None
 
 
 def _same(col: Column, old: object, new: object) -> bool:

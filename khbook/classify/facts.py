@@ -199,8 +199,12 @@ class Facts:
 
 def gather(book: Book, as_of: dt.date, untrusted: Untrusted, *, amount_won: str, window_days: int,
            won: str, lost: str, open_stages: list[str], priority_stages: list[str],
-           lift_tags: list[str]) -> Facts:
-    """Aggregate the book into per-customer facts (see the module docstring)."""
+           lift_tags: list[str], suspect: Untrusted | None = None) -> Facts:
+    """Aggregate the book into per-customer facts (see the module docstring).
+
+    `suspect`: amount cells (sheet, row, field) that look typed in yuan: a deal's suspect
+    actual amount counts as missing.
+    """
     today = day_number(as_of)
     ct = book.table("customers")
     cf = ct.frame if ct is not None else pd.DataFrame()
@@ -264,6 +268,9 @@ def gather(book: Book, as_of: dt.date, untrusted: Untrusted, *, amount_won: str,
         upd = to_days(_col(de.frame, "updated"), de.size)
         d = np.where(np.isnan(d), upd, d)
         amount = to_micro(_col(de.frame, "actual_amount"), de.size)
+        doubtful = [r for (sh, r, k) in suspect or () if sh == "deals" and k == "actual_amount"]
+        if doubtful:
+            amount[de.frame.index.isin(doubtful)] = np.nan
         dated = ~np.isnan(d)
         age = today - d
         w_amt = stage == amount_won

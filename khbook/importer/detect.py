@@ -82,7 +82,7 @@ class Classifier:
         for p in (spec.regions.get("provinces") or {}).values():
             self.places.update(str(c) for c in p.get("cities") or ())
             self.places.update(str(s) for s in p.get("short") or ())
-        self.not_applicable = frozenset(spec.rules["checks"]["not_applicable"])
+        self.not_applicable = frozenset(spec.rules.checks.not_applicable)
 
     def kind(self, v: Any) -> str | None:
         if v is None or isinstance(v, bool):

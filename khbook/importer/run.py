@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from khbook.base.errors import Hint, WorkbookError
+from khbook.base.fsutil import refuse_overwrite
 from khbook.importer.build import Built, build, company_keys
 from khbook.importer.detect import Classifier, SourceSheet, read_source
 from khbook.importer.mapping import apply_map, lookup, read_map, write_map
@@ -241,14 +242,12 @@ def import_lists(sources: list[str | Path], output: str | Path | None, *, spec: 
     out = Path(output) if output is not None else None
     if out is not None:
         for p in [*sources, *([into] if into else [])]:
-            if Path(p).exists() and out.exists() and Path(p).resolve() == out.resolve():
-                raise WorkbookError(str(out), "the output would overwrite the input",
-                                    Hint("other_output", "choose another output path with -o"), code="overwrite_input")
+            refuse_overwrite(p, out)
     if out is not None:
         want = ".xlsm" if into is not None and Path(into).suffix.lower() == ".xlsm" else ".xlsx"
         if out.suffix.lower() != want:
             raise WorkbookError(str(out), f"the output name must end in {want}, as its content",
-                                Hint("other_output_name", "choose another output name with -o"),
+                                Hint("other_output", "choose another output path with -o"),
                                 code="output_suffix", params={"suffix": want})
     maps = read_map(map_file, spec) if map_file else None
     srcs = read_sources(list(sources), spec, maps)

@@ -19,7 +19,7 @@ new book with failed cells blanked: no stage mutates another's tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,6 +32,9 @@ from khbook.findings import Cell, StageResult
 def col_letter(index: int) -> str:
     """0-based column index -> Excel letters (0 -> A, 26 -> AA): the reader counts from 0."""
     return col_letters(index + 1)
+
+
+_BLANK = object()  # Book.masked: "blank this cell"
 
 
 @dataclass
@@ -88,13 +91,16 @@ class Book:
     def table(self, key: str) -> Table | None:
         return self.tables.get(key)
 
-    def masked(self, cells: Iterable[Cell]) -> Book:
-        """A new Book whose typed frames have `cells` blanked (the originals are left as they are).
+    def masked(self, cells: Iterable[Cell], values: Mapping[Cell, Any] | None = None) -> Book:
+        """A new Book whose typed frames have `cells` blanked and `values` put in place (the
+        originals are left as they are).
 
         Only the columns holding such cells are copied; every other column is shared."""
-        by_column: dict[tuple[str, str], list[int]] = {}
+        by_column: dict[tuple[str, str], list[tuple[int, Any]]] = {}
         for key, row, field_key in cells:
-            by_column.setdefault((key, field_key), []).append(row)
+            by_column.setdefault((key, field_key), []).append((row, _BLANK))
+        for (key, row, field_key), value in (values or {}).items():
+            by_column.setdefault((key, field_key), []).append((row, value))
         if not by_column:
             return self
         tables = dict(self.tables)
@@ -105,8 +111,11 @@ class Book:
             frame = t.frame.copy(deep=False)
             column = frame[field_key].copy()
             blank: Any = pd.NA if str(column.dtype) == "Int64" else None
-            for row in rows:
-                column.at[row] = () if column.dtype == object and isinstance(column.at[row], tuple) else blank
+            for row, value in rows:
+                if value is not _BLANK:
+                    column.at[row] = value
+                else:
+                    column.at[row] = () if column.dtype == object and isinstance(column.at[row], tuple) else blank
             frame[field_key] = column
             tables[key] = replace(t, frame=frame, _ids=None)
         return replace(self, tables=tables)

@@ -136,10 +136,10 @@ class _ColumnParser:
 
     def __init__(self, spec: Spec, col: Column, date1904: bool, as_of: dt.date) -> None:
         self.spec, self.col = spec, col
-        checks = spec.rules["checks"]
-        self.not_applicable = frozenset(checks["not_applicable"])
-        self.date_min = checks["date_min"]
-        self.date_max = dt.date(min(as_of.year + int(checks["date_max_years_ahead"]), 9999), 12, 31)
+        checks = spec.rules.checks
+        self.not_applicable = frozenset(checks.not_applicable)
+        self.date_min = checks.date_min
+        self.date_max = dt.date(min(as_of.year + checks.date_max_years_ahead, 9999), 12, 31)
         self.date1904 = date1904
         self.values = spec.list_for(col)
         self.fn: Callable[[Any], parsers.Parsed] = getattr(self, f"_{col.type}")

@@ -53,6 +53,8 @@ def render_text(report: Report, *, customers: bool = False) -> str:
             counts = summary.get(dim) or {}
             if counts:
                 lines.append(f"  {t['dim_' + dim]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+                if dim == "abc_class":
+                    lines.append(f"    {report.abc_basis()}")
     if customers:
         lines.append(f"{t['customers']}:")
         table = [report.spec.text_list("check_text.customer_columns", report.lang)]

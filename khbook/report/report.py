@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from khbook.classify.computed import Change
+from khbook.classify.words import abc_basis_text
 from khbook.findings import Cell, Finding, count_by_severity
 from khbook.read.model import Book, CustomerClass
 from khbook.spec import Spec
-
-# CustomerClass fields holding a label of a spec list
-_LABEL_LISTS = {"value_tier": "value_tier", "abc_class": "abc_class", "stage": "stage", "region": "region",
-                "size_band": "size_band", "decision_chain": "status_tag"}
 
 
 @dataclass
@@ -42,20 +39,25 @@ class Report:
 
     def customer_dict(self, c: CustomerClass) -> dict[str, Any]:
         d = c.to_dict()
-        for key, list_name in _LABEL_LISTS.items():
-            if d[key] is not None:
-                d[key] = self.spec.label(list_name, d[key], self.lang)
-        d["tags"] = [self.spec.label("status_tag", t, self.lang) for t in d["tags"]]
+        for key, value in d.items():
+            list_name = self.spec.result_list(key)
+            if list_name and isinstance(value, str):
+                d[key] = self.spec.label(list_name, value, self.lang)
+            elif list_name and isinstance(value, list):
+                d[key] = [self.spec.label(list_name, t, self.lang) for t in value]
         return d
 
     def translated_summary(self) -> dict[str, dict[str, int]]:
-        lists = {"value_tier": "value_tier", "abc_class": "abc_class", "stage": "stage", "tag": "status_tag",
-                 "region": "region", "size_band": "size_band"}
         out: dict[str, dict[str, int]] = {}
         for dim, counts in self.summary.items():
-            ln = lists.get(dim)
+            ln = self.spec.result_list(dim)
             out[dim] = {(self.spec.label(ln, k, self.lang) if ln else k): v for k, v in counts.items()}
         return out
+
+    def abc_basis(self) -> str:
+        """Which base and thresholds the ABC classes used, in words (for the summaries people read)."""
+        total = sum(c.annual_amount for c in self.customers if c.annual_amount is not None)
+        return abc_basis_text(self.spec, self.lang, total=total)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,8 @@
 """The declarative spec (``templates/``): typed when loaded, read by every other layer.
 
 :func:`load_spec` reads a spec directory into a :class:`Spec`; :mod:`khbook.spec.model`
-holds the types, :mod:`khbook.spec.load` the loading and validation. This package imports
+holds the types, :mod:`khbook.spec.rules` the typed rules (rules.yaml) and their loader,
+:mod:`khbook.spec.load` the loading and validation of the other files. This package imports
 neither openpyxl nor pandera.
 """
 
@@ -21,8 +22,9 @@ from khbook.spec.model import (
     ValueList,
     utf16_len,
 )
+from khbook.spec.rules import Rules
 
 __all__ = [
     "COLUMN_TYPES", "LANGS", "OPTIONAL_LABEL_AREAS", "SEVERITIES", "SPEC_FILES", "CheckRule", "Column", "ListItem",
-    "Sheet", "Spec", "Text", "TextList", "ValueList", "default_spec_dir", "load_spec", "utf16_len",
+    "Rules", "Sheet", "Spec", "Text", "TextList", "ValueList", "default_spec_dir", "load_spec", "utf16_len",
 ]

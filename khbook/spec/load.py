@@ -7,21 +7,19 @@ the checkout, shipped inside the wheel as ``khbook/_templates``). A broken spec 
 
 from __future__ import annotations
 
-import datetime as dt
 import string
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from khbook.base.errors import SpecError
 from khbook.base.excel import valid_sheet_name
+from khbook.spec.ctx import Ctx as _Ctx
+from khbook.spec.ctx import read_yaml as _read_yaml
 from khbook.spec.model import (
     COLUMN_TYPES,
     LANGS,
     SEVERITIES,
-    SPEC_FILES,
     CheckRule,
     Column,
     ListItem,
@@ -31,12 +29,9 @@ from khbook.spec.model import (
     TextList,
     ValueList,
 )
+from khbook.spec.rules import load_rules
 
 # --------------------------------------------------------------------------- loading
-
-
-#: libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def default_spec_dir() -> Path:
@@ -46,67 +41,6 @@ def default_spec_dir() -> Path:
         if (candidate / "workbook.yaml").is_file():
             return candidate
     raise SpecError("khbook", "", "the built-in spec (templates/) is missing from this installation")
-
-
-def _read_yaml(directory: Path, name: str) -> Any:
-    path = directory / name
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(str(path), "", "file not found (a spec directory needs " + ", ".join(SPEC_FILES) + ")") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), "", f"cannot read: {exc}") from None
-    try:
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader: libyaml's, else PyYAML's
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        raise SpecError(str(path), where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
-
-
-class _Ctx:
-    """Where we are while validating, for error messages."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-
-    def fail(self, key: str, message: str) -> SpecError:
-        return SpecError(self.path, key, message)
-
-    def mapping(self, value: Any, key: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
-        return value
-
-    def seq(self, value: Any, key: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected a list, got {type(value).__name__}")
-        return value
-
-    def text(self, value: Any, key: str, *, required: bool = True) -> Text:
-        if value is None and not required:
-            return Text("", "")
-        if isinstance(value, str):
-            return Text(value, value)
-        m = self.mapping(value, key)
-        zh, en = m.get("zh"), m.get("en")
-        if not isinstance(zh, str) or not zh.strip():
-            raise self.fail(f"{key}.zh", "missing Chinese text")
-        if not isinstance(en, str) or not en.strip():
-            raise self.fail(f"{key}.en", "missing English text")
-        return Text(zh, en)
-
-    def strings(self, value: Any, key: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        out = []
-        for i, v in enumerate(self.seq(value, key)):
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                v = str(v)
-            if not isinstance(v, str) or not v.strip():
-                raise self.fail(f"{key}[{i}]", "expected a non-empty text")
-            out.append(v)
-        return tuple(out)
 
 
 _COLUMN_FIELDS = {
@@ -284,93 +218,6 @@ def _load_checks(directory: Path) -> dict[str, CheckRule]:
     return out
 
 
-# rule paths whose values must be labels of a given list
-_RULE_LABELS = {
-    ("value_tier", "unknown"): "value_tier",
-    ("abc", "fallback"): "abc_class",
-    ("abc", "unknown"): "abc_class",
-    ("annual_amount", "won_stage"): "deal_stage",
-    ("stage", "won_stage"): "deal_stage",
-    ("stage", "lost_stage"): "deal_stage",
-    ("tags", "priority"): "status_tag",
-    ("tags", "followup_due"): "status_tag",
-    ("tags", "dormant"): "status_tag",
-    ("tags", "churn_risk"): "status_tag",
-    ("tags", "stable"): "status_tag",
-    ("tags", "incomplete"): "status_tag",
-    ("tags", "complex_decision"): "status_tag",
-    ("tags", "simple_decision"): "status_tag",
-}
-_RULE_DAYS = {
-    ("annual_amount", "window_days"), ("stage", "churn_risk_days"), ("stage", "long_term_days"),
-    ("tags", "dormant_days"), ("tags", "stable_days"), ("tags", "complex_roles"),
-    ("checks", "stale_followup_days"), ("checks", "quality_followup_days"), ("checks", "date_max_years_ahead"),
-}
-
-
-def _load_rules(directory: Path, lists: dict[str, ValueList]) -> dict[str, Any]:
-    ctx = _Ctx(directory / "rules.yaml")
-    raw = ctx.mapping(_read_yaml(directory, "rules.yaml"), "")
-
-    def get(section: str, key: str) -> Any:
-        sec = ctx.mapping(raw.get(section), section)
-        if key not in sec:
-            raise ctx.fail(f"{section}.{key}", "missing")
-        return sec[key]
-
-    def label(value: Any, list_name: str, key: str) -> None:
-        if not isinstance(value, str) or lists[list_name].canonical(value) != value:
-            raise ctx.fail(key, f"{value!r} is not an item of list {list_name!r} ({', '.join(lists[list_name].labels())})")
-
-    for needed in ("value_tier", "abc_class", "stage", "status_tag", "deal_stage", "size_band"):
-        if needed not in lists:
-            raise SpecError(str(directory / "lists.yaml"), needed, "the classification needs this list")
-    for (section, key), list_name in _RULE_LABELS.items():
-        label(get(section, key), list_name, f"{section}.{key}")
-    for section, key in _RULE_DAYS:
-        v = get(section, key)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise ctx.fail(f"{section}.{key}", "expected a whole number >= 0")
-    tiers = ctx.seq(get("value_tier", "tiers"), "value_tier.tiers")
-    last = None
-    for i, t in enumerate(tiers):
-        tm = ctx.mapping(t, f"value_tier.tiers[{i}]")
-        label(tm.get("label"), "value_tier", f"value_tier.tiers[{i}].label")
-        if not isinstance(tm.get("min"), (int, float)):
-            raise ctx.fail(f"value_tier.tiers[{i}].min", "expected a number (万元)")
-        if last is not None and tm["min"] >= last:
-            raise ctx.fail(f"value_tier.tiers[{i}].min", "tiers must be listed from the highest threshold down")
-        last = tm["min"]
-    for tag, tier in ctx.mapping(get("value_tier", "lift_tags") or {}, "value_tier.lift_tags").items():
-        label(tag, "customer_tag", f"value_tier.lift_tags.{tag}") if "customer_tag" in lists else None
-        label(tier, "value_tier", f"value_tier.lift_tags.{tag}")
-    method = get("abc", "method")
-    if method not in ("share", "pareto"):
-        raise ctx.fail("abc.method", "expected share or pareto")
-    for m in ("share", "pareto"):
-        th = ctx.mapping(get("abc", m), f"abc.{m}")
-        for cls in ("A", "B"):
-            if not isinstance(th.get(cls), (int, float)) or not 0 <= th[cls] <= 100:
-                raise ctx.fail(f"abc.{m}.{cls}", "expected a percentage from 0 to 100")
-    for s in ctx.seq(get("stage", "order"), "stage.order"):
-        label(s, "stage", "stage.order")
-    for s in ctx.seq(get("stage", "open_stages"), "stage.open_stages"):
-        label(s, "deal_stage", "stage.open_stages")
-    for s in ctx.seq(get("tags", "priority_deal_stages"), "tags.priority_deal_stages"):
-        label(s, "deal_stage", "tags.priority_deal_stages")
-    bands = ctx.seq(get("size_band", "bands"), "size_band.bands")
-    for i, b in enumerate(bands):
-        bm = ctx.mapping(b, f"size_band.bands[{i}]")
-        label(bm.get("label"), "size_band", f"size_band.bands[{i}].label")
-        if i < len(bands) - 1 and not isinstance(bm.get("max"), int):
-            raise ctx.fail(f"size_band.bands[{i}].max", "every band but the last needs a whole-number `max`")
-    d = get("checks", "date_min")
-    if not isinstance(d, dt.date):
-        raise ctx.fail("checks.date_min", "expected a date such as 1900-01-01")
-    ctx.strings(get("checks", "not_applicable"), "checks.not_applicable")
-    return raw
-
-
 def _load_regions(directory: Path, lists: dict[str, ValueList]) -> dict[str, Any]:
     ctx = _Ctx(directory / "regions.yaml")
     raw = ctx.mapping(_read_yaml(directory, "regions.yaml"), "")
@@ -476,7 +323,7 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     lists = _load_lists(d)
     wb = _load_workbook(d, lists)
     checks = _load_checks(d)
-    rules = _load_rules(d, lists)
+    rules = load_rules(d, lists, wb["sheets"])
     regions = _load_regions(d, lists)
     reasons = _load_reasons(d)
     labels = _load_labels(d)

@@ -9,14 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from khbook.base.errors import SpecError
+
+if TYPE_CHECKING:
+    from khbook.spec.rules import Rules
 
 LANGS = ("zh", "en")
 COLUMN_TYPES = ("text", "id", "date", "amount", "integer", "choice", "multi", "phone", "email", "uscc")
 SEVERITIES = ("error", "warning", "info")
 SPEC_FILES = ("workbook.yaml", "lists.yaml", "rules.yaml", "checks.yaml", "regions.yaml", "reasons.yaml", "labels.yaml")
+# classification fields (CustomerClass, summaries, batch records) named differently from the
+# customers-sheet column whose list their labels come from
+RESULT_FIELD_COLUMNS = {"tags": "status_tags", "tag": "status_tags", "decision_chain": "status_tags",
+                        "abc_class_file": "abc_class"}
 
 
 def utf16_len(text: str) -> int:
@@ -159,7 +166,7 @@ class Spec:
     instructions_sheet: Text
     sheets: tuple[Sheet, ...]
     lists: dict[str, ValueList]
-    rules: dict[str, Any]
+    rules: Rules
     checks: dict[str, CheckRule]
     regions: dict[str, Any] = field(default_factory=dict)
     output_sheets: dict[str, Text] = field(default_factory=dict)
@@ -182,6 +189,20 @@ class Spec:
 
     def list_for(self, column: Column) -> ValueList | None:
         return self.lists.get(column.list) if column.list else None
+
+    @cached_property
+    def _result_lists(self) -> dict[str, str]:
+        cols = {c.key: c.list for s in self.sheets if s.key == "customers" for c in s.columns if c.list}
+        out = {k: v for k, v in cols.items() if v in self.lists}
+        for name, column in RESULT_FIELD_COLUMNS.items():
+            if column in out:
+                out[name] = out[column]
+        return out
+
+    def result_list(self, field: str) -> str | None:
+        """The list whose labels a classification field holds (from the customers sheet's columns in
+        workbook.yaml): ``value_tier`` -> ``value_tier``, ``tags`` -> ``status_tag``; None for free text."""
+        return self._result_lists.get(field)
 
     def rule(self, rule_id: str) -> CheckRule:
         return self.checks[rule_id]

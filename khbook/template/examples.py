@@ -15,57 +15,60 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
+import yaml
 from stdnum.cn import uscc
 
-from khbook.spec import Spec
+from khbook.base.errors import SpecError
+from khbook.spec import Spec, default_spec_dir
 
 Record = dict[str, Any]
+EXAMPLES_FILE = "examples.yaml"
+SCENARIOS = 6  # see _Maker.customer
 
-# (zh, en) pools; the zh side is canonical where it names a list item
-_BRANDS = [("华信", "Huaxin"), ("远航", "Yuanhang"), ("星辰", "Xingchen"), ("恒泰", "Hengtai"), ("博雅", "Boya"),
-           ("启明", "Qiming"), ("蓝海", "Lanhai"), ("鼎盛", "Dingsheng"), ("嘉禾", "Jiahe"), ("云帆", "Yunfan"),
-           ("正和", "Zhenghe"), ("宏图", "Hongtu"), ("瑞丰", "Ruifeng"), ("安达", "Anda"), ("汇通", "Huitong"),
-           ("明德", "Mingde"), ("新程", "Xincheng"), ("智远", "Zhiyuan"), ("青禾", "Qinghe"), ("晨光", "Chenguang")]
-_TRADES = {"制造业": ("精密制造", "Precision Manufacturing"), "零售业": ("商贸", "Trading"),
-           "服务业": ("企业服务", "Business Services"), "互联网": ("网络科技", "Online Technology"),
-           "科技业": ("信息技术", "Information Technology"), "金融": ("金融服务", "Financial Services"),
-           "物流": ("供应链管理", "Supply Chain"), "医疗": ("医疗器械", "Medical Devices"),
-           "教育": ("教育科技", "Education Technology")}
-# (province short, full address prefix, street, landline area code, English city)
-_PLACES = [("粤", "广东省深圳市南山区", "科技园路", "0755", "Shenzhen"), ("沪", "上海市浦东新区", "张江路", "021", "Shanghai"),
-           ("京", "北京市海淀区", "中关村大街", "010", "Beijing"), ("浙", "浙江省杭州市西湖区", "文三路", "0571", "Hangzhou"),
-           ("苏", "江苏省南京市鼓楼区", "中山北路", "025", "Nanjing"), ("川", "四川省成都市武侯区", "天府大道", "028", "Chengdu"),
-           ("鄂", "湖北省武汉市洪山区", "珞喻路", "027", "Wuhan"), ("鲁", "山东省青岛市市南区", "香港中路", "0532", "Qingdao"),
-           ("辽", "辽宁省大连市中山区", "人民路", "0411", "Dalian"), ("陕", "陕西省西安市雁塔区", "科技路", "029", "Xi'an")]
-_PEOPLE = [("王磊", "Wang Lei", "wang.lei"), ("李娜", "Li Na", "li.na"), ("张伟", "Zhang Wei", "zhang.wei"),
-           ("刘洋", "Liu Yang", "liu.yang"), ("陈静", "Chen Jing", "chen.jing"), ("杨帆", "Yang Fan", "yang.fan"),
-           ("赵敏", "Zhao Min", "zhao.min"), ("黄勇", "Huang Yong", "huang.yong"), ("周婷", "Zhou Ting", "zhou.ting"),
-           ("吴强", "Wu Qiang", "wu.qiang"), ("徐丽", "Xu Li", "xu.li"), ("孙浩", "Sun Hao", "sun.hao")]
-_OWNERS = [("王晓明", "Wang Xiaoming"), ("林芳", "Lin Fang")]
-_TITLES = [("总经理", "General manager"), ("采购经理", "Purchasing manager"), ("IT主管", "IT lead"),
-           ("财务总监", "Finance director"), ("运营经理", "Operations manager")]
-_MOBILE_PREFIXES = ["135", "136", "137", "138", "139", "150", "151", "152", "158", "159", "177", "186", "187", "188", "189"]
-_SUMMARIES = {
-    "首次沟通": ("初次电话沟通，介绍公司产品，了解客户业务和采购流程。", "First call: introduced our products, learned how they buy."),
-    "需求确认": ("与客户确认需求范围、预算和时间安排。", "Confirmed scope, budget and timing with the customer."),
-    "方案跟进": ("发送方案并解答技术问题，客户内部评估中。", "Sent the proposal and answered technical questions."),
-    "商务谈判": ("就价格和付款方式进行谈判，双方接近一致。", "Negotiated price and payment terms; close to agreement."),
-    "售后回访": ("回访使用情况，客户总体满意，提出两点改进建议。", "After-sales call: customer satisfied, two suggestions noted."),
-}
-_NEEDS = {"采购产品": ("采购一批设备替换旧系统。", "Replace an old system with new equipment."),
-          "寻求合作": ("希望在华东区域联合推广。", "Joint promotion in East China."),
-          "咨询服务": ("需要流程梳理和实施咨询。", "Process review and implementation advice."),
-          "技术合作": ("联合开发数据接口。", "Joint development of a data interface."),
-          "售后服务": ("需要延长维保服务。", "Extended maintenance."),}
-_LOSS = [("价格高于竞品", "Price above a competitor"), ("客户预算取消", "Customer budget cancelled"),
-         ("选择了现有供应商", "Stayed with the current supplier")]
-_PROJECTS = [("设备升级", "equipment upgrade"), ("年度采购", "annual purchase"), ("系统实施", "system rollout"),
-             ("维保续约", "maintenance renewal")]
-_REMARK = ("示例数据，正式使用前请删除。", "Sample row: delete before real use.")
-_COMPETITORS = ("示例竞品甲", "Competitor A (sample)")
+
+def _pair(v: Any) -> tuple[str, str]:
+    return (str(v["zh"]), str(v["en"])) if isinstance(v, dict) else (str(v), str(v))
+
+
+@dataclass(frozen=True)
+class Pools:
+    """templates/examples.yaml: what the fake customers are made of, (zh, en) pairs."""
+
+    raw: dict[str, Any]
+
+    def pairs(self, key: str) -> list[tuple[str, str]]:
+        return [_pair(v) for v in self.raw[key]]
+
+    def pair(self, key: str) -> tuple[str, str]:
+        return _pair(self.raw[key])
+
+    def by_label(self, key: str) -> dict[str, tuple[str, str]]:
+        return {str(k): _pair(v) for k, v in (self.raw[key] or {}).items()}
+
+
+def load_pools(spec: Spec) -> Pools:
+    """The spec's examples.yaml (a spec copy without one uses the built-in file)."""
+    own = spec.directory / EXAMPLES_FILE
+    path = own if own.is_file() else default_spec_dir() / EXAMPLES_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SpecError(str(path), "", f"cannot read the example pools: {exc}") from None
+    need = ("id_prefix", "name", "address", "project", "brands", "trades", "other_trade", "places", "people", "owners",
+            "titles", "mobile_prefixes", "contact_roles", "primary", "summaries", "scenario_followups", "feedback",
+            "needs", "other_need", "losses", "projects", "remark", "competitors")
+    if not isinstance(raw, dict):
+        raise SpecError(str(path), "", "expected a mapping")
+    for key in need:
+        if not raw.get(key):
+            raise SpecError(str(path), key, "missing")
+    if len(raw["scenario_followups"]) != SCENARIOS or any(len(k) not in (2, 3) for k in raw["scenario_followups"]):
+        raise SpecError(str(path), "scenario_followups", f"expected {SCENARIOS} lists of 2 or 3 follow-up types")
+    return Pools(raw)
 
 
 class _Maker:
@@ -74,7 +77,10 @@ class _Maker:
     def __init__(self, spec: Spec, as_of: dt.date, lang: str, seed: int) -> None:
         self.spec, self.as_of, self.lang = spec, as_of, lang
         self.rng = random.Random(seed)
-        self.brands = list(_BRANDS)
+        self.pools = pools = load_pools(spec)
+        self.places = pools.raw["places"]
+        self.people = pools.raw["people"]
+        self.brands = pools.pairs("brands")
         self.rng.shuffle(self.brands)
         self.seed = seed
 
@@ -91,12 +97,13 @@ class _Maker:
             wanted = self.rng.choice(vl.items).zh
         return vl.translate(wanted, self.lang)
 
-    def labels(self, list_name: str, k: int) -> str | None:
+    def labels(self, list_name: str, k: int, skip: tuple[str, ...] = ()) -> str | None:
         vl = self.spec.lists.get(list_name)
         if vl is None:
             return None
-        picked = self.rng.sample(vl.items, min(k, len(vl.items)))
-        return ("; " if self.lang == "en" else "、").join(i.label(self.lang) for i in picked)
+        items = [i for i in vl.items if i.zh not in skip]
+        picked = self.rng.sample(items, min(k, len(items)))
+        return self.spec.reasons["list_sep"](self.lang).join(i.label(self.lang) for i in picked)
 
     def ago(self, lo: int, hi: int) -> dt.date:
         return self.as_of - dt.timedelta(days=self.rng.randint(lo, hi))
@@ -113,7 +120,8 @@ class _Maker:
         return first17 + uscc.calc_check_digit(first17)
 
     def mobile(self) -> str:
-        return self._valid_phone(lambda: self.rng.choice(_MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}")
+        prefixes = [str(p) for p in self.pools.raw["mobile_prefixes"]]
+        return self._valid_phone(lambda: self.rng.choice(prefixes) + f"{self.rng.randrange(10**8):08d}")
 
     def landline(self, area: str) -> str:
         return self._valid_phone(lambda: f"{area}-{self.rng.randint(2, 8)}{self.rng.randrange(10**7):07d}")
@@ -134,76 +142,77 @@ class _Maker:
         return None
 
     def size_band(self, employees: int) -> str | None:
-        bands = self.spec.rules.get("size_band", {}).get("bands", [])
-        for b in bands:
-            if b.get("max") is None or employees < b["max"]:
-                return self.label("size_band", b["label"])
+        for b in self.spec.rules.size_band.bands:
+            if b.max is None or employees < b.max:
+                return self.label("size_band", b.label)
         return None
 
     # ---------------------------------------------------------------- one customer
     def customer(self, i: int, n: int) -> dict[str, list[Record]]:
         """Rows for customer i on every sheet. Scenarios rotate: long-term won, recently won,
-        open negotiation, lost then a new lead."""
-        scenario = i % 4
-        cid = f"KH{self.as_of.year}{i + 1:0{max(3, len(str(n)))}d}"
+        open negotiation, lost then a new lead, lost, first contacts without a deal yet."""
+        scenario = i % SCENARIOS
+        cid = f"{self.pools.raw['id_prefix']}{self.as_of.year}{i + 1:0{max(3, len(str(n)))}d}"
         brand = self.brands[i % len(self.brands)]
         suffix = "" if i < len(self.brands) else str(i // len(self.brands) + 1)
         industry = self.label("industry")
         canon_industry = self.spec.lists["industry"].canonical(industry or "") if "industry" in self.spec.lists else None
-        trade = _TRADES.get(canon_industry or "", ("实业", "Industries"))
-        place = _PLACES[(i + self.seed) % len(_PLACES)]
-        owner = self.t(_OWNERS[i % len(_OWNERS)])
-        first_contact = self.ago(*{0: (500, 900), 1: (150, 300), 2: (40, 200), 3: (200, 400)}[scenario])
+        trade = self.pools.by_label("trades").get(canon_industry or "", self.pools.pair("other_trade"))
+        place = self.places[(i + self.seed) % len(self.places)]
+        owners = self.pools.pairs("owners")
+        owner = self.t(owners[i % len(owners)])
+        first_contact = self.ago(*{0: (500, 900), 1: (150, 300), 2: (40, 200), 3: (200, 400), 4: (200, 400),
+                                   5: (20, 120)}[scenario])
         deals = self.deals(scenario, cid, brand, first_contact)
         won = [d for d in deals if d["stage"] == self.label("deal_stage", self._won)]
         employees = self.rng.choice([35, 80, 120, 260, 480, 900, 1500])
-        if self.lang == "en":
-            name = f"Sample {brand[1]}{suffix} {trade[1]} Co., Ltd."
-            address = f"{self.rng.randint(1, 300)} {place[4]} Rd, {place[4]}, China"
-        else:
-            name = f"示例{brand[0]}{suffix}{trade[0]}有限公司"
-            address = f"{place[1]}{place[2]}{self.rng.randint(1, 300)}号"
+        name = self.t(self.pools.pair("name")).format(brand=self.t(brand), suffix=suffix, trade=self.t(trade))
+        address = self.t(self.pools.pair("address")).format(
+            prefix=place["prefix"], street=place["street"], number=self.rng.randint(1, 300), city=place["city"])
         annual = round(sum(d["actual_amount"] for d in won if d["deal_date"] > self.as_of - dt.timedelta(days=365)), 1)
         customer: Record = {
-            "customer_id": cid, "name": name, "credit_code": self.credit_code(i, place[0]), "industry": industry,
+            "customer_id": cid, "name": name, "credit_code": self.credit_code(i, place["province"]), "industry": industry,
             "employees": employees, "size_band": self.size_band(employees), "address": address,
-            "region": self.region(place[0]),
+            "region": self.region(place["province"]),
             "founded": first_contact - dt.timedelta(days=365 * self.rng.randint(3, 20) + self.rng.randint(0, 300)),
             "source": self.label("source"), "first_contact": first_contact,
             "coop_start": min(d["deal_date"] for d in won) if won else None,
-            "annual_amount": annual if won else None, "owner": owner, "remark": self.t(_REMARK),
+            "annual_amount": annual if won else None, "owner": owner, "remark": self.t(self.pools.pair("remark")),
         }
         return {
             "customers": [customer],
             "contacts": self.contacts(i, cid, place),
             "followups": self.followups(scenario, cid, owner, first_contact),
-            "needs": [self.need(cid)],
+            "needs": [self.need(cid, lift=bool(won))],
             "deals": deals,
         }
 
     @property
     def _won(self) -> str:
-        return str(self.spec.rules["stage"]["won_stage"])
+        return self.spec.rules.stage.won_stage
 
-    def contacts(self, i: int, cid: str, place: tuple[str, ...]) -> list[Record]:
+    def contacts(self, i: int, cid: str, place: dict[str, Any]) -> list[Record]:
         rows = []
+        roles, primary = self.pools.raw["contact_roles"], self.pools.raw["primary"]
         for k in range(1 + (i % 2 == 0)):
-            person = _PEOPLE[(2 * i + k + self.seed) % len(_PEOPLE)]
+            person = self.people[(2 * i + k + self.seed) % len(self.people)]
+            mail = str(person["mail"])
             rows.append({
-                "customer_id": cid, "name": person[1] if self.lang == "en" else person[0],
-                "title": self.t(self.rng.choice(_TITLES)), "mobile": self.mobile(),
-                "landline": self.landline(place[3]) if k == 0 else None,
-                "email": f"{person[2]}.{i + 1}@example.com",
-                "wechat": f"wx_{person[2].replace('.', '_')}_{i + 1}",
-                "decision_role": self.label("decision_role", "决策者" if k == 0 else "使用者"),
-                "comm_pref": self.label("comm_pref"), "primary": self.label("yes_no", "是" if k == 0 else "否"),
+                "customer_id": cid, "name": self.t(_pair(person)),
+                "title": self.t(self.rng.choice(self.pools.pairs("titles"))), "mobile": self.mobile(),
+                "landline": self.landline(str(place["area_code"])) if k == 0 else None,
+                "email": f"{mail}.{i + 1}@example.com",
+                "wechat": f"wx_{mail.replace('.', '_')}_{i + 1}",
+                "decision_role": self.label("decision_role", str(roles[min(k, len(roles) - 1)])),
+                "comm_pref": self.label("comm_pref"), "primary": self.label("yes_no", str(primary[min(k, len(primary) - 1)])),
             })
         return rows
 
     def followups(self, scenario: int, cid: str, owner: str, first_contact: dt.date) -> list[Record]:
         last = self.ago(2, min(45, (self.as_of - first_contact).days - 2))
-        kinds = {0: ["首次沟通", "方案跟进", "售后回访"], 1: ["首次沟通", "商务谈判", "售后回访"],
-                 2: ["首次沟通", "需求确认", "商务谈判"], 3: ["首次沟通", "需求确认"]}[scenario]
+        kinds = [str(k) for k in self.pools.raw["scenario_followups"][scenario]]
+        summaries = self.pools.by_label("summaries")
+        feedbacks = self.pools.raw["feedback"]
         dates = [first_contact]
         if len(kinds) == 3:
             dates.append(self.between(first_contact + dt.timedelta(days=1), last - dt.timedelta(days=1)))
@@ -212,34 +221,35 @@ class _Maker:
         for k, (kind, date) in enumerate(zip(kinds, dates, strict=True)):
             latest = k == len(kinds) - 1
             nxt = self.as_of + dt.timedelta(days=self.rng.randint(7, 30)) if latest else dates[k + 1]
-            feedback = "已下单" if kind == "售后回访" else ("需进一步评估" if kind == "需求确认" else "感兴趣")
+            feedback = str(feedbacks.get(kind, feedbacks["default"]))
             rows.append({
                 "customer_id": cid, "date": date, "method": self.label("followup_method"), "by": owner,
-                "kind": self.label("followup_type", kind), "summary": self.t(_SUMMARIES[kind]),
+                "kind": self.label("followup_type", kind), "summary": self.t(summaries[kind]),
                 "feedback": self.label("feedback", feedback), "next_date": nxt,
             })
         return rows
 
-    def need(self, cid: str) -> Record:
+    def need(self, cid: str, *, lift: bool) -> Record:
+        """One need row; only a customer with a won deal may carry a tag that lifts its value tier."""
         need_type = self.label("need_type")
         canon = self.spec.lists["need_type"].canonical(need_type or "") if "need_type" in self.spec.lists else ""
         return {
             "customer_id": cid, "need_type": need_type,
-            "description": self.t(_NEEDS.get(canon or "", ("提升整体运营效率。", "Run operations more efficiently."))),
+            "description": self.t(self.pools.by_label("needs").get(canon or "", self.pools.pair("other_need"))),
             "keywords": self.labels("need_keyword", self.rng.randint(1, 2)), "priority": self.label("priority"),
             "budget": self.label("budget"), "frequency": self.label("frequency"),
-            "tags": self.labels("customer_tag", self.rng.randint(1, 2)), "competitors": self.t(_COMPETITORS),
+            "tags": self.labels("customer_tag", self.rng.randint(1, 2), skip=() if lift else tuple(self.spec.rules.value_tier.lift_tags)), "competitors": self.t(self.pools.pair("competitors")),
         }
 
     def deals(self, scenario: int, cid: str, brand: tuple[str, str], first_contact: dt.date) -> list[Record]:
-        stage = self.spec.rules["stage"]
+        stage = self.spec.rules.stage
         rows: list[Record] = []
 
         def deal(stage_label: str, *, date: dt.date | None = None, amount: float | None = None,
                  reason: tuple[str, str] | None = None) -> None:
-            project = self.rng.choice(_PROJECTS)
+            project = self.rng.choice(self.pools.pairs("projects"))
             expected = round(self.rng.uniform(5, 120), 1)
-            name = f"{brand[1]} {project[1]}" if self.lang == "en" else f"{brand[0]}{project[0]}项目"
+            name = self.t(self.pools.pair("project")).format(brand=self.t(brand), project=self.t(project))
             updated = date if date else self.ago(1, 20)
             rows.append({
                 "customer_id": cid, "project": name, "stage": self.label("deal_stage", stage_label),
@@ -247,8 +257,8 @@ class _Maker:
                 "loss_reason": self.t(reason) if reason else None, "updated": updated,
             })
 
-        won, lost = str(stage["won_stage"]), str(stage["lost_stage"])
-        open_stages = [str(s) for s in stage.get("open_stages", [])] or ["线索"]
+        won, lost = stage.won_stage, stage.lost_stage
+        open_stages = list(stage.open_stages) or [won]
         if scenario == 0:
             deal(won, date=first_contact + dt.timedelta(days=self.rng.randint(30, 90)), amount=round(self.rng.uniform(20, 90), 1))
             deal(won, date=self.ago(20, 200), amount=round(self.rng.uniform(10, 60), 1))
@@ -256,9 +266,11 @@ class _Maker:
             deal(won, date=first_contact + dt.timedelta(days=self.rng.randint(20, 60)), amount=round(self.rng.uniform(3, 40), 1))
         elif scenario == 2:
             deal(self.rng.choice(open_stages[-2:]))
-        else:
-            deal(lost, date=first_contact + dt.timedelta(days=self.rng.randint(30, 90)), reason=self.rng.choice(_LOSS))
-            deal(open_stages[0])
+        elif scenario in (3, 4):
+            deal(lost, date=first_contact + dt.timedelta(days=self.rng.randint(30, 90)),
+                 reason=self.rng.choice(self.pools.pairs("losses")))
+            if scenario == 3:
+                deal(open_stages[0])
         return rows
 
 

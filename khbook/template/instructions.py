@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from khbook.base.errors import SpecError
+from khbook.classify.words import abc_basis_text, num
 from khbook.spec import Column, Spec, default_spec_dir
 
 TEMPLATE_NAME = "instructions.j2"
@@ -48,8 +49,8 @@ def context(spec: Spec, lang: str) -> dict[str, Any]:
     """Everything the instructions template may use."""
     r = spec.rules
     sheets = [{"key": s.key, "name": s.name(lang), "columns": [_column(spec, c, lang) for c in s.columns]} for s in spec.sheets]
-    tiers = [{"label": _label(spec, "value_tier", t["label"], lang), "min": t["min"]} for t in r["value_tier"]["tiers"]]
-    stages = [_label(spec, "stage", s, lang) for s in r["stage"]["order"]]
+    tiers = [{"label": _label(spec, "value_tier", t.label, lang), "min": num(t.min)} for t in r.value_tier.tiers]
+    stages = [_label(spec, "stage", s, lang) for s in r.stage.order]
     return {
         "lang": lang,
         "sheets": sheets,
@@ -59,14 +60,16 @@ def context(spec: Spec, lang: str) -> dict[str, Any]:
         "last_row": spec.header_row + spec.data_rows,
         "tiers": tiers,
         "lift_tags": {_label(spec, "customer_tag", k, lang): _label(spec, "value_tier", v, lang)
-                      for k, v in (r["value_tier"].get("lift_tags") or {}).items()},
-        "abc": r["abc"],
+                      for k, v in r.value_tier.lift_tags.items()},
+        "abc_basis": abc_basis_text(spec, lang),
+        "abc": r.abc,  # for instructions.j2 copies made before abc_basis
         "stages": stages,
-        "stage_rules": r["stage"],
-        "tags": r["tags"],
-        "checks": r["checks"],
-        "window_days": r["annual_amount"]["window_days"],
-        "not_applicable": r["checks"]["not_applicable"],
+        "stage_rules": r.stage,
+        "tags": r.tags,
+        "checks": r.checks,
+        "window_days": r.annual_amount.window_days,
+        "not_applicable": r.checks.not_applicable,
+        "yuan_min": num(r.amount_unit.min_value),
     }
 
 

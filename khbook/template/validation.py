@@ -177,7 +177,7 @@ def _criteria(spec: Spec, sheet: Sheet, col: Column, index: int, kind: str, rows
 
 
 def date_min(spec: Spec) -> dt.date:
-    d = spec.rules.get("checks", {}).get("date_min", dt.date(1900, 1, 1))
+    d = spec.rules.checks.date_min
     return d if isinstance(d, dt.date) else dt.date(1900, 1, 1)
 
 

@@ -107,16 +107,29 @@ def header_text(col: Column, lang: str) -> str:
 # --------------------------------------------------------------------------- sheets
 
 
+_INSTRUCTIONS_WIDTH = 100  # characters of the text column
+
+
+def _text_lines(text: str) -> int:
+    """Rows of text a wrapped line takes in the instructions column (a CJK character is two wide)."""
+    width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    return max(1, -(-width // (_INSTRUCTIONS_WIDTH - 4)))
+
+
 def _write_instructions(ws: Worksheet, spec: Spec, lang: str, fmt: _Formats) -> None:
-    ws.set_column(0, 0, 120, fmt.body)
+    ws.set_column(0, 0, _INSTRUCTIONS_WIDTH, fmt.body)
     ws.hide_gridlines(2)
+    ws.set_landscape()  # printed: the text column fits the page width
+    ws.fit_to_pages(1, 0)
     for row, line in enumerate(instruction_lines(spec, lang)):
         if line.startswith("## "):
             ws.write_string(row, 0, line[3:], fmt.heading)
         elif line.startswith("# "):
             ws.write_string(row, 0, line[2:], fmt.title)
         elif line:
-            ws.write_string(row, 0, line)
+            ws.write_string(row, 0, line, fmt.body)
+            if _text_lines(line) > 1:
+                ws.set_row(row, 15 * _text_lines(line))
 
 
 def _write_lists(ws: Worksheet, spec: Spec, lang: str, fmt: _Formats) -> dict[str, str]:
