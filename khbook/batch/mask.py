@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 
 from khbook.batch.records import FindingRow
+from khbook.read.parsers import split_multi
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _USCC = re.compile(r"(?<![0-9A-Za-z])[0-9A-Z]{18}(?![0-9A-Za-z])")
@@ -64,9 +65,9 @@ def mask_value(value: str | None, kind: str) -> str | None:
     if not value:
         return value
     if kind in PHONE_FIELDS:
-        return ";".join(mask_phone(p) for p in re.split(r"[/、;；,，]", value) if p.strip())
+        return ";".join(mask_phone(p) for p in split_multi(value))
     if kind in EMAIL_FIELDS:
-        return ";".join(mask_email(p) for p in re.split(r"[;；,，]", value) if p.strip())
+        return ";".join(mask_email(p) for p in split_multi(value))
     if kind in ID_FIELDS:
         return mask_id(value)
     return mask_text(value)

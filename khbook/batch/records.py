@@ -125,6 +125,7 @@ class FileEntry:
     file: str
     status: Status
     reason: str = ""                 # why refused / skipped, or a note for a processed file (in the run's language)
+    reason_en: str = ""              # the same in English (scripts)
     code: str = ""                   # the refusal's error code, or the skip key
     owner: str | None = None
     customers: int = 0

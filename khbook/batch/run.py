@@ -74,9 +74,9 @@ def discover(directory: Path, outdir: Path | None, spec: Spec) -> Discovery:
     """Every file under `directory`, sorted by relative path: a task, or skipped with why.
 
     Skipped: Excel/WPS lock files (``~$*``), hidden files and folders, khbook's own outputs
-    (汇总.xlsx, the output folder of this run or of an earlier one, an annotated copy
-    ``*.checked.xlsx`` whose original is in the same folder) and files that are not
-    spreadsheets. An annotated copy without its original is read (it holds the rep's data).
+    (汇总.xlsx, the output folder of an earlier run, an annotated copy ``*.checked.xlsx``
+    whose original is in the same folder) and files that are not spreadsheets. This run's
+    own output folder (`outdir`) is left out silently: it is not part of what was handed in. An annotated copy without its original is read (it holds the rep's data).
     """
     names = summary_names(spec)
     skip_dir = outdir.resolve() if outdir is not None else None
@@ -88,9 +88,11 @@ def discover(directory: Path, outdir: Path | None, spec: Spec) -> Discovery:
         keep = []
         for d in sorted(dirs):
             rel = (rootp / d).relative_to(directory).as_posix() + "/"
+            if skip_dir is not None and (rootp / d).resolve() == skip_dir:
+                continue            # this run's own output folder: not part of what was handed in
             if d.startswith("."):
                 skipped.append(Skip(rel, "hidden_folder"))
-            elif (skip_dir is not None and (rootp / d).resolve() == skip_dir) or _is_output_folder(rootp / d, names):
+            elif _is_output_folder(rootp / d, names):
                 skipped.append(Skip(rel, "output_folder"))
             else:
                 keep.append(d)
@@ -180,17 +182,19 @@ def _not_khbook(summary: FileSummary, spec: Spec, lang: str, outdir: Path) -> Fa
 
 def _entries(found: Discovery, results: list[FileSummary | Failure], spec: Spec, lang: str) -> list[FileEntry]:
     """The file accounting: every file of the folder with its status and reason, sorted by path."""
-    text = spec.texts("batch_files", lang)
+    text, en = spec.texts("batch_files", lang), spec.texts("batch_files", "en")
     out: list[FileEntry] = []
     for r in results:
         if isinstance(r, Failure):
-            out.append(FileEntry(r.file, Status.REFUSED, r.reason, r.code))
+            out.append(FileEntry(r.file, Status.REFUSED, r.reason, r.reason_en, r.code))
         else:
-            note = text["copy_read"] if r.file in found.copies_read else ""
-            out.append(FileEntry(r.file, Status.PROCESSED, note, "copy_read" if note else "", owner=r.rep or None,
+            copy = r.file in found.copies_read
+            out.append(FileEntry(r.file, Status.PROCESSED, text["copy_read"] if copy else "", en["copy_read"] if copy else "",
+                                 "copy_read" if copy else "", owner=r.rep or None,
                                  customers=len(r.customers), errors=r.counts.get("error", 0), output=r.output))
     for s in found.skipped:
-        out.append(FileEntry(s.rel, Status.SKIPPED, text[f"skip_{s.why}"].format(other=s.other), s.why))
+        out.append(FileEntry(s.rel, Status.SKIPPED, text[f"skip_{s.why}"].format(other=s.other),
+                             en[f"skip_{s.why}"].format(other=s.other), s.why))
     return sorted(out, key=lambda e: e.file)
 
 

@@ -40,15 +40,21 @@ class _Writer:
         self.wb, self.yes, self.no = wb, yes, no
         self.head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "valign": "top"})
         self.note = wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.pct = wb.add_format({"num_format": "0.0%"})
         self.num = wb.add_format({"num_format": "#,##0.00"})
         self.title = wb.add_format({"bold": True, "font_size": 12})
-        self.link = wb.add_format({"font_color": "#0563C1", "underline": 1})
+        total = {"bold": True, "bg_color": "#F2F2F2", "top": 1}
+        self.total = {None: wb.add_format(total), "num": wb.add_format({**total, "num_format": "#,##0.00"}),
+                      "pct": wb.add_format({**total, "num_format": "0.0%"})}
+        self.link_fmt = wb.add_format({"font_color": "#0563C1", "underline": 1})
         self.widths: dict[str, dict[int, int]] = {}
         self.note_rows: list[tuple[Worksheet, int, int, str]] = []
 
     def sheet(self, name: str) -> Worksheet:
         ws = self.wb.add_worksheet(name)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)          # printed (or exported to PDF) one page wide
         self.widths[ws.name] = {}
         return ws
 
@@ -67,11 +73,12 @@ class _Writer:
             text = f"{v:,.2f}" if fmt is self.num else f"{v:.1%}" if fmt is self.pct else f"{v:g}"
         else:
             text = str(v)
-            ws.write_string(r, c, text, fmt)
+            long = fmt is None and display_width(text) > MAX_WIDTH
+            ws.write_string(r, c, text, self.wrap if long else fmt)
         self._grow(ws, c, text)
 
     def link(self, ws: Worksheet, r: int, c: int, url: str, text: str) -> None:
-        ws.write_url(r, c, url, self.link, string=text)
+        ws.write_url(r, c, url, self.link_fmt, string=text)
         self._grow(ws, c, text)
 
     def heading(self, ws: Worksheet, r: int, c: int, text: str) -> None:
@@ -236,8 +243,9 @@ def _distribution_sheet(result: BatchResult, w: _Writer, t: dict[str, str]) -> N
                              1.0 if any(s.amount for s in b.rows) else 0.0]
         if b.dim == "rep":
             total += [sum(m.churn_customers for m in money.values()), round(sum(m.churn_amount for m in money.values()), 6)]
+        kinds = {2: "num", 3: "pct", 5: "num"}
         for j, v in enumerate(total):
-            w.put(ws, end, j, v, fmts.get(j, w.head) if j else w.head)
+            w.put(ws, end, j, v, w.total[kinds.get(j)])
         if b.rows:
             _chart(w, ws, name, b, top, t)
         top = max(end + 2, top + 16)
@@ -257,6 +265,7 @@ def _chart(w: _Writer, ws: Worksheet, name: str, b: Breakdown, top: int, t: dict
     if not pie:
         chart.set_legend({"none": True})
         chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({"min": 0, "num_format": "#,##0"})
     else:
         chart.set_legend({"position": "right"})
     chart.set_size({"width": 520, "height": max(280, 40 + 22 * len(b.rows))})
