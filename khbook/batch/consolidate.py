@@ -118,7 +118,7 @@ def rep_quality(files: Sequence[FileSummary]) -> list[RepQuality]:
 
 
 def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], n: int = 5) -> list[FixFirst]:
-    """Per rep: the `n` most frequent rules among errors and warnings, and the `n` customers with most errors."""
+    """Per rep: the `n` most frequent rules (errors before warnings), and the `n` customers with most errors."""
     rules: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     per_customer: dict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
     for f in findings:
@@ -130,7 +130,7 @@ def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], 
     names = {(c.file, c.customer_id): c.name for c in customers}
     out = []
     for rep in sorted(rules):
-        top = sorted(rules[rep].items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        top = sorted(rules[rep].items(), key=lambda kv: (kv[0][1] != "error", -kv[1], kv[0]))[:n]
         counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         for (file, cid, sev), k in per_customer[rep].items():
             counts[(file, cid)][0 if sev == "error" else 1] += k

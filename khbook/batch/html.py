@@ -27,11 +27,11 @@ def _template_dir(result: BatchResult) -> Path:
 
 
 def money(value: float | None) -> str:
-    """An amount in 万元 as the page shows it: thousands separated, two decimals at most."""
+    """An amount in 万元 as the page shows it: thousands separated, two decimals at most, no trailing zeros."""
     if value is None:
         return "-"
     text = f"{value:,.2f}"
-    return text[:-3] if text.endswith(".00") else text
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def context(result: BatchResult) -> dict[str, Any]:

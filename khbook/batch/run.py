@@ -169,17 +169,6 @@ def _run_tasks(tasks: list[Task], jobs: int, progress: Progress | None) -> list[
     return [results[t.rel] for t in tasks]
 
 
-def _not_khbook(summary: FileSummary, spec: Spec, lang: str, outdir: Path) -> Failure | None:
-    """A workbook with none of the template's sheets is not a khbook workbook: refused, its copy removed."""
-    missing = [f for f in summary.findings if f.rule == "missing_sheet"]
-    if len(missing) < len(spec.sheets):
-        return None
-    (outdir / summary.output).unlink(missing_ok=True)
-    reasons = [spec.text("batch_files.not_khbook", lg).format(
-        sheets=spec.text("batch_files.sheet_sep", lg).join(s.name(lg) for s in spec.sheets)) for lg in (lang, "en")]
-    return Failure(summary.file, reasons[0], reasons[1], "not_khbook")
-
-
 def _entries(found: Discovery, results: list[FileSummary | Failure], spec: Spec, lang: str) -> list[FileEntry]:
     """The file accounting: every file of the folder with its status and reason, sorted by path."""
     text, en = spec.texts("batch_files", lang), spec.texts("batch_files", "en")
@@ -198,14 +187,9 @@ def _entries(found: Discovery, results: list[FileSummary | Failure], spec: Spec,
     return sorted(out, key=lambda e: e.file)
 
 
-def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask: bool, lang: str,
-                      outdir: Path) -> tuple[list[FileSummary | Failure], dict[str, Any]]:
+def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask: bool, lang: str) -> dict[str, Any]:
     """Per-file records -> the consolidated records (before month over month)."""
-    checked: list[FileSummary | Failure] = []
-    for r in results:
-        bad = _not_khbook(r, spec, lang, outdir) if isinstance(r, FileSummary) else None
-        checked.append(bad or r)
-    files = [r for r in checked if isinstance(r, FileSummary)]
+    files = [r for r in results if isinstance(r, FileSummary)]
     unknown_rep = spec.text("batch.no_owner", lang)
     for f in files:
         f.rep = cons.rep_of(f.customers, unknown_rep)
@@ -222,7 +206,7 @@ def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask:
         duplicates = [replace(d, key=mask_id(d.key)) if d.basis == "credit_code" else d for d in duplicates]
         for f in files:
             f.findings = []   # the masked copies above are the only ones kept
-    return checked, {"files": files, "customers": customers, "findings": findings, "reps": reps,
+    return {"files": files, "customers": customers, "findings": findings, "reps": reps,
                      "duplicates": duplicates}
 
 
@@ -261,7 +245,7 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
                             code="outdir_failed", params={"reason": reason}) from None
     tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang) for rel in found.tasks]
     results = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress)
-    results, data = consolidate_files(results, spec, mask=mask, lang=lang, outdir=out)
+    data = consolidate_files(results, spec, mask=mask, lang=lang)
     result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang),
                          month_over_month=None, spec=spec, **data)
     if prev is not None:

@@ -129,6 +129,9 @@ def process(task: Task) -> FileSummary | Failure:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         result = refresh_file(task.src, out, spec=spec, as_of=as_of, lang=task.lang)
+        if not any(result.report.book.table(s.key) is not None for s in spec.sheets):
+            out.unlink(missing_ok=True)
+            return not_khbook(task.rel, spec, task.lang)
         return summarize(result, task.rel, spec, as_of, outdir)
     except WorkbookError as exc:
         return Failure(task.rel, exc.render_reason(spec, task.lang), exc.reason, exc.code)
@@ -140,6 +143,13 @@ def process(task: Task) -> FileSummary | Failure:
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         return failure(task.rel, f"internal error {type(exc).__name__}: {exc} "
                                  f"(at {Path(tb.filename).name}:{tb.lineno}; please report)", "internal")
+
+
+def not_khbook(rel: str, spec: Spec, lang: str) -> Failure:
+    """A workbook with none of the template's sheets is not a khbook workbook: refused (its copy is removed)."""
+    reasons = [spec.text("batch_files.not_khbook", lg).format(
+        sheets=spec.text("batch_files.sheet_sep", lg).join(s.name(lg) for s in spec.sheets)) for lg in (lang, "en")]
+    return Failure(rel, reasons[0], reasons[1], "not_khbook")
 
 
 def failure(rel: str, reason: str, code: str) -> Failure:
