@@ -41,15 +41,17 @@ class _Writer:
         self.head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "valign": "top"})
         self.note = wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        self.pct = wb.add_format({"num_format": "0.0%"})
-        self.num = wb.add_format({"num_format": "#,##0.00"})
+        self.top = wb.add_format({"valign": "top"})
+        self.pct = wb.add_format({"num_format": "0.0%", "valign": "top"})
+        self.num = wb.add_format({"num_format": "#,##0.00", "valign": "top"})
         self.title = wb.add_format({"bold": True, "font_size": 12})
         total = {"bold": True, "bg_color": "#F2F2F2", "top": 1}
         self.total = {None: wb.add_format(total), "num": wb.add_format({**total, "num_format": "#,##0.00"}),
                       "pct": wb.add_format({**total, "num_format": "0.0%"})}
-        self.link_fmt = wb.add_format({"font_color": "#0563C1", "underline": 1})
+        self.link_fmt = wb.add_format({"font_color": "#0563C1", "underline": 1, "valign": "top"})
         self.widths: dict[str, dict[int, int]] = {}
         self.note_rows: list[tuple[Worksheet, int, int, str]] = []
+        self.wrapped: list[tuple[Worksheet, int, int, str]] = []
 
     def sheet(self, name: str) -> Worksheet:
         ws = self.wb.add_worksheet(name)
@@ -75,6 +77,8 @@ class _Writer:
             text = str(v)
             long = fmt is None and display_width(text) > MAX_WIDTH
             ws.write_string(r, c, text, self.wrap if long else fmt)
+            if long:
+                self.wrapped.append((ws, r, c, text))
         self._grow(ws, c, text)
 
     def link(self, ws: Worksheet, r: int, c: int, url: str, text: str) -> None:
@@ -110,10 +114,16 @@ class _Writer:
         for ws in self.wb.worksheets():
             for c, w in self.widths[ws.name].items():
                 ws.set_column(c, c, max(6, w + 2))
+        lines: dict[tuple[str, int], tuple[Worksheet, int]] = {}
         for ws, r, cols, text in self.note_rows:
             avail = sum(max(6, self.widths[ws.name].get(c, 8) + 2) for c in range(cols))
-            lines = -(-display_width(text) // max(10, avail - 2))
-            ws.set_row(r, 15 * max(1, lines) + 3)
+            n = -(-display_width(text) // max(10, avail - 2))
+            lines[(ws.name, r)] = (ws, max(n, lines.get((ws.name, r), (ws, 1))[1]))
+        for ws, r, c, text in self.wrapped:
+            n = -(-display_width(text) // max(10, self.widths[ws.name].get(c, MAX_WIDTH)))
+            lines[(ws.name, r)] = (ws, max(n, lines.get((ws.name, r), (ws, 1))[1]))
+        for (_, r), (ws, n) in lines.items():
+            ws.set_row(r, 15 * max(1, n) + 3, self.top)   # the row's other cells at the top too
 
 
 def _customer_headers(result: BatchResult, t: dict[str, str]) -> list[str]:
