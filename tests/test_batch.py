@@ -383,3 +383,52 @@ def test_english_outputs(month1, spec, tmp_path):
     wb.close()
     html = result.outputs["html"].read_text(encoding="utf-8")
     assert 'lang="en"' in html and "Cross-file duplicates" in html
+
+
+# --------------------------------------------------------------------------- nothing clipped
+
+
+def test_no_text_clipped_in_the_summary_workbook(run1, template, tmp_path, capsys):
+    """A text is clipped when the cell to its right is filled: then the column must be wide enough
+    (display width: a CJK character counts 2). Headers always fit; long texts wrap instead."""
+    from khbook.batch.workbook import MAX_WIDTH, display_width
+
+    root = build_folder(tmp_path / "提交", template, month=2)
+    main(["batch", str(root), "-o", str(tmp_path / "o"), "--as-of", AS_OF2.isoformat(), "--previous", str(run1.outdir),
+          "--jobs", "1"])
+    capsys.readouterr()
+    wb = openpyxl.load_workbook(tmp_path / "o" / "汇总.xlsx")
+    assert "月度对比" in wb.sheetnames
+    checked = 0
+    for ws in wb.worksheets:
+        merged = {c.coordinate for rng in ws.merged_cells.ranges for row in ws[rng.coord] for c in row}
+        widths = {i: d.width for d in ws.column_dimensions.values() for i in range(d.min, d.max + 1)}
+        for row in ws.iter_rows():
+            for cell in row:
+                if not isinstance(cell.value, str) or cell.coordinate in merged or cell.alignment.wrap_text:
+                    continue
+                right = ws.cell(cell.row, cell.column + 1).value
+                header = cell.fill.fgColor.rgb == "FFDDEBF7"
+                if right is None and not header:
+                    continue
+                width = widths.get(cell.column, 8.43)
+                assert display_width(cell.value) <= width, (ws.title, cell.coordinate, cell.value, width)
+                assert display_width(cell.value) <= MAX_WIDTH + 2
+                checked += 1
+    wb.close()
+    assert checked > 100
+    headers = [c.value for c in openpyxl.load_workbook(tmp_path / "o" / "汇总.xlsx")["客户总表"][2]]
+    assert "客户等级(ABC，全部门)" in headers
+
+
+def test_english_console(template, tmp_path, capsys):
+    root = build_folder(tmp_path / "in", template, month=1)
+    code, out, err = run_cli(capsys, str(root), "-o", str(tmp_path / "en"), "--as-of", AS_OF.isoformat(),
+                             "--jobs", "1", "--lang", "en")
+    assert code == 2
+    assert "8 files in the folder: 3 processed, 1 refused, 4 skipped" in out
+    assert "skipped ~$张伟.xlsx: an Excel/WPS lock file" in out
+    assert err.count("损坏.xlsx") == 1 and "refused: is not an Excel workbook" in err
+    assert not re.search(r"[\u4e00-\u9fff]", "\n".join(line.replace("张伟", "").replace("李娜", "").replace("损坏", "")
+                                                     .replace("空白模板", "").replace("华南", "")
+                                                     for line in (out + err).splitlines() if "/tmp" not in line))
