@@ -259,3 +259,23 @@ class MonthOverMonth:
     reps: list[ScoreChange] = field(default_factory=list)
     amounts: list[AmountChange] = field(default_factory=list)
     department: AmountChange | None = None
+
+
+@dataclass
+class Consolidated:
+    """The per-file records brought together (before month over month)."""
+
+    files: list[FileSummary]
+    customers: list[CustomerRow]       # rep set; abc_class = the department's class
+    findings: list[FindingRow]         # rep set; masked with --mask
+    reps: list[RepQuality]
+    duplicates: list[Duplicate]
+
+
+@dataclass
+class PreviousRun:
+    """What month over month needs of an earlier run's batch.json."""
+
+    as_of: str | None
+    customers: list[CustomerRow]
+    scores: dict[str, int | None]

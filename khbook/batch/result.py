@@ -106,7 +106,7 @@ class BatchResult:
     def total_amount(self) -> float:
         return round(sum(c.annual_amount or 0.0 for c in self.customers), 6)
 
-    def totals(self) -> dict[str, Any]:
+    def totals(self) -> dict[str, int | float]:
         c = self.counts
         churn = self.churn_risks()
         return {
@@ -171,20 +171,3 @@ class BatchResult:
                                   for f in self.overdue_followups()],
             "month_over_month": mom,
         }
-
-
-def previous_customers(data: dict[str, Any]) -> list[CustomerRow]:
-    """The customers of an earlier run's batch.json as records (labels as written there)."""
-    out = []
-    for c in data.get("customers") or []:
-        if not isinstance(c, dict):
-            continue
-        amount = c.get("annual_amount")
-        out.append(CustomerRow(
-            file=str(c.get("file") or ""), row=None, customer_id=str(c.get("customer_id") or ""), name=c.get("name"),
-            owner=c.get("owner"), annual_amount=float(amount) if isinstance(amount, (int, float)) else None,
-            value_tier=str(c.get("value_tier") or ""), abc_class=str(c.get("abc_class") or ""),
-            stage=str(c.get("stage") or ""), tags=tuple(c.get("tags") or ()), region=c.get("region"),
-            industry=c.get("industry"), credit_code=None, name_key="", last_followup=None, followed=False,
-            rep=str(c.get("rep") or c.get("owner") or "")))
-    return out

@@ -28,16 +28,18 @@ from khbook.batch import consolidate as cons
 from khbook.batch.html import write_html
 from khbook.batch.mask import mask_finding, mask_id
 from khbook.batch.records import (
+    Consolidated,
     CustomerRow,
     Discovery,
     Failure,
     FileEntry,
     FileSummary,
+    PreviousRun,
     Skip,
     Status,
     Task,
 )
-from khbook.batch.result import LISTS, BatchResult, previous_customers
+from khbook.batch.result import LISTS, BatchResult
 from khbook.batch.workbook import write_workbook
 from khbook.batch.worker import failure, process
 from khbook.read.parsers import normalize_company
@@ -76,7 +78,8 @@ def discover(directory: Path, outdir: Path | None, spec: Spec) -> Discovery:
     Skipped: Excel/WPS lock files (``~$*``), hidden files and folders, khbook's own outputs
     (汇总.xlsx, the output folder of an earlier run, an annotated copy ``*.checked.xlsx``
     whose original is in the same folder) and files that are not spreadsheets. This run's
-    own output folder (`outdir`) is left out silently: it is not part of what was handed in. An annotated copy without its original is read (it holds the rep's data).
+    own output folder (`outdir`) is left out silently: it is not part of what was handed in.
+    An annotated copy without its original is read (it holds the rep's data).
     """
     names = summary_names(spec)
     skip_dir = outdir.resolve() if outdir is not None else None
@@ -123,7 +126,7 @@ def discover(directory: Path, outdir: Path | None, spec: Spec) -> Discovery:
     return Discovery(sorted(tasks), sorted(skipped, key=lambda s: s.rel), sorted(copies))
 
 
-def load_previous(prev: Path) -> dict[str, Any]:
+def load_previous(prev: Path) -> PreviousRun:
     """The batch.json of an earlier run's OUTDIR (one-line WorkbookError when unusable)."""
     path = prev / JSON_NAME
     if not prev.is_dir():
@@ -140,7 +143,21 @@ def load_previous(prev: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("customers"), list) or not isinstance(data.get("reps"), list):
         raise WorkbookError(str(path), "--previous: not a khbook batch summary (no customers/reps)", _HINT_PREVIOUS,
                             code="previous_invalid")
-    return data
+    scores = {str(r.get("rep")): r.get("score") for r in data["reps"] if isinstance(r, dict)}
+    return PreviousRun(data.get("as_of"), [_previous_customer(c) for c in data["customers"] if isinstance(c, dict)],
+                       {k: v if isinstance(v, int) else None for k, v in scores.items()})
+
+
+def _previous_customer(c: dict[str, Any]) -> CustomerRow:
+    """A customer of an earlier batch.json (labels as written there, in its language)."""
+    amount = c.get("annual_amount")
+    return CustomerRow(
+        file=str(c.get("file") or ""), row=None, customer_id=str(c.get("customer_id") or ""), name=c.get("name"),
+        owner=c.get("owner"), annual_amount=float(amount) if isinstance(amount, (int, float)) else None,
+        value_tier=str(c.get("value_tier") or ""), abc_class=str(c.get("abc_class") or ""),
+        stage=str(c.get("stage") or ""), tags=tuple(c.get("tags") or ()), region=c.get("region"),
+        industry=c.get("industry"), credit_code=None, name_key="", last_followup=None, followed=False,
+        rep=str(c.get("rep") or c.get("owner") or ""))
 
 
 # --------------------------------------------------------------------------- running
@@ -187,7 +204,7 @@ def _entries(found: Discovery, results: list[FileSummary | Failure], spec: Spec,
     return sorted(out, key=lambda e: e.file)
 
 
-def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask: bool, lang: str) -> dict[str, Any]:
+def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask: bool, lang: str) -> Consolidated:
     """Per-file records -> the consolidated records (before month over month)."""
     files = [r for r in results if isinstance(r, FileSummary)]
     unknown_rep = spec.text("batch.no_owner", lang)
@@ -206,8 +223,7 @@ def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask:
         duplicates = [replace(d, key=mask_id(d.key)) if d.basis == "credit_code" else d for d in duplicates]
         for f in files:
             f.findings = []   # the masked copies above are the only ones kept
-    return {"files": files, "customers": customers, "findings": findings, "reps": reps,
-                     "duplicates": duplicates}
+    return Consolidated(files, customers, findings, reps, duplicates)
 
 
 def _check_folder(src: Path) -> None:
@@ -246,8 +262,9 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang) for rel in found.tasks]
     results = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress)
     data = consolidate_files(results, spec, mask=mask, lang=lang)
-    result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang),
-                         month_over_month=None, spec=spec, **data)
+    result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang), files=data.files,
+                         customers=data.customers, findings=data.findings, reps=data.reps,
+                         duplicates=data.duplicates, month_over_month=None, spec=spec)
     if prev is not None:
         def canonical(fld: str, value: str | None) -> str | None:
             ln = LISTS.get(fld)
@@ -255,9 +272,8 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
                 return value
             return spec.lists[ln].canonical(str(value)) or value
 
-        old_scores = {str(r.get("rep")): r.get("score") for r in prev["reps"] if isinstance(r, dict)}
         result.month_over_month = cons.month_over_month(
-            prev.get("as_of"), previous_customers(prev), result.customers, old_scores, result.reps,
+            prev.as_of, prev.customers, result.customers, prev.scores, result.reps,
             name_key=normalize_company, canonical=canonical)
     result.outputs = {"workbook": out / spec.text("batch.summary_file", lang), "html": out / HTML_NAME,
                       "json": out / JSON_NAME}

@@ -80,7 +80,7 @@ def _text(value: object) -> str | None:
     return None if value is None or is_blank(value) else str(value)
 
 
-def summarize(result: RefreshResult, rel: str, spec: Spec, as_of: dt.date, outdir: Path) -> FileSummary:
+def file_summary(result: RefreshResult, rel: str, spec: Spec, as_of: dt.date, outdir: Path) -> FileSummary:
     """The picklable summary of one refreshed workbook."""
     report = result.report
     book = report.book
@@ -132,7 +132,7 @@ def process(task: Task) -> FileSummary | Failure:
         if not any(result.report.book.table(s.key) is not None for s in spec.sheets):
             out.unlink(missing_ok=True)
             return not_khbook(task.rel, spec, task.lang)
-        return summarize(result, task.rel, spec, as_of, outdir)
+        return file_summary(result, task.rel, spec, as_of, outdir)
     except WorkbookError as exc:
         return Failure(task.rel, exc.render_reason(spec, task.lang), exc.reason, exc.code)
     except KhbookError as exc:
