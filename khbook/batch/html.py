@@ -13,7 +13,6 @@ from typing import Any
 import jinja2
 
 from khbook.base.fsutil import atomic_output
-from khbook.batch.records import Status
 from khbook.batch.result import BatchResult
 from khbook.batch.svg import bar_chart
 from khbook.spec import default_spec_dir
@@ -69,7 +68,6 @@ def context(result: BatchResult) -> dict[str, Any]:
                   for c in result.churn_risks()],
         "overdue": result.overdue_followups(), "mom": mom, "changes": changes, "abc_note": t["abc_note"],
         "entries": [{"e": e, "status": result.status_label(e.status), "kind": e.status.value} for e in result.entries],
-        "refused": len(result.with_status(Status.REFUSED)),
     }
 
 

@@ -6,6 +6,7 @@ embed as is.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
@@ -16,7 +17,8 @@ PALETTE = ("#2F6DB5", "#E07B39", "#3B9C5A", "#C44E52", "#8172B3", "#937860", "#D
 def bar_chart(items: Sequence[tuple[str, float]], *, title: str, width: int = 420, bar_h: int = 22,
               max_value: float | None = None, fmt: Callable[[float], str] = "{:g}".format) -> Markup:
     """A horizontal bar chart: one bar per (label, value), value written (by `fmt`) at the bar's end."""
-    label_w, pad, top = 130, 8, 28
+    pad, top = 8, 28
+    label_w = min(220, max(60, 12 + max((_text_px(label) for label, _ in items), default=0)))
     height = top + max(1, len(items)) * (bar_h + pad) + pad
     scale_max = max_value if max_value is not None else max((v for _, v in items), default=0) or 1
     plot_w = width - label_w - 60
@@ -39,3 +41,8 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str, width: int = 42
         parts.append(f'<text x="{label_w}" y="{top + bar_h * 0.7:.1f}" class="chart-label">-</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _text_px(text: str) -> int:
+    """Approximate width of `text` at 12 px: wide (CJK) characters 12 px, others 7 px."""
+    return sum(12 if unicodedata.east_asian_width(ch) in ("W", "F") else 7 for ch in text)
