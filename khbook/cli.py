@@ -178,9 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec(p)
     p.set_defaults(func=cmd_refresh)
 
-    p = sub.add_parser("batch", help="check a folder of workbooks: annotated copies, 汇总.xlsx, report.html",
-                       description="Check and refresh every .xlsx/.xlsm under DIR (in parallel) and write to OUTDIR: the "
-                                   "annotated copy of each file, 汇总.xlsx (all customers, findings, data quality per rep, "
+    p = sub.add_parser("batch", help="check a folder of workbooks: annotated copies, a summary workbook, report.html",
+                       description="Check and refresh every workbook under DIR (in parallel) and write to OUTDIR: the "
+                                   "annotated copy of each file, the summary workbook (all customers, findings, data quality per rep, "
                                    "distributions, cross-file duplicates, every file of the folder with its status), report.html and "
                                    "batch.json. Exit status: 0 every workbook read and no errors, 1 errors found, 2 some file "
                                    "could not be read, or DIR is missing, is a file, or holds no workbook.")
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_as_of(p)
     p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch: adds the month-over-month comparison")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = no worker processes)")
-    p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in 汇总.xlsx, report.html and the JSON; company names stay (annotated copies are not masked)")
+    p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in the summary workbook, report.html and the JSON; company names stay (annotated copies are not masked)")
     _add_format(p)
     _add_lang(p)
     _add_spec(p)

@@ -338,3 +338,21 @@ def test_missing_folder(tmp_path, capsys):
     code = main(["batch", str(tmp_path / "nowhere")])
     _, err = capsys.readouterr()
     assert code == 2 and "找不到该文件夹" in err
+
+
+def test_unexpected_failure_is_listed_in_the_output_language(folder, spec, tmp_path, monkeypatch):
+    import khbook.batch.worker as worker
+
+    real = worker.refresh_file
+
+    def flaky(src, *args, **kwargs):
+        if Path(src).name == "王磊.xlsx":
+            raise RuntimeError("boom")
+        return real(src, *args, **kwargs)
+
+    monkeypatch.setattr(worker, "refresh_file", flaky)
+    result = khbook.run_batch(folder, tmp_path / "o", spec=spec, as_of=AS_OF, jobs=1)
+    entry = next(e for e in result.entries if e.file == "王磊.xlsx")
+    assert (entry.status.value, entry.code) == ("refused", "internal")
+    assert entry.reason.startswith("处理时出现内部错误（RuntimeError: boom") and "boom" in entry.reason_en
+    assert result.exit_status == 2

@@ -163,7 +163,7 @@ def _previous_customer(c: dict[str, Any]) -> CustomerRow:
 # --------------------------------------------------------------------------- running
 
 
-def _run_tasks(tasks: list[Task], jobs: int, progress: Progress | None) -> list[FileSummary | Failure]:
+def _run_tasks(tasks: list[Task], jobs: int, progress: Progress | None, spec: Spec) -> list[FileSummary | Failure]:
     results: dict[str, FileSummary | Failure] = {}
     total = len(tasks)
 
@@ -182,7 +182,8 @@ def _run_tasks(tasks: list[Task], jobs: int, progress: Progress | None) -> list[
                 try:
                     done(fut.result())
                 except Exception as exc:  # noqa: BLE001 - a worker died (e.g. out of memory): list the file
-                    done(failure(futures[fut].rel, f"the worker process failed ({type(exc).__name__}: {exc})", "internal"))
+                    task = futures[fut]
+                    done(failure(task.rel, spec, task.lang, "worker_died", f"{type(exc).__name__}: {exc}"))
     return [results[t.rel] for t in tasks]
 
 
@@ -260,7 +261,7 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
         raise WorkbookError(str(out), f"cannot create the output folder: {reason}", Hint("other_folder", "choose another with -o"),
                             code="outdir_failed", params={"reason": reason}) from None
     tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang) for rel in found.tasks]
-    results = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress)
+    results = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress, spec)
     data = consolidate_files(results, spec, mask=mask, lang=lang)
     result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang), files=data.files,
                          customers=data.customers, findings=data.findings, reps=data.reps,

@@ -136,13 +136,13 @@ def process(task: Task) -> FileSummary | Failure:
     except WorkbookError as exc:
         return Failure(task.rel, exc.render_reason(spec, task.lang), exc.reason, exc.code)
     except KhbookError as exc:
-        return failure(task.rel, getattr(exc, "message", str(exc)), "internal")
+        return failure(task.rel, spec, task.lang, "internal", getattr(exc, "message", str(exc)))
     except OSError as exc:
-        return failure(task.rel, f"cannot read or write: {exc.strerror or exc}", "os_error")
+        return failure(task.rel, spec, task.lang, "os_error", str(exc.strerror or exc))
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
         tb = traceback.extract_tb(exc.__traceback__)[-1]
-        return failure(task.rel, f"internal error {type(exc).__name__}: {exc} "
-                                 f"(at {Path(tb.filename).name}:{tb.lineno}; please report)", "internal")
+        return failure(task.rel, spec, task.lang, "internal",
+                       f"{type(exc).__name__}: {exc}, {Path(tb.filename).name}:{tb.lineno}")
 
 
 def not_khbook(rel: str, spec: Spec, lang: str) -> Failure:
@@ -152,6 +152,7 @@ def not_khbook(rel: str, spec: Spec, lang: str) -> Failure:
     return Failure(rel, reasons[0], reasons[1], "not_khbook")
 
 
-def failure(rel: str, reason: str, code: str) -> Failure:
-    """A failure without a worded error code: the English reason in every language."""
-    return Failure(rel, reason, reason, code)
+def failure(rel: str, spec: Spec, lang: str, code: str, detail: str) -> Failure:
+    """A failure that is not a WorkbookError (``batch_files.<code>`` in labels.yaml, with the technical detail)."""
+    return Failure(rel, spec.text(f"batch_files.{code}", lang).format(detail=detail),
+                   spec.text(f"batch_files.{code}", "en").format(detail=detail), code)
