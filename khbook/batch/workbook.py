@@ -224,7 +224,7 @@ def _fix_first(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
         end_a = w.table(ws, top + 1, [t["fix_rules"], t["severity"], t["count_n"]], rows, autofilter=False)
         rows = [[c.customer_id, c.name, c.file, c.errors, c.warnings] for c in item.customers]
         end_b = w.table(ws, top + 1, [t["fix_customers"], t["name"], t["file"], t["errors"], t["warnings"]], rows,
-                        autofilter=False, left=4)
+                        autofilter=False, left=4) if rows else end_a
         top = max(end_a, end_b) + 1
     if top == 0:
         w.put(ws, 0, 0, t["none"])
