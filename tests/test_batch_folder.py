@@ -20,6 +20,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from markupsafe import escape
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 
 import khbook
@@ -156,35 +157,45 @@ def test_every_file_accounted_for_in_json(run, folder, capsys):
         {"files": 13, "processed": 3, "refused": 5, "skipped": 5}
 
 
+def _json_entries(run) -> dict[str, dict]:
+    data = json.loads((run["outdir"] / "batch.json").read_text(encoding="utf-8"))
+    return {f["file"]: f for f in data["files"]}
+
+
 def test_exit_status_and_console(run):
     assert run["code"] == 2                       # some files could not be read
+    entries = _json_entries(run)
     lines = (run["out"] + run["err"]).splitlines()
     for name in REFUSED:                          # each refused file printed once, with its reason
-        mine = [line for line in lines if f"] {name}：" in line or line.startswith(f"{name}：")]
-        assert len(mine) == 1 and "无法读取" in mine[0], (name, mine)
+        mine = [line for line in lines if f"] {name}：" in line]
+        assert mine == [f"[{mine[0][1:].split(']')[0]}] {name}：无法读取：{entries[name]['reason']}"], (name, mine)
     for name in SKIPPED:
-        assert sum(1 for line in lines if line.startswith(f"已跳过 {name}：")) == 1, name
-    assert any(line.startswith("已读取批注副本 陈静.checked.xlsx：") for line in lines)
+        assert [line for line in lines if line.startswith(f"已跳过 {name}：")] == \
+            [f"已跳过 {name}：{entries[name]['reason']}"], name
+    assert f"已读取批注副本 陈静.checked.xlsx：{entries['陈静.checked.xlsx']['reason']}" in lines
+    for name in PROCESSED:
+        assert sum(1 for line in lines if line.endswith(f"] {name}")) == 1, name
     assert "文件夹中共 13 个文件：已处理 3 个，无法读取 5 个，已跳过 5 个" in run["out"]
     english = re.compile(r"\d+ of \d+|files read|failed|^wrote|\d+ errors|\d+ warnings|refused|skipped", re.M)
     assert not english.search(run["out"] + run["err"])
 
 
 def test_file_list_sheet_and_html(run):
+    entries = _json_entries(run)
     wb = openpyxl.load_workbook(run["outdir"] / "汇总.xlsx", read_only=True)
     rows = {r[0]: r for r in list(wb["文件清单"].values)[1:]}
     wb.close()
-    assert set(rows) == set(REFUSED) | set(SKIPPED) | set(PROCESSED)
-    for name in REFUSED:
-        assert rows[name][1] == "无法读取" and rows[name][2], name
-    for name in SKIPPED:
-        assert rows[name][1] == "已跳过" and rows[name][2], name
-    for name, rep in PROCESSED.items():
-        assert rows[name][1] == "已处理" and rows[name][3] == rep, name
+    assert set(rows) == set(entries) == set(REFUSED) | set(SKIPPED) | set(PROCESSED)
+    words = {"refused": "无法读取", "skipped": "已跳过", "processed": "已处理"}
     html = (run["outdir"] / "report.html").read_text(encoding="utf-8")
-    for name, status in [*((n, "refused") for n in REFUSED), *((n, "skipped") for n in SKIPPED),
-                         *((n, "processed") for n in PROCESSED)]:
-        assert f'data-file="{name}" data-status="{status}"' in html, name
+    for name, e in entries.items():
+        assert rows[name][1] == words[e["status"]] and (rows[name][2] or "") == e["reason"], name
+        assert bool(rows[name][2]) == (name not in PROCESSED or name == "陈静.checked.xlsx")
+        row = (f'<tr class="{e["status"]}" data-file="{escape(name)}" data-status="{e["status"]}"><td>{escape(name)}</td>'
+               f'<td>{words[e["status"]]}</td><td>{escape(e["reason"])}</td>')
+        assert row in html, name
+    for name, rep in PROCESSED.items():
+        assert rows[name][3] == rep, name
 
 
 # --------------------------------------------------------------------------- money
