@@ -236,7 +236,7 @@ def _check_folder(src: Path) -> None:
                             code="folder_not_found")
 
 
-def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: Spec, as_of: dt.date,
+def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: Spec, as_of: dt.date | None = None,
               previous: str | Path | None = None, jobs: int | None = None, mask: bool = False, lang: str = "zh",
               progress: Progress | None = None) -> BatchResult:
     """Check and refresh every workbook under `directory`; write the batch outputs to `outdir`.
@@ -247,6 +247,7 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     ``result.entries`` with its reason instead.
     """
     src = Path(directory)
+    as_of = as_of or dt.date.today()
     _check_folder(src)
     out = Path(outdir) if outdir is not None else src / DEFAULT_OUTDIR
     prev = load_previous(Path(previous)) if previous is not None else None
