@@ -104,6 +104,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from khbook.batch.console import progress_line, summary_lines
     from khbook.batch.run import run_batch
     from khbook.report.render import render_json
     from khbook.spec import load_spec
@@ -113,26 +114,20 @@ def cmd_batch(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     tty = sys.stderr.isatty()
 
-    def progress(done: int, total: int, name: str, error: str | None) -> None:
-        line = f"[{done}/{total}] {name}" + (f": {error}" if error else "")
-        if tty:
+    def progress(done: int, total: int, name: str, reason: str | None) -> None:
+        line = progress_line(spec, args.lang, done, total, name, reason)
+        if tty and not reason:
             print(f"\r\033[K{line}", end="" if done < total else "\n", file=sys.stderr, flush=True)
         else:
-            print(line, file=sys.stderr, flush=True)
+            print(f"\r\033[K{line}" if tty else line, file=sys.stderr, flush=True)
 
     result = run_batch(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), previous=args.previous,
                        jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress)
-    line = spec.text("error_format.line", args.lang)
-    for f in result.failed:
-        print("khbook: error: " + line.format(path=f["file"], reason=f["reason"]), file=sys.stderr)
     if args.format == "json":
         print(render_json(result.to_dict()))
     else:
-        t = result.totals()
-        print(f"{t['read']} of {t['files']} files read ({t['failed']} failed): {t['customers']} customers, "
-              f"{t['errors']} errors, {t['warnings']} warnings, {t['duplicates']} cross-file duplicates")
-        print("wrote " + ", ".join(str(p) for p in result.outputs.values()))
-    return 2 if result.failed else 1 if result.has_errors else 0
+        print("\n".join(summary_lines(result)))
+    return result.exit_status
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -204,17 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec(p)
     p.set_defaults(func=cmd_refresh)
 
-    p = sub.add_parser("batch", help="check a folder of workbooks: annotated copies, 汇总.xlsx, report.html",
-                       description="Check and refresh every .xlsx/.xlsm under DIR (in parallel) and write to OUTDIR: the "
-                                   "annotated copy of each file, 汇总.xlsx (all customers, findings, data quality per rep, "
-                                   "distributions, cross-file duplicates), report.html and batch.json. Exit status: 0 no "
-                                   "errors, 1 errors found, 2 some file could not be read.")
-    p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (searched recursively)")
+    p = sub.add_parser("batch", help="check a folder of workbooks: annotated copies, a summary workbook, report.html",
+                       description="Check and refresh every workbook under DIR (in parallel) and write to OUTDIR: the "
+                                   "annotated copy of each file, the summary workbook (all customers, findings, data quality per rep, "
+                                   "distributions, cross-file duplicates, every file of the folder with its status), report.html and "
+                                   "batch.json. Exit status: 0 every workbook read and no errors, 1 errors found, 2 some file "
+                                   "could not be read, or DIR is missing, is a file, or holds no workbook.")
+    p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (searched recursively; every file is listed as processed, refused or skipped)")
     p.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (default: DIR/khbook-batch)")
     _add_as_of(p)
     p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch: adds the month-over-month comparison")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = no worker processes)")
-    p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in 汇总.xlsx, report.html and the JSON (annotated copies are not masked)")
+    p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in the summary workbook, report.html and the JSON; company names stay (annotated copies are not masked)")
     _add_format(p)
     _add_lang(p)
     _add_spec(p)

@@ -8,6 +8,7 @@ the first (--previous).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -120,9 +121,14 @@ def test_quality_score_formula():
     assert quality_score(10, 50, 50, 0.0, 0.0) == 0
 
 
-def test_discovery_skips_locks_hidden_outputs(month1, run1):
-    found = [p.relative_to(month1).as_posix() for p in discover(month1, month1 / "复盘结果")]
-    assert found == ["华南/李娜.xlsx", "张伟.xlsx", "损坏.xlsx", "空白模板.xlsx"]
+def test_discovery_skips_locks_hidden_outputs(month1, run1, spec):
+    found = discover(month1, month1 / "复盘结果", spec)
+    assert found.tasks == ["华南/李娜.xlsx", "张伟.xlsx", "损坏.xlsx", "空白模板.xlsx"]
+    assert [(s.rel, s.why) for s in found.skipped] == [
+        (".hidden/", "hidden_folder"), ("notes.txt", "not_spreadsheet"), ("~$张伟.xlsx", "lock"),
+        ("张伟.checked.xlsx", "copy")]
+    # this run's output folder is left out; an earlier run's is listed as skipped
+    assert ("复盘结果/", "output_folder") in [(s.rel, s.why) for s in discover(month1, None, spec).skipped]
 
 
 # --------------------------------------------------------------------------- the consolidated picture
@@ -130,12 +136,13 @@ def test_discovery_skips_locks_hidden_outputs(month1, run1):
 
 def test_consolidated_figures(run1):
     d = run1.to_dict()
-    assert d["totals"]["files"] == 4 and d["totals"]["read"] == 3 and d["totals"]["failed"] == 1
+    assert {k: d["totals"][k] for k in ("files", "processed", "refused", "skipped")} == \
+        {"files": 8, "processed": 3, "refused": 1, "skipped": 4}
     reps = {r["rep"]: r for r in d["reps"]}
     assert reps["张伟"]["customers"] == 3 and reps["李娜"]["customers"] == 3
     assert reps["(未填负责人)"]["customers"] == 0 and reps["(未填负责人)"]["score"] is None
     assert reps["张伟"]["files"] == 1
-    assert d["distributions"]["value_tier"] == {"高价值": 1, "中价值": 2, "低价值": 2, "待补充": 1}
+    assert {b["label"]: b["count"] for b in d["breakdowns"]["value_tier"]} == {"高价值": 1, "中价值": 2, "低价值": 2, "待补充": 1}
     by_id = {c["customer_id"]: c for c in d["customers"]}
     assert by_id["ZW001"]["file"] == "张伟.xlsx" and by_id["LN001"]["file"] == "华南/李娜.xlsx"
     assert by_id["LN001"]["owner"] == "李娜"
@@ -149,7 +156,7 @@ def test_consolidated_figures(run1):
 
 
 def test_duplicate_pairs_with_both_owners(run1):
-    pairs = {(p["basis"], p["customer_id_a"], p["owner_a"], p["customer_id_b"], p["owner_b"], p["file_a"], p["file_b"])
+    pairs = {(p.basis, p.customer_id_a, p.owner_a, p.customer_id_b, p.owner_b, p.file_a, p.file_b)
              for p in run1.duplicates}
     assert pairs == {
         ("credit_code", "LN001", "李娜", "ZW003", "张伟", "华南/李娜.xlsx", "张伟.xlsx"),
@@ -158,27 +165,28 @@ def test_duplicate_pairs_with_both_owners(run1):
 
 
 def test_failure_listed_with_reason(run1):
-    assert [f["file"] for f in run1.failed] == ["损坏.xlsx"]
-    failure = run1.failed[0]
-    assert failure["code"] == "not_zip"
-    assert "不是 Excel 工作簿" in failure["reason"]               # the batch's --lang (zh)
-    assert "not an Excel workbook" in failure["reason_en"]       # the English kept beside it
+    assert [f.file for f in run1.refused] == ["损坏.xlsx"]
+    failure = run1.refused[0]
+    assert failure.code == "not_zip"
+    assert "不是 Excel 工作簿" in failure.reason               # the batch's --lang (zh)
+    assert "not an Excel workbook" in failure.reason_en       # the English kept beside it
     data = json.loads(run1.outputs["json"].read_text(encoding="utf-8"))
-    assert data["failed"] == [failure]
+    assert [f for f in data["files"] if f["status"] == "refused"] == [{**dataclasses.asdict(failure), "status": "refused"}]
     html = run1.outputs["html"].read_text(encoding="utf-8")
     assert "不是 Excel 工作簿" in html and "not an Excel workbook" not in html
 
 
 def test_summary_workbook_sheets(run1):
     wb = openpyxl.load_workbook(run1.outputs["workbook"], read_only=True)
-    assert wb.sheetnames == ["客户总表", "全部问题", "数据质量", "分布", "跨文件重复", "处理失败"]
+    assert wb.sheetnames == ["客户总表", "全部问题", "数据质量", "先改这些", "分布", "跨文件重复", "文件清单"]
     rows = list(wb["客户总表"].values)
     assert "全部门" in rows[0][0]
     assert len(rows) == 2 + 6
-    failed = list(wb["处理失败"].values)
-    assert failed[1][0] == "损坏.xlsx" and failed[1][1].startswith("不是 Excel 工作簿")
+    files = {r[0]: r for r in list(wb["文件清单"].values)[1:]}
+    assert files["损坏.xlsx"][1] == "无法读取" and files["损坏.xlsx"][2].startswith("不是 Excel 工作簿")
     dups = list(wb["跨文件重复"].values)
-    assert len(dups) == 3 and {dups[1][3], dups[1][7]} == {"张伟", "李娜"}
+    assert len(dups) == 3 and {dups[1][4], dups[1][8]} == {"张伟", "李娜"}
+    assert {dups[1][2], dups[1][6]} == {"深圳示例云服务有限公司", "深圳示例云计算有限公司"}
     quality = list(wb["数据质量"].values)
     assert quality[0][0].startswith("得分 = 100")
     wb.close()
@@ -189,7 +197,7 @@ def test_summary_has_native_charts(run1):
 
     with zipfile.ZipFile(run1.outputs["workbook"]) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-    assert len(charts) == 5
+    assert len(charts) == 6                       # rep, value tier, ABC, stage, region, industry
 
 
 def test_annotated_copies_written(run1):
@@ -206,8 +214,15 @@ def test_cli_json_equals_library_and_exit_status(month1, run1, capsys, tmp_path)
     code, out, err = run_cli(capsys, str(month1), "-o", str(tmp_path / "o"), "--as-of", AS_OF.isoformat(),
                              "--format", "json", "--jobs", "2")
     assert code == 2
-    assert json.loads(out) == run1.to_dict()
-    assert json.loads((tmp_path / "o" / "batch.json").read_text(encoding="utf-8")) == run1.to_dict()
+    data, lib = json.loads(out), run1.to_dict()
+    assert json.loads((tmp_path / "o" / "batch.json").read_text(encoding="utf-8")) == data
+    # the first run's output folder (inside the folder) is now listed as skipped, and nothing else changes
+    earlier = [f for f in data["files"] if f["file"] == "复盘结果/"]
+    assert [(f["status"], f["code"]) for f in earlier] == [("skipped", "output_folder")]
+    assert [f for f in data["files"] if f["file"] != "复盘结果/"] == lib["files"]
+    assert data["totals"] == {**lib["totals"], "files": lib["totals"]["files"] + 1, "skipped": lib["totals"]["skipped"] + 1}
+    assert {k: v for k, v in data.items() if k not in ("files", "totals")} == \
+        {k: v for k, v in lib.items() if k not in ("files", "totals")}
     assert "损坏.xlsx" in err and "[4/4]" in err
 
 
@@ -220,7 +235,7 @@ def test_exit_status_errors_and_clean(tmp_path, template, capsys):
     lina(template, clean / "李娜.xlsx", month=1)      # a bad phone and a bad e-mail
     code, out, err = run_cli(capsys, str(clean), "-o", str(tmp_path / "o2"), "--as-of", AS_OF.isoformat(), "--jobs", "1")
     assert code == 1
-    assert "2 of 2 files read" in out
+    assert "文件夹中共 2 个文件：已处理 2 个，无法读取 0 个，已跳过 0 个" in out
 
 
 def test_previous_missing_is_one_line_error(month1, capsys, tmp_path):
@@ -253,6 +268,10 @@ def test_month_over_month(run1, template, tmp_path, spec, capsys):
     }
     assert [c["customer_id"] for c in mom["new"]] == ["ZW004"]
     assert [c["customer_id"] for c in mom["gone"]] == ["LN003"]
+    # revenue: 张伟 60+20+5 -> 60+80+5+1; 李娜 30+2 -> 30; the department 117 -> 176
+    assert [(a["rep"], a["old"], a["new"], a["delta"]) for a in mom["amounts"]] == [
+        ("张伟", 85.0, 146.0, 61.0), ("李娜", 32.0, 30.0, -2.0)]
+    assert mom["department"] == {"rep": "", "old": 117.0, "new": 176.0, "delta": 59.0}
     prev_scores = {r["rep"]: r["score"] for r in run1.to_dict()["reps"]}
     new_scores = {r["rep"]: r["score"] for r in json.loads(out)["reps"]}
     for r in mom["reps"]:
@@ -314,9 +333,9 @@ def test_report_renders_in_chromium(run1, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = dom.stdout
     totals = run1.totals()
-    for key in ("files", "failed", "customers", "duplicates", "churn_risks", "overdue_followups"):
+    for key in ("files", "refused", "customers", "duplicates", "churn_risks", "overdue_followups"):
         assert re.search(rf'data-figure="{key}">\s*<span class="num">{totals[key]}</span>', page), key
-    assert page.count("<svg") == 6
+    assert page.count("<svg") == 7                # six breakdowns by amount and the scores
     assert "损坏.xlsx" in page and "ZW003" in page
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert console == []
@@ -343,11 +362,62 @@ def test_html_escapes_user_text(month1, spec, tmp_path, template):
 def test_english_outputs(month1, spec, tmp_path):
     result = run_batch(month1, tmp_path / "en", spec=spec, as_of=AS_OF, jobs=1, lang="en")
     d = result.to_dict()
-    assert d["distributions"]["value_tier"] == {"High value": 1, "Medium value": 2, "Low value": 2, "To be completed": 1}
+    assert {b["label"]: b["count"] for b in d["breakdowns"]["value_tier"]} == \
+        {"High value": 1, "Medium value": 2, "Low value": 2, "To be completed": 1}
     assert {r["rep"] for r in d["reps"]} == {"张伟", "李娜", "(no owner)"}
     wb = openpyxl.load_workbook(result.outputs["workbook"], read_only=True)
-    assert wb.sheetnames == ["All customers", "All findings", "Data quality", "Distribution", "Cross-file duplicates",
-                             "Failed files"]
+    assert wb.sheetnames == ["All customers", "All findings", "Data quality", "Fix first", "Distribution",
+                             "Cross-file duplicates", "Files"]
+    assert result.outputs["workbook"].name == "summary.xlsx"
     wb.close()
     html = result.outputs["html"].read_text(encoding="utf-8")
     assert 'lang="en"' in html and "Cross-file duplicates" in html
+
+
+# --------------------------------------------------------------------------- nothing clipped
+
+
+def test_no_text_clipped_in_the_summary_workbook(run1, template, tmp_path, capsys):
+    """A text is clipped when the cell to its right is filled: then the column must be wide enough
+    (display width: a CJK character counts 2). Headers always fit; long texts wrap instead."""
+    from khbook.batch.workbook import MAX_WIDTH, display_width
+
+    root = build_folder(tmp_path / "提交", template, month=2)
+    main(["batch", str(root), "-o", str(tmp_path / "o"), "--as-of", AS_OF2.isoformat(), "--previous", str(run1.outdir),
+          "--jobs", "1"])
+    capsys.readouterr()
+    wb = openpyxl.load_workbook(tmp_path / "o" / "汇总.xlsx")
+    assert "月度对比" in wb.sheetnames
+    checked = 0
+    for ws in wb.worksheets:
+        merged = {c.coordinate for rng in ws.merged_cells.ranges for row in ws[rng.coord] for c in row}
+        widths = {i: d.width for d in ws.column_dimensions.values() for i in range(d.min, d.max + 1)}
+        for row in ws.iter_rows():
+            for cell in row:
+                if not isinstance(cell.value, str) or cell.coordinate in merged or cell.alignment.wrap_text:
+                    continue
+                right = ws.cell(cell.row, cell.column + 1).value
+                header = cell.fill.fgColor.rgb == "FFDDEBF7"
+                if right is None and not header:
+                    continue
+                width = widths.get(cell.column, 8.43)
+                assert display_width(cell.value) <= width, (ws.title, cell.coordinate, cell.value, width)
+                assert display_width(cell.value) <= MAX_WIDTH + 2
+                checked += 1
+    wb.close()
+    assert checked > 100
+    headers = [c.value for c in openpyxl.load_workbook(tmp_path / "o" / "汇总.xlsx")["客户总表"][2]]
+    assert "客户等级(ABC，全部门)" in headers
+
+
+def test_english_console(template, tmp_path, capsys):
+    root = build_folder(tmp_path / "in", template, month=1)
+    code, out, err = run_cli(capsys, str(root), "-o", str(tmp_path / "en"), "--as-of", AS_OF.isoformat(),
+                             "--jobs", "1", "--lang", "en")
+    assert code == 2
+    assert "8 files in the folder: 3 processed, 1 refused, 4 skipped" in out
+    assert "skipped ~$张伟.xlsx: an Excel/WPS lock file" in out
+    assert err.count("损坏.xlsx") == 1 and "refused: is not an Excel workbook" in err
+    assert not re.search(r"[\u4e00-\u9fff]", "\n".join(line.replace("张伟", "").replace("李娜", "").replace("损坏", "")
+                                                     .replace("空白模板", "").replace("华南", "")
+                                                     for line in (out + err).splitlines() if "/tmp" not in line))

@@ -421,7 +421,7 @@ def test_batch_outputs_say_the_department_base_in_words(tmp_path: Path) -> None:
     _customer(rep, 4, "Y3", annual_amount=30)
     rep.save(src / "team-b.xlsx")
     result = run_batch(src, tmp_path / "out", spec=spec, as_of=AS_OF, jobs=1)
-    assert any(f["rule"] == "amount_in_yuan" for f in result.findings)
+    assert any(f.rule == "amount_in_yuan" for f in result.findings)
     html = result.outputs["html"].read_text(encoding="utf-8")
     wb = openpyxl.load_workbook(result.outputs["workbook"], read_only=True)
     cells = "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None)

@@ -374,7 +374,7 @@ def test_batch_lists_a_list_as_failed(tmp_path, spec):
     from khbook import run_batch
 
     result = run_batch(folder, tmp_path / "out", spec=spec, as_of=AS_OF, jobs=1)
-    assert [(Path(f["file"]).name, f["reason"]) for f in result.failed] == [
+    assert [(Path(e.file).name, e.reason) for e in result.entries if e.status.value == "refused"] == [
         ("公海.xlsx", "不是 khbook 客户工作簿，看起来是一份客户清单：工作表“客户公海”，3 行（请用 khbook import 把它导入为客户管理工作簿）")]
 
 

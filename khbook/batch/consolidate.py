@@ -30,12 +30,29 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
 
-if TYPE_CHECKING:
-    from khbook.spec import Spec
-
-Record = dict[str, Any]
+from khbook.batch.records import (
+    AmountChange,
+    Breakdown,
+    Brief,
+    Change,
+    CustomerErrors,
+    CustomerRow,
+    Duplicate,
+    FileSummary,
+    FindingRow,
+    FixFirst,
+    MonthOverMonth,
+    Problem,
+    RepMoney,
+    RepQuality,
+    ScoreChange,
+    Share,
+)
+from khbook.classify.amounts import abc_classes
+from khbook.classify.facts import MICRO
+from khbook.spec import Spec
 
 SCORE_FORMULA = ("100 - 40*min(1, errors/rows) - 15*min(1, warnings/rows) "
                  "- 25*(1 - completeness) - 20*(1 - followed_share), rounded, 0..100")
@@ -51,9 +68,6 @@ def department_abc(amounts: Sequence[float | None], spec: Spec) -> list[str]:
     thresholds of rules.yaml ``abc``, blank -> ``abc.unknown``, zero total ->
     ``abc.fallback``), applied to the whole department instead of one workbook.
     """
-    from khbook.classify.amounts import abc_classes
-    from khbook.classify.facts import MICRO
-
     micro = [None if a is None else int(round(a * MICRO)) for a in amounts]
     return abc_classes(spec, micro, scope="department")[0]
 
@@ -61,16 +75,13 @@ def department_abc(amounts: Sequence[float | None], spec: Spec) -> list[str]:
 # --------------------------------------------------------------------------- reps and quality
 
 
-def rep_of(customers: Iterable[Record], default: str) -> str:
+def rep_of(customers: Sequence[CustomerRow], default: str) -> str:
     """The rep a file belongs to: the most frequent 负责人 (ties: first in the file)."""
-    counts = Counter(c.get("owner") for c in customers if c.get("owner"))
+    counts = Counter(c.owner for c in customers if c.owner)
     if not counts:
         return default
     best = max(counts.values())
-    for c in customers:
-        if counts.get(c.get("owner")) == best:
-            return str(c["owner"])
-    return default  # pragma: no cover
+    return next(str(c.owner) for c in customers if c.owner and counts[c.owner] == best)
 
 
 def quality_score(rows: int, errors: int, warnings: int, completeness: float, followed_share: float) -> int | None:
@@ -82,93 +93,125 @@ def quality_score(rows: int, errors: int, warnings: int, completeness: float, fo
     return max(0, min(100, round(s)))
 
 
-def rep_quality(files: Sequence[Record]) -> list[Record]:
+def rep_quality(files: Sequence[FileSummary]) -> list[RepQuality]:
     """Per-rep data quality over the files that were read (sorted by rep)."""
     acc: dict[str, Counter[str]] = defaultdict(Counter)
     for f in files:
-        a = acc[f["rep"]]
+        a = acc[f.rep]
         a["files"] += 1
-        a["customers"] += len(f["customers"])
-        a["rows"] += f["rows"]
-        a["errors"] += f["counts"].get("error", 0)
-        a["warnings"] += f["counts"].get("warning", 0)
-        a["key_filled"] += f["key_filled"]
-        a["key_total"] += f["key_total"]
-        a["followed"] += sum(1 for c in f["customers"] if c.get("followed"))
+        a["customers"] += len(f.customers)
+        a["rows"] += f.rows
+        a["errors"] += f.counts.get("error", 0)
+        a["warnings"] += f.counts.get("warning", 0)
+        a["key_filled"] += f.key_filled
+        a["key_total"] += f.key_total
+        a["followed"] += sum(1 for c in f.customers if c.followed)
     out = []
     for rep in sorted(acc):
         a = acc[rep]
         completeness = a["key_filled"] / a["key_total"] if a["key_total"] else 0.0
         followed_share = a["followed"] / a["customers"] if a["customers"] else 0.0
-        out.append({
-            "rep": rep, "files": a["files"], "customers": a["customers"], "rows": a["rows"],
-            "errors": a["errors"], "warnings": a["warnings"],
-            "completeness": round(completeness, 4), "followed_share": round(followed_share, 4),
-            "score": quality_score(a["rows"], a["errors"], a["warnings"], completeness, followed_share),
-        })
+        out.append(RepQuality(rep, a["files"], a["customers"], a["rows"], a["errors"], a["warnings"],
+                              round(completeness, 4), round(followed_share, 4),
+                              quality_score(a["rows"], a["errors"], a["warnings"], completeness, followed_share)))
     return out
 
 
-def top_problems(findings: Sequence[Record], n: int = 5) -> list[Record]:
-    """Per rep, the `n` most frequent rules among errors and warnings."""
-    by_rep: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], n: int = 5) -> list[FixFirst]:
+    """Per rep: the `n` most frequent rules (errors before warnings), and the `n` customers with most errors."""
+    rules: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    per_customer: dict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
     for f in findings:
-        if f["severity"] in ("error", "warning"):
-            by_rep[f["rep"]][(f["rule"], f["severity"])] += 1
+        if f.severity not in ("error", "warning"):
+            continue
+        rules[f.rep][(f.rule, f.severity)] += 1
+        if f.customer_id:
+            per_customer[f.rep][(f.file, f.customer_id, f.severity)] += 1
+    names = {(c.file, c.customer_id): c.name for c in customers}
     out = []
-    for rep in sorted(by_rep):
-        top = sorted(by_rep[rep].items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-        out.append({"rep": rep, "problems": [{"rule": r, "severity": s, "count": c} for (r, s), c in top]})
+    for rep in sorted(rules):
+        top = sorted(rules[rep].items(), key=lambda kv: (kv[0][1] != "error", -kv[1], kv[0]))[:n]
+        counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for (file, cid, sev), k in per_customer[rep].items():
+            counts[(file, cid)][0 if sev == "error" else 1] += k
+        worst = sorted(counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+        worst = [kv for kv in worst if kv[1][0]][:n]
+        out.append(FixFirst(rep, [Problem(r, s, c) for (r, s), c in top],
+                            [CustomerErrors(cid, names.get((file, cid)), file, e, w) for (file, cid), (e, w) in worst]))
     return out
 
 
 # --------------------------------------------------------------------------- duplicates
 
 
-def cross_file_duplicates(customers: Sequence[Record]) -> list[Record]:
+def cross_file_duplicates(customers: Sequence[CustomerRow]) -> list[Duplicate]:
     """The same customer in two files: same credit code, else same normalised name.
 
     One record per pair of files per customer (the first row of each file); a pair matched
     by credit code is not listed again by name. Sorted by file, then customer ID.
     """
-    pairs: dict[tuple[str, str, str, str], Record] = {}
-    for basis, field in (("credit_code", "credit_code"), ("name", "name_key")):
-        groups: dict[str, list[Record]] = defaultdict(list)
+    pairs: dict[tuple[str, str, str, str], Duplicate] = {}
+    for basis in ("credit_code", "name"):
+        groups: dict[str, list[CustomerRow]] = defaultdict(list)
         for c in customers:
-            key = c.get(field)
+            key = c.credit_code if basis == "credit_code" else c.name_key
             if key:
                 groups[key].append(c)
         for key, members in groups.items():
-            first: dict[str, Record] = {}
+            first: dict[str, CustomerRow] = {}
             for c in members:
-                first.setdefault(c["file"], c)
+                first.setdefault(c.file, c)
             if len(first) < 2:
                 continue
-            ordered = sorted(first.values(), key=lambda c: (c["file"], c["customer_id"]))
+            ordered = sorted(first.values(), key=lambda c: (c.file, c.customer_id))
             for i, a in enumerate(ordered):
                 for b in ordered[i + 1:]:
-                    ident = (a["file"], a["customer_id"], b["file"], b["customer_id"])
-                    if ident in pairs:
-                        continue
-                    pairs[ident] = {
-                        "basis": basis, "key": key if basis == "credit_code" else (a.get("name") or key),
-                        "file_a": a["file"], "owner_a": a.get("owner"), "customer_id_a": a["customer_id"], "name_a": a.get("name"),
-                        "file_b": b["file"], "owner_b": b.get("owner"), "customer_id_b": b["customer_id"], "name_b": b.get("name"),
-                    }
-    return sorted(pairs.values(), key=lambda p: (p["file_a"], p["customer_id_a"], p["file_b"], p["customer_id_b"]))
+                    ident = (a.file, a.customer_id, b.file, b.customer_id)
+                    if ident not in pairs:
+                        pairs[ident] = Duplicate(basis, key if basis == "credit_code" else (a.name or key),
+                                                 a.file, a.owner, a.customer_id, a.name,
+                                                 b.file, b.owner, b.customer_id, b.name)
+    return [pairs[k] for k in sorted(pairs)]
 
 
-# --------------------------------------------------------------------------- distributions
+# --------------------------------------------------------------------------- distributions and money
 
 
-def distribution(values: Iterable[str | None], order: Sequence[str], blank: str) -> list[tuple[str, int]]:
-    """Counts in the list's order; values outside the list after it; blanks last as `blank`."""
-    counts = Counter(v if v else blank for v in values)
-    out = [(v, counts.pop(v)) for v in order if v in counts]
-    rest = sorted(k for k in counts if k != blank)
-    out += [(k, counts[k]) for k in rest]
-    if blank in counts:
-        out.append((blank, counts[blank]))
+def breakdown(dim: str, customers: Sequence[CustomerRow], order: Sequence[str], blank: str) -> Breakdown:
+    """Customers and 年交易额 per value of `dim`: the list's order first, other values after, blanks last.
+
+    `share` is the bucket's part of the total 年交易额 (0 when the total is 0); a blank
+    amount counts as 0.
+    """
+    counts: Counter[str] = Counter()
+    amounts: defaultdict[str, float] = defaultdict(float)
+    for c in customers:
+        v = getattr(c, dim) or blank
+        counts[v] += 1
+        amounts[v] += c.annual_amount or 0.0
+    keys = [v for v in order if v in counts]
+    keys += sorted(k for k in counts if k not in keys and k != blank)
+    if blank in counts and blank not in keys:
+        keys.append(blank)
+    total = sum(amounts.values())
+    return Breakdown(dim, [Share(k, counts[k], round(amounts[k], 6), round(amounts[k] / total, 4) if total else 0.0)
+                           for k in keys])
+
+
+def churn_stages(spec: Spec) -> tuple[str, str]:
+    """The canonical labels of the stages 'churned' and 'churn risk' (the stage list is positional)."""
+    labels = spec.rules.stage.labels
+    return labels["churned"], labels["churn_risk"]
+
+
+def rep_money(customers: Sequence[CustomerRow], reps: Iterable[str], churn: Sequence[str]) -> list[RepMoney]:
+    """Per rep: customers, total 年交易额, and the customers and 年交易额 at churn risk (stages `churn`)."""
+    out = []
+    for rep in reps:
+        mine = [c for c in customers if c.rep == rep]
+        risky = [c for c in mine if c.stage in churn]
+        out.append(RepMoney(rep, len(mine), round(sum(c.annual_amount or 0.0 for c in mine), 6),
+                            len(risky), round(sum(c.annual_amount or 0.0 for c in risky), 6)))
     return out
 
 
@@ -177,56 +220,77 @@ def distribution(values: Iterable[str | None], order: Sequence[str], blank: str)
 COMPARED = ("value_tier", "abc_class", "stage")
 
 
-def _identity(c: Record, name_key: Callable[[str], str]) -> str:
-    key = name_key(c["name"]) if c.get("name") else ""
-    return f"name:{key}" if key else f"id:{c.get('file')}#{c.get('customer_id')}"
+def _identity(c: CustomerRow, name_key: Callable[[str], str]) -> str:
+    key = name_key(c.name) if c.name else ""
+    return f"name:{key}" if key else f"id:{c.file}#{c.customer_id}"
 
 
-def month_over_month(previous: Record, current: Record, *, name_key: Callable[[str], str],
-                     canonical: Callable[[str, str | None], str | None]) -> Record:
-    """Compare two batch summaries (``BatchResult.to_dict()`` shapes).
+def _brief(c: CustomerRow) -> Brief:
+    return Brief(c.customer_id, c.name, c.file, c.owner)
+
+
+def month_over_month(previous_as_of: str | None, old: Sequence[CustomerRow], new: Sequence[CustomerRow],
+                     old_scores: dict[str, int | None], new_reps: Sequence[RepQuality], *,
+                     name_key: Callable[[str], str], canonical: Callable[[str, str | None], str | None]) -> MonthOverMonth:
+    """Compare the customers and rep scores of an earlier run (`old`, `old_scores`) with this run's.
 
     A customer is the same across runs when its normalised company name is (else its file
     and 客户ID); it is matched in the same file first, then in any file. `canonical(field,
     label)` maps a label of either language to the canonical one, so runs made with
-    different ``--lang`` compare.
+    different ``--lang`` compare. Each rep's total 年交易额 (by the rep the file belongs to)
+    and the department's are compared too.
     """
-    old = previous.get("customers") or []
-    new = current.get("customers") or []
-    old_by_key: dict[str, list[Record]] = defaultdict(list)
+    old_by_key: dict[str, list[CustomerRow]] = defaultdict(list)
     for c in old:
         old_by_key[_identity(c, name_key)].append(c)
     used: set[int] = set()
-    changes: list[Record] = []
-    added: list[Record] = []
+    mom = MonthOverMonth(previous_as_of)
     for c in new:
         key = _identity(c, name_key)
         candidates = [o for o in old_by_key.get(key, []) if id(o) not in used]
         if not candidates:
             if key not in old_by_key:
-                added.append(_brief(c))
+                mom.new.append(_brief(c))
             continue
-        match = next((o for o in candidates if o.get("file") == c.get("file")), candidates[0])
+        match = next((o for o in candidates if o.file == c.file), candidates[0])
         used.add(id(match))
         for fld in COMPARED:
-            before, after = canonical(fld, match.get(fld)), canonical(fld, c.get(fld))
+            before, after = canonical(fld, getattr(match, fld)), canonical(fld, getattr(c, fld))
             if before != after:
-                changes.append({**_brief(c), "field": fld, "old": before, "new": after, "old_file": match.get("file")})
+                mom.changes.append(Change(c.customer_id, c.name, c.file, c.owner, fld, before, after, match.file))
     new_keys = {_identity(c, name_key) for c in new}
-    gone = [_brief(o) for o in old if _identity(o, name_key) not in new_keys]
-    old_reps = {r["rep"]: r for r in previous.get("reps") or []}
-    reps = []
-    for r in current.get("reps") or []:
-        o = old_reps.get(r["rep"])
-        before = o.get("score") if o else None
-        after = r.get("score")
-        delta = after - before if isinstance(before, int) and isinstance(after, int) else None
-        reps.append({"rep": r["rep"], "old": before, "new": after, "delta": delta})
-    for rep, o in sorted(old_reps.items()):
-        if rep not in {r["rep"] for r in current.get("reps") or []}:
-            reps.append({"rep": rep, "old": o.get("score"), "new": None, "delta": None})
-    return {"previous_as_of": previous.get("as_of"), "changes": changes, "new": added, "gone": gone, "reps": reps}
+    mom.gone = [_brief(o) for o in old if _identity(o, name_key) not in new_keys]
+    before_scores = old_scores
+    for r in new_reps:
+        before = before_scores.get(r.rep)
+        delta = r.score - before if isinstance(before, int) and isinstance(r.score, int) else None
+        mom.reps.append(ScoreChange(r.rep, before, r.score, delta))
+    current = {r.rep for r in new_reps}
+    mom.reps += [ScoreChange(rep, s, None, None) for rep, s in sorted(before_scores.items()) if rep not in current]
+    mom.amounts, mom.department = amount_changes(old, new)
+    return mom
 
 
-def _brief(c: Record) -> Record:
-    return {"customer_id": c.get("customer_id"), "name": c.get("name"), "file": c.get("file"), "owner": c.get("owner")}
+def amount_changes(old: Sequence[CustomerRow], new: Sequence[CustomerRow]) -> tuple[list[AmountChange], AmountChange]:
+    """Each rep's total 年交易额 before and now (reps of either run, sorted), and the department's."""
+    def totals(rows: Sequence[CustomerRow]) -> dict[str, float]:
+        out: defaultdict[str, float] = defaultdict(float)
+        for c in rows:
+            out[c.rep or c.owner or ""] += c.annual_amount or 0.0
+        return out
+
+    before, after = totals(old), totals(new)
+    out = []
+    for rep in sorted(set(before) | set(after)):
+        b, a = before.get(rep), after.get(rep)
+        out.append(AmountChange(rep, _r(b), _r(a), _r(a - b) if a is not None and b is not None else None))
+    b_all, a_all = sum(before.values()), sum(after.values())
+    return out, AmountChange("", _r(b_all), _r(a_all), _r(a_all - b_all))
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def with_rep(rows: Sequence[CustomerRow], rep: str) -> list[CustomerRow]:
+    return [replace(c, rep=rep) for c in rows]

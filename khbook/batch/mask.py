@@ -10,7 +10,10 @@ are never masked.
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import replace
+
+from khbook.batch.records import FindingRow
+from khbook.read.parsers import split_multi
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _USCC = re.compile(r"(?<![0-9A-Za-z])[0-9A-Z]{18}(?![0-9A-Za-z])")
@@ -62,22 +65,18 @@ def mask_value(value: str | None, kind: str) -> str | None:
     if not value:
         return value
     if kind in PHONE_FIELDS:
-        return ";".join(mask_phone(p) for p in re.split(r"[/、;；,，]", value) if p.strip())
+        return ";".join(mask_phone(p) for p in split_multi(value))
     if kind in EMAIL_FIELDS:
-        return ";".join(mask_email(p) for p in re.split(r"[;；,，]", value) if p.strip())
+        return ";".join(mask_email(p) for p in split_multi(value))
     if kind in ID_FIELDS:
         return mask_id(value)
     return mask_text(value)
 
 
-def mask_finding(f: dict[str, Any], kind: str) -> dict[str, Any]:
-    """A finding dict with its value and message masked (kind = the column's type)."""
-    out = dict(f)
-    value = f.get("value") or ""
-    masked = mask_value(value, kind) if value else value
-    message = f.get("message") or ""
-    if value and masked != value:
-        message = message.replace(value, masked or "")
-    out["value"] = masked
-    out["message"] = mask_text(message)
-    return out
+def mask_finding(f: FindingRow) -> FindingRow:
+    """A finding with its value and message masked (by the type of its column)."""
+    masked = mask_value(f.value, f.kind) if f.value else f.value
+    message = f.message or ""
+    if f.value and masked != f.value:
+        message = message.replace(f.value, masked or "")
+    return replace(f, value=masked or "", message=mask_text(message))

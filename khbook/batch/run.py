@@ -1,12 +1,14 @@
 """`batch`: a folder of reps' workbooks -> annotated copies, 汇总.xlsx, report.html, batch.json.
 
-discover(DIR) -> one task per workbook -> worker processes (khbook.batch.worker.process:
-refresh_file + a small picklable summary) -> consolidate (khbook.batch.consolidate: ABC over the
-department, per-rep quality, cross-file duplicates, distributions, month over month)
--> mask (--mask) -> outputs (khbook.batch.workbook, khbook.batch.html, batch.json), each
-written atomically.
+discover(DIR) -> every file accounted for: a task per workbook-like file, the rest skipped
+on purpose with why -> worker processes (:func:`khbook.batch.worker.process`: refresh_file
++ a small picklable record) -> consolidate (:mod:`khbook.batch.consolidate`: ABC over the
+department, per-rep quality and money, cross-file duplicates, breakdowns, month over month)
+-> mask (--mask) -> outputs (:mod:`khbook.batch.workbook`, :mod:`khbook.batch.html`,
+batch.json), each written atomically.
 
-A file that cannot be read is listed with its reason and the run goes on.
+A file that cannot be read is listed with the reason ``khbook check`` gives and the run goes
+on. A folder without any workbook, or a file given instead of a folder, is an error.
 """
 
 from __future__ import annotations
@@ -16,55 +18,115 @@ import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.fsutil import atomic_output
 from khbook.batch import consolidate as cons
+from khbook.batch.html import write_html
 from khbook.batch.mask import mask_finding, mask_id
-from khbook.batch.worker import process
-from khbook.classify.words import abc_basis_text
+from khbook.batch.records import (
+    Consolidated,
+    CustomerRow,
+    Discovery,
+    Failure,
+    FileEntry,
+    FileSummary,
+    PreviousRun,
+    Skip,
+    Status,
+    Task,
+)
+from khbook.batch.result import BatchResult
+from khbook.batch.workbook import write_workbook
+from khbook.batch.worker import failure, process
+from khbook.read.parsers import normalize_company
 from khbook.spec import Spec
 
-SUFFIXES = (".xlsx", ".xlsm")
-SUMMARY_NAME = "汇总.xlsx"
+__all__ = ["BatchResult", "discover", "load_previous", "run_batch"]
+
 HTML_NAME = "report.html"
 JSON_NAME = "batch.json"
 DEFAULT_OUTDIR = "khbook-batch"
+CHECKED = ".checked"
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+# files that look like a spreadsheet: they go to a worker, which reads them or gives check's reason
+SPREADSHEET_SUFFIXES = WORKBOOK_SUFFIXES + (".xltx", ".xltm", ".xls", ".xlt", ".xlsb", ".csv", ".tsv", ".ods",
+                                            ".fods", ".et", ".ett", ".numbers", ".xml")
 _HINT_PREVIOUS = Hint("previous_outdir", "pass the output folder of an earlier khbook batch run")
 
-Progress = Callable[[int, int, str, str | None], None]   # (done, total, file, error or None)
+Progress = Callable[[int, int, str, str | None], None]   # (done, total, file, reason when refused)
 
+
+def summary_names(spec: Spec) -> set[str]:
+    """The names 汇总.xlsx has in either language."""
+    return {spec.text("batch.summary_file", lang) for lang in ("zh", "en")}
 
 
 # --------------------------------------------------------------------------- discovery
 
 
-def discover(directory: Path, outdir: Path | None = None) -> list[Path]:
-    """Every .xlsx/.xlsm under `directory`, sorted by relative path.
+def _is_output_folder(path: Path, names: set[str]) -> bool:
+    return (path / JSON_NAME).is_file() and any((path / n).is_file() for n in names)
 
-    Skips Excel lock files (``~$*``), hidden files and folders, khbook's own outputs
-    (``*.checked.xlsx/.xlsm``, ``汇总.xlsx``) and `outdir` when it lies inside `directory`.
+
+def discover(directory: Path, outdir: Path | None, spec: Spec) -> Discovery:
+    """Every file under `directory`, sorted by relative path: a task, or skipped with why.
+
+    Skipped: Excel/WPS lock files (``~$*``), hidden files and folders, khbook's own outputs
+    (汇总.xlsx, the output folder of an earlier run, an annotated copy ``*.checked.xlsx``
+    whose original is in the same folder) and files that are not spreadsheets. This run's
+    own output folder (`outdir`) is left out silently: it is not part of what was handed in.
+    An annotated copy without its original is read (it holds the rep's data).
     """
+    names = summary_names(spec)
     skip_dir = outdir.resolve() if outdir is not None else None
-    found: list[Path] = []
+    tasks: list[str] = []
+    skipped: list[Skip] = []
+    copies: list[str] = []
     for root, dirs, files in os.walk(directory):
         rootp = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and (skip_dir is None or (rootp / d).resolve() != skip_dir))
+        keep = []
+        for d in sorted(dirs):
+            rel = (rootp / d).relative_to(directory).as_posix() + "/"
+            if skip_dir is not None and (rootp / d).resolve() == skip_dir:
+                continue            # this run's own output folder: not part of what was handed in
+            if d.startswith("."):
+                skipped.append(Skip(rel, "hidden_folder"))
+            elif _is_output_folder(rootp / d, names):
+                skipped.append(Skip(rel, "output_folder"))
+            else:
+                keep.append(d)
+        dirs[:] = keep
+        lower = {n.lower() for n in files}
         for name in files:
-            p = rootp / name
-            if name.startswith(("~$", ".")) or p.suffix.lower() not in SUFFIXES:
-                continue
-            if p.stem.endswith(".checked") or name == SUMMARY_NAME:
-                continue
-            found.append(p)
-    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+            rel = (rootp / name).relative_to(directory).as_posix()
+            suffix = Path(name).suffix.lower()
+            stem = name[: -len(suffix)] if suffix else name
+            if name.startswith("~$"):
+                skipped.append(Skip(rel, "lock"))
+            elif name.startswith("."):
+                skipped.append(Skip(rel, "hidden"))
+            elif name in names:
+                skipped.append(Skip(rel, "output"))
+            elif suffix in WORKBOOK_SUFFIXES and stem.lower().endswith(CHECKED):
+                original = next((stem[: -len(CHECKED)] + s for s in WORKBOOK_SUFFIXES
+                                 if (stem[: -len(CHECKED)] + s).lower() in lower), None)
+                if original is not None:
+                    skipped.append(Skip(rel, "copy", (rootp / original).relative_to(directory).as_posix()))
+                else:
+                    tasks.append(rel)
+                    copies.append(rel)
+            elif suffix in SPREADSHEET_SUFFIXES:
+                tasks.append(rel)
+            else:
+                skipped.append(Skip(rel, "not_spreadsheet"))
+    return Discovery(sorted(tasks), sorted(skipped, key=lambda s: s.rel), sorted(copies))
 
 
-def load_previous(prev: Path) -> dict[str, Any]:
+def load_previous(prev: Path) -> PreviousRun:
     """The batch.json of an earlier run's OUTDIR (one-line WorkbookError when unusable)."""
     path = prev / JSON_NAME
     if not prev.is_dir():
@@ -81,135 +143,34 @@ def load_previous(prev: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("customers"), list) or not isinstance(data.get("reps"), list):
         raise WorkbookError(str(path), "--previous: not a khbook batch summary (no customers/reps)", _HINT_PREVIOUS,
                             code="previous_invalid")
-    return data
+    scores = {str(r.get("rep")): r.get("score") for r in data["reps"] if isinstance(r, dict)}
+    return PreviousRun(data.get("as_of"), [_previous_customer(c) for c in data["customers"] if isinstance(c, dict)],
+                       {k: v if isinstance(v, int) else None for k, v in scores.items()})
 
 
-# --------------------------------------------------------------------------- result
-
-
-@dataclass
-class BatchResult:
-    directory: Path
-    outdir: Path
-    as_of: dt.date
-    lang: str
-    masked: bool
-    files: list[dict[str, Any]]                 # per file read: file, rep, output, counts, rows, ...
-    failed: list[dict[str, str]]                # file, reason (in lang), reason_en, code
-    customers: list[dict[str, Any]]             # canonical labels; abc_class = department ABC
-    findings: list[dict[str, Any]]
-    reps: list[dict[str, Any]]
-    duplicates: list[dict[str, Any]]
-    month_over_month: dict[str, Any] | None
-    spec: Spec = field(repr=False)
-    outputs: dict[str, Path] = field(default_factory=dict)
-
-    # ---- derived figures
-    @property
-    def has_errors(self) -> bool:
-        return any(f["counts"].get("error", 0) for f in self.files)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        out = {"error": 0, "warning": 0, "info": 0}
-        for f in self.files:
-            for k in out:
-                out[k] += f["counts"].get(k, 0)
-        return out
-
-    def churn_risks(self) -> list[dict[str, Any]]:
-        label = self.spec.rules.tags.labels["churn_risk"]
-        return [c for c in self.customers if c.get("stage") == label or label in (c.get("tags") or ())]
-
-    def overdue_followups(self) -> list[dict[str, Any]]:
-        return [f for f in self.findings if f["rule"] == "overdue_followup"]
-
-    def distributions(self) -> dict[str, list[tuple[str, int]]]:
-        blank = self.spec.rules.value_tier.unknown
-        out = {}
-        for dim in ("value_tier", "abc_class", "stage", "region", "industry"):
-            order = self.spec.lists[self.spec.result_list(dim) or dim].labels("zh")
-            out[dim] = cons.distribution((c.get(dim) for c in self.customers), order, blank)
-        return out
-
-    def abc_note(self) -> str:
-        """The note on the department's ABC classes: which base and thresholds, in words."""
-        total = sum(float(c["annual_amount"]) for c in self.customers if c.get("annual_amount") is not None)
-        basis = abc_basis_text(self.spec, self.lang, scope="department", total=total)
-        return self.spec.text("batch.abc_note", self.lang).format(basis=basis)
-
-    def top_problems(self, n: int = 5) -> list[dict[str, Any]]:
-        return cons.top_problems(self.findings, n)
-
-    def totals(self) -> dict[str, int]:
-        c = self.counts
-        return {
-            "files": len(self.files) + len(self.failed), "read": len(self.files), "failed": len(self.failed),
-            "customers": len(self.customers), "reps": len(self.reps), "errors": c["error"], "warnings": c["warning"],
-            "info": c["info"], "duplicates": len(self.duplicates), "churn_risks": len(self.churn_risks()),
-            "overdue_followups": len(self.overdue_followups()),
-        }
-
-    # ---- labels
-    def label(self, dim: str, value: Any) -> Any:
-        ln = self.spec.result_list(dim)
-        if not value or ln is None or ln not in self.spec.lists:
-            return value
-        if value == self.spec.rules.value_tier.unknown and self.spec.lists[ln].canonical(value) is None:
-            ln = "value_tier"   # the blank bucket of a distribution
-        return self.spec.label(ln, value, self.lang)
-
-    def tag_labels(self, tags: Any) -> list[str]:
-        return [self.spec.label("status_tag", t, self.lang) for t in tags or ()]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The machine-readable summary: batch.json and ``khbook batch --format json``."""
-        mom = self.month_over_month
-        if mom is not None:
-            mom = {**mom, "changes": [{**ch, "old": self.label(ch["field"], ch["old"]), "new": self.label(ch["field"], ch["new"])}
-                                      for ch in mom["changes"]]}
-        return {
-            "as_of": self.as_of.isoformat(),
-            "lang": self.lang,
-            "masked": self.masked,
-            "abc_basis": "department",
-            "score_formula": cons.SCORE_FORMULA,
-            "totals": self.totals(),
-            "files": [{"file": f["file"], "rep": f["rep"], "output": f["output"], "customers": len(f["customers"]),
-                       "rows": f["rows"], "counts": f["counts"]} for f in self.files],
-            "failed": list(self.failed),
-            "reps": list(self.reps),
-            "customers": [{
-                "customer_id": c["customer_id"], "name": c.get("name"), "file": c["file"], "owner": c.get("owner"),
-                "annual_amount": c.get("annual_amount"), "value_tier": self.label("value_tier", c.get("value_tier")),
-                "abc_class": self.label("abc_class", c.get("abc_class")),
-                "abc_class_file": self.label("abc_class", c.get("abc_class_file")),
-                "stage": self.label("stage", c.get("stage")), "tags": self.tag_labels(c.get("tags")),
-                "region": self.label("region", c.get("region")), "industry": self.label("industry", c.get("industry")),
-            } for c in self.customers],
-            "distributions": {dim: {self.label(dim, k) if k else k: v for k, v in items}
-                              for dim, items in self.distributions().items()},
-            "duplicates": list(self.duplicates),
-            "top_problems": self.top_problems(),
-            "churn_risks": [{"customer_id": c["customer_id"], "name": c.get("name"), "file": c["file"], "owner": c.get("owner"),
-                             "stage": self.label("stage", c.get("stage"))} for c in self.churn_risks()],
-            "overdue_followups": [{k: f[k] for k in ("file", "rep", "sheet", "cell", "customer_id", "value", "message")}
-                                  for f in self.overdue_followups()],
-            "month_over_month": mom,
-        }
+def _previous_customer(c: dict[str, Any]) -> CustomerRow:
+    """A customer of an earlier batch.json (labels as written there, in its language)."""
+    amount = c.get("annual_amount")
+    return CustomerRow(
+        file=str(c.get("file") or ""), row=None, customer_id=str(c.get("customer_id") or ""), name=c.get("name"),
+        owner=c.get("owner"), annual_amount=float(amount) if isinstance(amount, (int, float)) else None,
+        value_tier=str(c.get("value_tier") or ""), abc_class=str(c.get("abc_class") or ""),
+        stage=str(c.get("stage") or ""), tags=tuple(c.get("tags") or ()), region=c.get("region"),
+        industry=c.get("industry"), credit_code=None, name_key="", last_followup=None, followed=False,
+        rep=str(c.get("rep") or c.get("owner") or ""))
 
 
 # --------------------------------------------------------------------------- running
 
 
-def _run_tasks(tasks: list[tuple[str, str, str, str, str, str]], jobs: int, progress: Progress | None) -> list[dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
+def _run_tasks(tasks: list[Task], jobs: int, progress: Progress | None, spec: Spec) -> list[FileSummary | Failure]:
+    results: dict[str, FileSummary | Failure] = {}
     total = len(tasks)
 
-    def done(r: dict[str, Any]) -> None:
-        results[r["file"]] = r
+    def done(r: FileSummary | Failure) -> None:
+        results[r.file] = r
         if progress is not None:
-            progress(len(results), total, r["file"], r.get("error"))
+            progress(len(results), total, r.file, r.reason if isinstance(r, Failure) else None)
 
     if jobs <= 1 or total <= 1:
         for t in tasks:
@@ -221,82 +182,103 @@ def _run_tasks(tasks: list[tuple[str, str, str, str, str, str]], jobs: int, prog
                 try:
                     done(fut.result())
                 except Exception as exc:  # noqa: BLE001 - a worker died (e.g. out of memory): list the file
-                    reason = f"the worker process failed ({type(exc).__name__}: {exc})"
-                    done({"file": futures[fut][1], "error": reason, "error_en": reason, "code": ""})
-    return [results[t[1]] for t in tasks]
+                    task = futures[fut]
+                    done(failure(task.rel, spec, task.lang, "worker_died", f"{type(exc).__name__}: {exc}"))
+    return [results[t.rel] for t in tasks]
 
 
-def consolidate(summaries: list[dict[str, Any]], spec: Spec, *, mask: bool, lang: str = "zh") -> dict[str, Any]:
-    """Per-file summaries -> the consolidated records (before month over month)."""
-    files = [s for s in summaries if "error" not in s]
-    failed = [{"file": s["file"], "reason": s["error"], "reason_en": s.get("error_en", s["error"]), "code": s.get("code", "")}
-              for s in summaries if "error" in s]
-    unknown_rep = "(no owner)" if lang == "en" else "(未填负责人)"
+def _entries(found: Discovery, results: list[FileSummary | Failure], spec: Spec, lang: str) -> list[FileEntry]:
+    """The file accounting: every file of the folder with its status and reason, sorted by path."""
+    text, en = spec.texts("batch_files", lang), spec.texts("batch_files", "en")
+    out: list[FileEntry] = []
+    for r in results:
+        if isinstance(r, Failure):
+            out.append(FileEntry(r.file, Status.REFUSED, r.reason, r.reason_en, r.code))
+        else:
+            copy = r.file in found.copies_read
+            out.append(FileEntry(r.file, Status.PROCESSED, text["copy_read"] if copy else "", en["copy_read"] if copy else "",
+                                 "copy_read" if copy else "", owner=r.rep or None,
+                                 customers=len(r.customers), errors=r.counts.get("error", 0), output=r.output))
+    for s in found.skipped:
+        out.append(FileEntry(s.rel, Status.SKIPPED, text[f"skip_{s.why}"].format(other=s.other),
+                             en[f"skip_{s.why}"].format(other=s.other), s.why))
+    return sorted(out, key=lambda e: e.file)
+
+
+def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask: bool, lang: str) -> Consolidated:
+    """Per-file records -> the consolidated records (before month over month)."""
+    files = [r for r in results if isinstance(r, FileSummary)]
+    unknown_rep = spec.text("batch.no_owner", lang)
     for f in files:
-        f["rep"] = cons.rep_of(f["customers"], unknown_rep)
-    customers = [dict(c, rep=f["rep"]) for f in files for c in f["customers"]]
-    abc = cons.department_abc([c.get("annual_amount") for c in customers], spec)
-    for c, cls in zip(customers, abc, strict=True):
-        c["abc_class_file"] = c.get("abc_class")
-        c["abc_class"] = cls
+        f.rep = cons.rep_of(f.customers, unknown_rep)
+        f.customers = cons.with_rep(f.customers, f.rep)
+    customers: list[CustomerRow] = [c for f in files for c in f.customers]
+    abc = cons.department_abc([c.annual_amount for c in customers], spec)
+    customers = [replace(c, abc_class_file=c.abc_class, abc_class=cls) for c, cls in zip(customers, abc, strict=True)]
     duplicates = cons.cross_file_duplicates(customers)
-    findings = [dict(d, rep=f["rep"]) for f in files for d in f["findings"]]
+    findings = [replace(d, rep=f.rep) for f in files for d in f.findings]
     reps = cons.rep_quality(files)
     if mask:
-        findings = [mask_finding(d, d.get("kind", "text")) for d in findings]
-        for c in customers:
-            if c.get("credit_code"):
-                c["credit_code"] = mask_id(c["credit_code"])
-        for d in duplicates:
-            if d["basis"] == "credit_code":
-                d["key"] = mask_id(d["key"])
+        findings = [mask_finding(d) for d in findings]
+        customers = [replace(c, credit_code=mask_id(c.credit_code)) if c.credit_code else c for c in customers]
+        duplicates = [replace(d, key=mask_id(d.key)) if d.basis == "credit_code" else d for d in duplicates]
         for f in files:
-            f["findings"] = []   # the masked copies above are the only ones kept
-    for d in findings:
-        d.pop("kind", None)
-    return {"files": files, "failed": failed, "customers": customers, "findings": findings, "reps": reps,
-            "duplicates": duplicates}
+            f.findings = []   # the masked copies above are the only ones kept
+    return Consolidated(files, customers, findings, reps, duplicates)
 
 
-def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: Spec, as_of: dt.date,
+def _check_folder(src: Path) -> None:
+    if src.is_file():
+        raise WorkbookError(str(src), "is a file, not a folder: batch needs the folder that holds the reps' workbooks",
+                            Hint("check_one_file", "to check one workbook, run khbook check FILE"), code="batch_not_folder")
+    if not src.is_dir():
+        raise WorkbookError(str(src), "folder not found", Hint("batch_folder", "pass the folder that holds the reps' workbooks"),
+                            code="folder_not_found")
+
+
+def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: Spec, as_of: dt.date | None = None,
               previous: str | Path | None = None, jobs: int | None = None, mask: bool = False, lang: str = "zh",
               progress: Progress | None = None) -> BatchResult:
     """Check and refresh every workbook under `directory`; write the batch outputs to `outdir`.
 
-    Returns the :class:`BatchResult` (``to_dict()`` = batch.json). Raises WorkbookError for
-    a missing folder or an unusable `previous`; a workbook that cannot be read is listed in
-    ``result.failed`` instead.
+    Returns the :class:`BatchResult` (``to_dict()`` = batch.json; ``exit_status`` the CLI's
+    status). Raises WorkbookError for a missing folder, a file instead of a folder, a folder
+    without any workbook or an unusable `previous`; a file that cannot be read is listed in
+    ``result.entries`` with its reason instead.
     """
-    from khbook.batch.html import write_html
-    from khbook.batch.workbook import write_workbook
-    from khbook.read.parsers import normalize_company
-
     src = Path(directory)
-    if not src.is_dir():
-        raise WorkbookError(str(src), "folder not found", Hint("batch_folder", "pass the folder that holds the reps' workbooks"),
-                            code="folder_not_found")
+    as_of = as_of or dt.date.today()
+    _check_folder(src)
     out = Path(outdir) if outdir is not None else src / DEFAULT_OUTDIR
     prev = load_previous(Path(previous)) if previous is not None else None
+    found = discover(src, out, spec)
+    if not found.tasks:
+        raise WorkbookError(str(src), "no workbook in this folder (.xlsx/.xlsm)",
+                            Hint("batch_folder", "pass the folder that holds the reps' workbooks"), code="no_workbooks")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise WorkbookError(str(out), f"cannot create the output folder: {reason}", Hint("other_folder", "choose another with -o"),
                             code="outdir_failed", params={"reason": reason}) from None
-    paths = discover(src, out)
-    tasks = [(str(p), p.relative_to(src).as_posix(), str(out), str(spec.directory), as_of.isoformat(), lang) for p in paths]
-    summaries = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress)
-    data = consolidate(summaries, spec, mask=mask, lang=lang)
-    result = BatchResult(src, out, as_of, lang, mask, month_over_month=None, spec=spec, **data)
+    tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang) for rel in found.tasks]
+    results = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress, spec)
+    data = consolidate_files(results, spec, mask=mask, lang=lang)
+    result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang), files=data.files,
+                         customers=data.customers, findings=data.findings, reps=data.reps,
+                         duplicates=data.duplicates, month_over_month=None, spec=spec)
     if prev is not None:
         def canonical(fld: str, value: str | None) -> str | None:
             ln = spec.result_list(fld)
             if not value or ln is None:
                 return value
             return spec.lists[ln].canonical(str(value)) or value
+
         result.month_over_month = cons.month_over_month(
-            prev, {"customers": result.customers, "reps": result.reps}, name_key=normalize_company, canonical=canonical)
-    result.outputs = {"workbook": out / SUMMARY_NAME, "html": out / HTML_NAME, "json": out / JSON_NAME}
+            prev.as_of, prev.customers, result.customers, prev.scores, result.reps,
+            name_key=normalize_company, canonical=canonical)
+    result.outputs = {"workbook": out / spec.text("batch.summary_file", lang), "html": out / HTML_NAME,
+                      "json": out / JSON_NAME}
     write_workbook(result, result.outputs["workbook"])
     write_html(result, result.outputs["html"])
     with atomic_output(result.outputs["json"]) as tmp:

@@ -1,173 +1,336 @@
 """汇总.xlsx: the consolidated workbook of a batch, written with XlsxWriter (atomically).
 
-Sheets: 客户总表, 全部问题, 数据质量, 分布 (with native charts), 跨文件重复, 处理失败 and, with
-``--previous``, 月度对比. Every user-supplied text is written with ``write_string`` (never
-``write()``), so a value such as ``=HYPERLINK(...)`` stays text.
+Sheets: 客户总表, 全部问题 (each cell linked to the rep's annotated copy), 数据质量, 先改这些,
+分布 (customers and 年交易额 by rep, tier, ABC, stage, region and industry, native charts by
+amount), 跨文件重复, 文件清单 (every file of the folder) and, with ``--previous``, 月度对比.
+Every user-supplied text is written with ``write_string`` (never ``write()``), so a value
+such as ``=HYPERLINK(...)`` stays text. Column widths follow the display width of their
+text (a CJK character counts double), so nothing is clipped.
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from khbook.base.excel import quote_sheet
 from khbook.base.fsutil import atomic_output
+from khbook.batch.records import Breakdown, Status
+from khbook.batch.result import BatchResult
 
-if TYPE_CHECKING:
-    from khbook.batch.run import BatchResult
+Cell = str | int | float | bool | None
+MAX_WIDTH = 60          # characters; longer text wraps
+MAX_LINKS = 65000       # Excel's limit of hyperlinks per worksheet is 65,530
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes on screen: wide (CJK) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 class _Writer:
-    def __init__(self, wb: xlsxwriter.Workbook, yes: str = "是", no: str = "否") -> None:
-        self.wb, self.yes, self.no = wb, yes, no
-        self.head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-        self.note = wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": False})
-        self.pct = wb.add_format({"num_format": "0.0%"})
-        self.num = wb.add_format({"num_format": "#,##0.00"})
-        self.title = wb.add_format({"bold": True, "font_size": 12})
+    """Writes cells and remembers the widest text of each column, to size the columns at the end."""
 
-    def put(self, ws: Worksheet, r: int, c: int, v: Any, fmt: Any = None) -> None:
+    def __init__(self, wb: xlsxwriter.Workbook, yes: str, no: str) -> None:
+        self.wb, self.yes, self.no = wb, yes, no
+        self.head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "valign": "top"})
+        self.note = wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        self.top = wb.add_format({"valign": "top"})
+        self.pct = wb.add_format({"num_format": "0.0%", "valign": "top"})
+        self.num = wb.add_format({"num_format": "#,##0.00", "valign": "top"})
+        self.title = wb.add_format({"bold": True, "font_size": 12})
+        total = {"bold": True, "bg_color": "#F2F2F2", "top": 1}
+        self.total = {None: wb.add_format(total), "num": wb.add_format({**total, "num_format": "#,##0.00"}),
+                      "pct": wb.add_format({**total, "num_format": "0.0%"})}
+        self.link_fmt = wb.add_format({"font_color": "#0563C1", "underline": 1, "valign": "top"})
+        self.widths: dict[str, dict[int, int]] = {}
+        self.note_rows: list[tuple[Worksheet, int, int, str]] = []
+        self.wrapped: list[tuple[Worksheet, int, int, str]] = []
+
+    def sheet(self, name: str) -> Worksheet:
+        ws = self.wb.add_worksheet(name)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)          # printed (or exported to PDF) one page wide
+        self.widths[ws.name] = {}
+        return ws
+
+    def _grow(self, ws: Worksheet, c: int, text: str, extra: int = 0) -> None:
+        w = self.widths[ws.name]
+        w[c] = max(w.get(c, 0), min(MAX_WIDTH, display_width(text) + extra))
+
+    def put(self, ws: Worksheet, r: int, c: int, v: Cell, fmt: Format | None = None) -> None:
         if v is None or v == "":
             return
         if isinstance(v, bool):
-            ws.write_string(r, c, self.yes if v else self.no, fmt)
+            text = self.yes if v else self.no
+            ws.write_string(r, c, text, fmt)
         elif isinstance(v, (int, float)):
             ws.write_number(r, c, v, fmt)
+            text = f"{v:,.2f}" if fmt is self.num else f"{v:.1%}" if fmt is self.pct else f"{v:g}"
         else:
-            ws.write_string(r, c, str(v), fmt)
+            text = str(v)
+            long = fmt is None and display_width(text) > MAX_WIDTH
+            ws.write_string(r, c, text, self.wrap if long else fmt)
+            if long:
+                self.wrapped.append((ws, r, c, text))
+        self._grow(ws, c, text)
 
-    def table(self, ws: Worksheet, top: int, headers: list[str], rows: list[list[Any]], widths: list[float],
-              formats: dict[int, Any] | None = None, autofilter: bool = True) -> int:
+    def link(self, ws: Worksheet, r: int, c: int, url: str, text: str) -> None:
+        ws.write_url(r, c, url, self.link_fmt, string=text)
+        self._grow(ws, c, text)
+
+    def heading(self, ws: Worksheet, r: int, c: int, text: str) -> None:
+        ws.write_string(r, c, text, self.head)
+        self._grow(ws, c, text, extra=2)   # room for the autofilter arrow
+
+    def text_note(self, ws: Worksheet, r: int, text: str, cols: int) -> None:
+        """A sentence over the first `cols` columns (merged, wrapped; the row tall enough for it)."""
+        if cols > 1:
+            ws.merge_range(r, 0, r, cols - 1, text, self.note)
+        else:
+            ws.write_string(r, 0, text, self.note)
+        self.note_rows.append((ws, r, cols, text))
+
+    def table(self, ws: Worksheet, top: int, headers: Sequence[str], rows: Sequence[Sequence[Cell]],
+              formats: dict[int, Format] | None = None, autofilter: bool = True, left: int = 0) -> int:
         """Header at row `top`, rows under it; returns the next free row."""
         for j, h in enumerate(headers):
-            ws.write_string(top, j, h, self.head)
-            ws.set_column(j, j, widths[j] if j < len(widths) else 14)
+            self.heading(ws, top, left + j, h)
         for i, row in enumerate(rows, start=top + 1):
             for j, v in enumerate(row):
-                self.put(ws, i, j, v, (formats or {}).get(j))
+                self.put(ws, i, left + j, v, (formats or {}).get(j))
         if autofilter and rows:
-            ws.autofilter(top, 0, top + len(rows), len(headers) - 1)
+            ws.autofilter(top, left, top + len(rows), left + len(headers) - 1)
         return top + len(rows) + 1
+
+    def finish(self) -> None:
+        """Size every column to its widest text, and every note row to its wrapped lines."""
+        for ws in self.wb.worksheets():
+            for c, w in self.widths[ws.name].items():
+                ws.set_column(c, c, max(6, w + 2))
+        lines: dict[tuple[str, int], tuple[Worksheet, int]] = {}
+        for ws, r, cols, text in self.note_rows:
+            avail = sum(max(6, self.widths[ws.name].get(c, 8) + 2) for c in range(cols))
+            n = -(-display_width(text) // max(10, avail - 2))
+            lines[(ws.name, r)] = (ws, max(n, lines.get((ws.name, r), (ws, 1))[1]))
+        for ws, r, c, text in self.wrapped:
+            n = -(-display_width(text) // max(10, self.widths[ws.name].get(c, MAX_WIDTH)))
+            lines[(ws.name, r)] = (ws, max(n, lines.get((ws.name, r), (ws, 1))[1]))
+        for (_, r), (ws, n) in lines.items():
+            ws.set_row(r, 15 * max(1, n) + 3, self.top)   # the row's other cells at the top too
 
 
 def _customer_headers(result: BatchResult, t: dict[str, str]) -> list[str]:
     sheet = result.spec.sheet("customers")
+    lang = result.lang
 
     def h(key: str, fallback: str) -> str:
-        return sheet.column(key).header(result.lang) if sheet.has(key) else fallback
+        return sheet.column(key).header(lang) if sheet.has(key) else fallback
 
-    return [t["file"], h("owner", t["owner"]), h("customer_id", t["customer_id"]), h("name", "name"),
-            h("credit_code", "credit_code"), h("industry", "industry"), h("region", "region"),
-            h("annual_amount", t["annual_amount"]), h("value_tier", t["value_tier"]), t["abc_dept"], t["abc_file"],
+    return [t["file"], t["rep"], h("owner", t["owner"]), h("customer_id", t["customer_id"]), h("name", t["name"]),
+            h("credit_code", "credit_code"), h("industry", t["dim_industry"]), h("region", t["dim_region"]),
+            t["amount"], h("value_tier", t["value_tier"]), t["abc_dept"], t["abc_file"],
             h("stage", t["stage"]), t["tags"], t["last_followup"]]
 
 
 def write_workbook(result: BatchResult, path: Path) -> Path:
     lang = result.lang
     t = result.spec.texts("batch", lang)
-    days = result.spec.rules.checks.quality_followup_days
     with atomic_output(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False})
-        yes_no = result.spec.lists.get("yes_no")
-        yes, no = (yes_no.labels(lang)[:2] if yes_no and len(yes_no.items) >= 2 else ["是", "否"])
+        yes, no = result.spec.lists["yes_no"].labels(lang)[:2]
         w = _Writer(wb, yes, no)
-        # 客户总表
-        ws = wb.add_worksheet(t["sheet_customers"])
-        ws.write_string(0, 0, result.abc_note(), w.note)
-        rows = [[c["file"], c.get("owner"), c["customer_id"], c.get("name"), c.get("credit_code"),
-                 result.label("industry", c.get("industry")), result.label("region", c.get("region")),
-                 c.get("annual_amount"), result.label("value_tier", c.get("value_tier")),
-                 result.label("abc_class", c.get("abc_class")), result.label("abc_class", c.get("abc_class_file")),
-                 result.label("stage", c.get("stage")), t["tag_sep"].join(result.tag_labels(c.get("tags"))),
-                 c.get("last_followup")]
-                for c in result.customers]
-        w.table(ws, 1, _customer_headers(result, t), rows, [22, 10, 14, 30, 22, 10, 10, 14, 12, 14, 14, 12, 24, 12],
-                {7: w.num})
-        ws.freeze_panes(2, 0)
-        # 全部问题
-        ws = wb.add_worksheet(t["sheet_findings"])
-        sev = result.spec.texts("severity", lang)
-        rows = [[f["file"], f["rep"], f["sheet"], f["cell"], f.get("customer_id"), sev[f["severity"]],
-                 result.spec.rule(f["rule"]).title(lang) if f["rule"] in result.spec.checks else f["rule"],
-                 f["column"], f["value"], f["message"]] for f in result.findings]
-        w.table(ws, 0, [t["file"], t["rep"], t["sheet"], t["cell"], t["customer_id"], t["severity"], t["rule"],
-                        t["column"], t["value"], t["message"]], rows, [22, 10, 12, 8, 14, 8, 18, 14, 20, 60])
-        ws.freeze_panes(1, 0)
-        # 数据质量
-        ws = wb.add_worksheet(t["sheet_quality"])
-        ws.write_string(0, 0, t["score_formula"].format(days=days), w.note)
-        rows = [[r["rep"], r["files"], r["customers"], r["rows"], r["errors"], r["warnings"], r["completeness"],
-                 r["followed_share"], r["score"] if r["score"] is not None else "-"] for r in result.reps]
-        w.table(ws, 1, [t["rep"], t["files"], t["customers"], t["rows"], t["errors"], t["warnings"], t["completeness"],
-                        t["followed_share"].format(days=days), t["score"]], rows, [14, 8, 8, 10, 8, 8, 14, 14, 10],
-                {6: w.pct, 7: w.pct})
-        ws.freeze_panes(2, 0)
-        _distribution_sheet(result, w, wb.add_worksheet(t["sheet_dist"]), t)
-        # 跨文件重复
-        ws = wb.add_worksheet(t["sheet_dups"])
-        rows = [[t[f"basis_{d['basis']}"], d["key"], d["file_a"], d["owner_a"], d["customer_id_a"], d["name_a"],
-                 d["file_b"], d["owner_b"], d["customer_id_b"], d["name_b"]] for d in result.duplicates]
-        nxt = w.table(ws, 0, [t["basis"], t["key"], t["file_a"], t["owner_a"], t["id_a"], t["name_a"], t["file_b"],
-                              t["owner_b"], t["id_b"], t["name_b"]], rows, [22, 24, 20, 10, 14, 28, 20, 10, 14, 28])
-        if not rows:
-            ws.write_string(nxt, 0, t["no_dups"], w.note)
-        # 处理失败
-        ws = wb.add_worksheet(t["sheet_failed"])
-        rows = [[f["file"], f["reason"]] for f in result.failed]
-        nxt = w.table(ws, 0, [t["file"], t["reason"]], rows, [30, 100])
-        if not rows:
-            ws.write_string(nxt, 0, t["no_failures"], w.note)
+        _customers(result, w, t)
+        _findings(result, w, t)
+        _quality(result, w, t)
+        _fix_first(result, w, t)
+        _distribution_sheet(result, w, t)
+        _duplicates(result, w, t)
+        _files(result, w, t)
         if result.month_over_month is not None:
-            _mom_sheet(result, w, wb.add_worksheet(t["sheet_mom"]), t)
+            _mom_sheet(result, w, t)
+        w.finish()
         wb.close()
     return path
 
 
-def _distribution_sheet(result: BatchResult, w: _Writer, ws: Worksheet, t: dict[str, str]) -> None:
-    name = t["sheet_dist"]
-    ws.set_column(0, 0, 18)
-    ws.set_column(1, 1, 10)
+def _customers(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+    ws = w.sheet(t["sheet_customers"])
+    headers = _customer_headers(result, t)
+    rows: list[list[Cell]] = [
+        [c.file, c.rep, c.owner, c.customer_id, c.name, c.credit_code, result.label("industry", c.industry),
+         result.label("region", c.region), c.annual_amount, result.label("value_tier", c.value_tier),
+         result.label("abc_class", c.abc_class), result.label("abc_class", c.abc_class_file),
+         result.label("stage", c.stage), t["tag_sep"].join(result.tag_labels(c.tags)), c.last_followup]
+        for c in result.customers]
+    w.table(ws, 1, headers, rows, {8: w.num})
+    w.text_note(ws, 0, result.abc_note(), len(headers))
+    ws.freeze_panes(2, 0)
+
+
+def _findings(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+    """全部问题: the 单元格 column links to the cell in the rep's annotated copy (in the output folder)."""
+    ws = w.sheet(t["sheet_findings"])
+    spec, lang = result.spec, result.lang
+    sev = spec.texts("severity", lang)
+    copies = {f.file: f.output for f in result.files}
+    headers = [t["file"], t["rep"], t["sheet"], t["cell"], t["customer_id"], t["severity"], t["rule"],
+               t["column"], t["value"], t["message"]]
+    rows: list[list[Cell]] = []
+    for f in result.findings:
+        title = spec.rule(f.rule).title(lang) if f.rule in spec.checks else f.rule
+        rows.append([f.file, f.rep, f.sheet, None, f.customer_id, sev[f.severity], title, f.column, f.value, f.message])
+    w.table(ws, 1, headers, rows)
+    links = 0
+    for i, f in enumerate(result.findings, start=2):
+        copy = copies.get(f.file)
+        if copy and f.cell and f.cell != "-" and f.sheet and links < MAX_LINKS:
+            w.link(ws, i, 3, f"external:{copy}#{quote_sheet(f.sheet)}!{f.cell}", f.cell)
+            links += 1
+        elif f.cell:
+            w.put(ws, i, 3, f.cell)
+    w.text_note(ws, 0, t["link_note"], len(headers))
+    ws.freeze_panes(2, 0)
+
+
+def _quality(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+    ws = w.sheet(t["sheet_quality"])
+    days = result.spec.rules.checks.quality_followup_days
+    headers = [t["rep"], t["files"], t["customers"], t["rows"], t["errors"], t["warnings"], t["completeness"],
+               t["followed_share"].format(days=days), t["score"]]
+    rows: list[list[Cell]] = [[r.rep, r.files, r.customers, r.rows, r.errors, r.warnings, r.completeness,
+                               r.followed_share, r.score if r.score is not None else "-"] for r in result.reps]
+    w.table(ws, 1, headers, rows, {6: w.pct, 7: w.pct})
+    w.text_note(ws, 0, t["score_formula"].format(days=days), len(headers))
+    ws.freeze_panes(2, 0)
+
+
+def _fix_first(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+    ws = w.sheet(t["sheet_fix"])
+    spec, lang = result.spec, result.lang
+    sev = spec.texts("severity", lang)
     top = 0
-    for dim, items in result.distributions().items():
-        ws.write_string(top, 0, t[f"dim_{dim}"], w.head)
-        ws.write_string(top, 1, t["count"], w.head)
-        for i, (label, n) in enumerate(items, start=top + 1):
-            ws.write_string(i, 0, str(result.label(dim, label)))
-            ws.write_number(i, 1, n)
-        if items:
-            chart = w.wb.add_chart({"type": "pie" if dim == "region" else "column"})
-            chart.add_series({
-                "name": t[f"dim_{dim}"],
-                "categories": [name, top + 1, 0, top + len(items), 0],
-                "values": [name, top + 1, 1, top + len(items), 1],
-                "data_labels": {"value": True},
-            })
-            chart.set_title({"name": t[f"dim_{dim}"]})
-            if dim != "region":
-                chart.set_legend({"none": True})
-            chart.set_size({"width": 480, "height": 260})
-            ws.insert_chart(top, 3, chart)
-        top += max(len(items) + 2, 14)
+    for item in result.fix_first():
+        ws.write_string(top, 0, item.rep, w.title)
+        rows: list[list[Cell]] = [[spec.rule(p.rule).title(lang) if p.rule in spec.checks else p.rule,
+                                   sev[p.severity], p.count] for p in item.problems]
+        end_a = w.table(ws, top + 1, [t["fix_rules"], t["severity"], t["count_n"]], rows, autofilter=False)
+        rows = [[c.customer_id, c.name, c.file, c.errors, c.warnings] for c in item.customers]
+        end_b = w.table(ws, top + 1, [t["fix_customers"], t["name"], t["file"], t["errors"], t["warnings"]], rows,
+                        autofilter=False, left=4) if rows else end_a
+        top = max(end_a, end_b) + 1
+    if top == 0:
+        w.put(ws, 0, 0, t["none"])
 
 
-def _mom_sheet(result: BatchResult, w: _Writer, ws: Worksheet, t: dict[str, str]) -> None:
-    mom = result.month_over_month or {}
-    ws.write_string(0, 0, f"{t['previous_as_of']}: {mom.get('previous_as_of') or '-'}  ->  {t['as_of']}: {result.as_of.isoformat()}", w.title)
+def _distribution_sheet(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+    """Per dimension: label, customers, 年交易额, share; a native chart of the amounts beside it.
+
+    The rep block adds the churn-risk customers and amount of each rep.
+    """
+    ws = w.sheet(t["sheet_dist"])
+    name = ws.name
+    money = {m.rep: m for m in result.rep_money()}
+    top = 0
+    for b in result.breakdowns():
+        headers = [t[f"dim_{b.dim}"], t["count"], t["amount"], t["share"]]
+        rows: list[list[Cell]] = [[result.label(b.dim, s.label), s.count, s.amount, s.share] for s in b.rows]
+        if b.dim == "rep":
+            headers += [t["churn_customers"], t["churn_amount"]]
+            for row, s in zip(rows, b.rows, strict=True):
+                m = money.get(s.label)
+                row += [m.churn_customers if m else 0, m.churn_amount if m else 0.0]
+        fmts = {2: w.num, 3: w.pct, 5: w.num}
+        end = w.table(ws, top, headers, rows, fmts, autofilter=False)
+        total: list[Cell] = [t["total_row"], sum(s.count for s in b.rows), round(sum(s.amount for s in b.rows), 6),
+                             1.0 if any(s.amount for s in b.rows) else 0.0]
+        if b.dim == "rep":
+            total += [sum(m.churn_customers for m in money.values()), round(sum(m.churn_amount for m in money.values()), 6)]
+        kinds = {2: "num", 3: "pct", 5: "num"}
+        for j, v in enumerate(total):
+            w.put(ws, end, j, v, w.total[kinds.get(j)])
+        if b.rows:
+            _chart(w, ws, name, b, top, t)
+        top = max(end + 2, top + 16)
+
+
+def _chart(w: _Writer, ws: Worksheet, name: str, b: Breakdown, top: int, t: dict[str, str]) -> None:
+    pie = b.dim in ("region", "abc_class")
+    chart = w.wb.add_chart({"type": "pie" if pie else "bar"})
+    chart.add_series({
+        "name": t["amount"],
+        "categories": [name, top + 1, 0, top + len(b.rows), 0],
+        "values": [name, top + 1, 2, top + len(b.rows), 2],
+        "data_labels": {"value": True, "percentage": pie, "num_format": "#,##0.0"} if not pie
+        else {"percentage": True, "category": True, "leader_lines": True},
+    })
+    chart.set_title({"name": t["amount_chart"].format(dim=t[f"dim_{b.dim}"]), "name_font": {"size": 11}})
+    if not pie:
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({"min": 0, "num_format": "#,##0"})
+    else:
+        chart.set_legend({"position": "right"})
+    chart.set_size({"width": 520, "height": max(280, 40 + 22 * len(b.rows))})
+    ws.insert_chart(top, 7, chart)
+
+
+def _duplicates(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+    ws = w.sheet(t["sheet_dups"])
+    rows: list[list[Cell]] = [[t[f"basis_{d.basis}"], d.key, d.name_a, d.file_a, d.owner_a, d.customer_id_a,
+                               d.name_b, d.file_b, d.owner_b, d.customer_id_b] for d in result.duplicates]
+    nxt = w.table(ws, 0, [t["basis"], t["key"], t["name_a"], t["file_a"], t["owner_a"], t["id_a"], t["name_b"],
+                          t["file_b"], t["owner_b"], t["id_b"]], rows)
+    if not rows:
+        w.put(ws, nxt, 0, t["no_dups"], w.note)
+    ws.freeze_panes(1, 0)
+
+
+def _files(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+    """文件清单: every file under the folder, its status, why, its owner and its annotated copy."""
+    ws = w.sheet(t["sheet_files"])
+    headers = [t["file"], t["status"], t["reason"], t["rep"], t["customers"], t["errors"], t["copy"]]
+    rows: list[list[Cell]] = []
+    for e in result.entries:
+        processed = e.status is Status.PROCESSED
+        rows.append([e.file, result.status_label(e.status), e.reason, e.owner,
+                     e.customers if processed else None, e.errors if processed else None, None])
+    w.table(ws, 0, headers, rows)
+    for i, e in enumerate(result.entries, start=1):
+        if e.output:
+            w.link(ws, i, 6, f"external:{e.output}", e.output)
+    ws.freeze_panes(1, 0)
+
+
+def _mom_sheet(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+    mom = result.month_over_month
+    assert mom is not None
+    ws = w.sheet(t["sheet_mom"])
+    ws.write_string(0, 0, f"{t['previous_as_of']} {mom.previous_as_of or '-'} → {t['as_of']} {result.as_of.isoformat()}",
+                    w.title)
     top = 2
+    ws.write_string(top, 0, t["mom_amounts"], w.title)
+    amounts = [*mom.amounts, *([mom.department] if mom.department else [])]
+    rows: list[list[Cell]] = [[a.rep or t["department"], a.old, a.new, a.delta] for a in amounts]
+    top = w.table(ws, top + 1, [t["rep"], t["old_amount"], t["new_amount"], t["delta"]], rows,
+                  {1: w.num, 2: w.num, 3: w.num}, autofilter=False) + 1
     field_names = {"value_tier": t["value_tier_f"], "abc_class": t["abc_class_f"], "stage": t["stage_f"]}
     ws.write_string(top, 0, t["mom_changes"], w.title)
-    rows = [[ch["customer_id"], ch["name"], ch["file"], ch["owner"], field_names.get(ch["field"], ch["field"]),
-             result.label(ch["field"], ch["old"]), result.label(ch["field"], ch["new"])] for ch in mom.get("changes", [])]
-    top = w.table(ws, top + 1, [t["customer_id"], t["name"], t["file"], t["owner"],
-                                t["field"], t["old"], t["new"]], rows, [14, 28, 22, 10, 16, 12, 12], autofilter=False) + 1
-    for key, items in (("mom_new", mom.get("new", [])), ("mom_gone", mom.get("gone", []))):
+    rows = [[ch.customer_id, ch.name, ch.file, ch.owner, field_names.get(ch.field, ch.field),
+             result.label(ch.field, ch.old), result.label(ch.field, ch.new)] for ch in mom.changes]
+    top = w.table(ws, top + 1, [t["customer_id"], t["name"], t["file"], t["owner"], t["field"], t["old"], t["new"]],
+                  rows, autofilter=False) + 1
+    for key, items in (("mom_new", mom.new), ("mom_gone", mom.gone)):
         ws.write_string(top, 0, t[key], w.title)
-        rows = [[c["customer_id"], c["name"], c["file"], c["owner"]] for c in items]
-        top = w.table(ws, top + 1, [t["customer_id"], t["name"], t["file"], t["owner"]],
-                      rows, [14, 28, 22, 10], autofilter=False) + 1
+        rows = [[c.customer_id, c.name, c.file, c.owner] for c in items]
+        top = w.table(ws, top + 1, [t["customer_id"], t["name"], t["file"], t["owner"]], rows, autofilter=False) + 1
     ws.write_string(top, 0, t["mom_reps"], w.title)
-    rows = [[r["rep"], r["old"], r["new"], r["delta"]] for r in mom.get("reps", [])]
-    w.table(ws, top + 1, [t["rep"], t["old_score"], t["new_score"], t["delta"]], rows, [14, 12, 12, 10], autofilter=False)
+    rows = [[r.rep, r.old, r.new, r.delta] for r in mom.reps]
+    w.table(ws, top + 1, [t["rep"], t["old_score"], t["new_score"], t["delta"]], rows, autofilter=False)

@@ -1,9 +1,11 @@
-"""One batch task: refresh one workbook and boil its Report down to a small picklable dict.
+"""One batch task: refresh one workbook and boil its Report down to a small picklable record.
 
-Runs inside a worker process (or in-process with ``--jobs 1``). The summary holds only
-what the consolidation needs: findings and customers as plain dicts, counts, rows,
-key-field completeness, and per customer the credit code and normalised company name
-(for cross-file duplicates) and the last follow-up date.
+Runs inside a worker process (or in-process with ``--jobs 1``). :func:`process` takes a
+:class:`~khbook.batch.records.Task` and returns a :class:`~khbook.batch.records.FileSummary`
+(findings and customers as records, counts, rows, key-field completeness, per customer the
+credit code and normalised company name for cross-file duplicates and the last follow-up
+date) or a :class:`~khbook.batch.records.Failure` (the one-line reason ``khbook check``
+gives for the file).
 """
 
 from __future__ import annotations
@@ -11,23 +13,23 @@ from __future__ import annotations
 import datetime as dt
 import traceback
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from khbook.base.errors import KhbookError, WorkbookError
+from khbook.batch.records import CustomerRow, Failure, FileSummary, FindingRow, Task
 from khbook.classify.facts import is_blank
+from khbook.pipeline import RefreshResult, default_output, refresh_file
 from khbook.read.model import Book
+from khbook.read.parsers import normalize_company
 from khbook.spec import Spec, load_spec
 
 _SPECS: dict[str, Spec] = {}
 
 
 def output_path(outdir: Path, rel: str) -> Path:
-    """OUTDIR/<relative path>.checked.xlsx (.xlsm kept)."""
-    src = Path(rel)
-    suffix = ".xlsm" if src.suffix.lower() == ".xlsm" else ".xlsx"
-    return outdir / src.parent / f"{src.stem}.checked{suffix}"
+    """OUTDIR/<relative path>.checked.xlsx (.xlsm kept; an annotated copy keeps its own name)."""
+    return outdir / default_output(Path(rel))
 
 
 def _spec(directory: str) -> Spec:
@@ -74,82 +76,73 @@ def _column_kinds(book: Book, spec: Spec) -> dict[tuple[str, str], str]:
     return kinds
 
 
-def summarize(result: Any, rel: str, spec: Spec, as_of: dt.date, outdir: Path) -> dict[str, Any]:
-    """The picklable summary of one RefreshResult."""
-    from khbook.read.parsers import normalize_company
+def _text(value: object) -> str | None:
+    return None if value is None or is_blank(value) else str(value)
 
+
+def file_summary(result: RefreshResult, rel: str, spec: Spec, as_of: dt.date, outdir: Path) -> FileSummary:
+    """The picklable summary of one refreshed workbook."""
     report = result.report
-    book: Book = report.book
+    book = report.book
     rows, filled, total = _completeness(book, spec) if book is not None else (0, 0, 0)
     last = _last_followups(book, as_of) if book is not None else {}
     window = spec.rules.checks.quality_followup_days
     cust_t = book.table("customers") if book is not None else None
     frame = cust_t.frame if cust_t is not None else pd.DataFrame()
 
-    def cell(row: int | None, key: str) -> Any:
+    def cell(row: int | None, key: str) -> str | None:
         if row is None or key not in frame.columns or row not in frame.index:
             return None
-        v = frame.at[row, key]
-        return None if is_blank(v) else v
+        return _text(frame.at[row, key])
 
     customers = []
     for c in report.customers:
-        d = c.to_dict()
-        d.pop("reasons", None)
-        code = cell(c.row, "credit_code")
         lf = last.get(c.customer_id)
-        d.update({
-            "file": rel, "row": c.row,
-            "industry": cell(c.row, "industry"),
-            "credit_code": str(code) if code else None,
-            "name_key": normalize_company(c.name) if c.name else "",
-            "last_followup": lf.isoformat() if lf else None,
-            "followed": bool(lf and (as_of - lf).days <= window),
-        })
-        customers.append(d)
+        customers.append(CustomerRow(
+            file=rel, row=c.row, customer_id=c.customer_id, name=c.name, owner=c.owner,
+            annual_amount=c.annual_amount, value_tier=c.value_tier, abc_class=c.abc_class, stage=c.stage,
+            tags=tuple(c.tags), region=c.region, industry=cell(c.row, "industry"),
+            credit_code=cell(c.row, "credit_code"), name_key=normalize_company(c.name) if c.name else "",
+            last_followup=lf.isoformat() if lf else None, followed=bool(lf and (as_of - lf).days <= window)))
     kinds = _column_kinds(book, spec) if book is not None else {}
-    findings = []
-    for f in report.findings:
-        d = f.to_dict()
-        d["file"] = rel
-        d["kind"] = kinds.get((f.sheet, f.field), "text")
-        findings.append(d)
-    return {
-        "file": rel, "output": str(Path(result.output).relative_to(outdir)) if outdir in Path(result.output).parents else str(result.output),
-        "owners": sorted({c["owner"] for c in customers if c.get("owner")}),
-        "counts": dict(report.counts), "rows": rows, "key_filled": filled, "key_total": total,
-        "customers": customers, "findings": findings,
-    }
+    findings = [FindingRow(file=rel, rule=f.rule, severity=f.severity, sheet=f.sheet, cell=f.cell, row=f.row,
+                           column=f.column, field=f.field, customer_id=f.customer_id, value=f.value,
+                           message=f.message, kind=kinds.get((f.sheet, f.field), "text"))
+                for f in report.findings]
+    output = Path(result.output)
+    rel_out = output.relative_to(outdir).as_posix() if outdir in output.parents else str(output)
+    return FileSummary(file=rel, output=rel_out, counts=dict(report.counts), rows=rows, key_filled=filled,
+                       key_total=total, customers=customers, findings=findings)
 
 
-def process(task: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
-    """Worker entry point: (source path, relative path, outdir, spec dir, as-of, lang) -> summary.
+def process(task: Task) -> FileSummary | Failure:
+    """Worker entry point: one workbook -> its summary, or the reason it cannot be read.
 
-    A file that cannot be read comes back as ``{"file", "error", "error_en", "code"}`` (the
-    reason in `lang` and in English, and the WorkbookError's code); so does an unexpected
-    failure (with its exception type, code ``""``), so one bad file never stops the batch.
+    A file that cannot be read comes back as a :class:`Failure` (the reason in the task's
+    language and in English, and the WorkbookError's code); so does an unexpected failure
+    (with its exception type, code ``"internal"``), so one bad file never stops the batch.
     """
-    from khbook.pipeline import refresh_file
-
-    src, rel, outdir, spec_dir, as_of_text, lang = task
-    spec = _spec(spec_dir)
-    as_of = dt.date.fromisoformat(as_of_text)
-    out = output_path(Path(outdir), rel)
+    spec = _spec(task.spec_dir)
+    as_of = dt.date.fromisoformat(task.as_of)
+    outdir = Path(task.outdir)
+    out = output_path(outdir, task.rel)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        result = refresh_file(src, out, spec=spec, as_of=as_of, lang=lang)
-        return summarize(result, rel, spec, as_of, Path(outdir))
+        result = refresh_file(task.src, out, spec=spec, as_of=as_of, lang=task.lang)
+        return file_summary(result, task.rel, spec, as_of, outdir)
     except WorkbookError as exc:
-        return {"file": rel, "error": exc.render_reason(spec, lang), "error_en": exc.reason, "code": exc.code}
+        return Failure(task.rel, exc.render_reason(spec, task.lang), exc.reason, exc.code)
     except KhbookError as exc:
-        return _failure(rel, getattr(exc, "message", str(exc)))
+        return failure(task.rel, spec, task.lang, "internal", getattr(exc, "message", str(exc)))
     except OSError as exc:
-        return _failure(rel, f"cannot read or write: {exc.strerror or exc}")
+        return failure(task.rel, spec, task.lang, "os_error", str(exc.strerror or exc))
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
         tb = traceback.extract_tb(exc.__traceback__)[-1]
-        return _failure(rel, f"internal error {type(exc).__name__}: {exc} (at {Path(tb.filename).name}:{tb.lineno}; please report)")
+        return failure(task.rel, spec, task.lang, "internal",
+                       f"{type(exc).__name__}: {exc}, {Path(tb.filename).name}:{tb.lineno}")
 
 
-def _failure(rel: str, reason: str) -> dict[str, Any]:
-    """A failure without an error code: the English reason in every language."""
-    return {"file": rel, "error": reason, "error_en": reason, "code": ""}
+def failure(rel: str, spec: Spec, lang: str, code: str, detail: str) -> Failure:
+    """A failure that is not a WorkbookError (``batch_files.<code>`` in labels.yaml, with the technical detail)."""
+    return Failure(rel, spec.text(f"batch_files.{code}", lang).format(detail=detail),
+                   spec.text(f"batch_files.{code}", "en").format(detail=detail), code)
