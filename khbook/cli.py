@@ -38,9 +38,20 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec)
     out = Path(args.output) if args.output else Path("客户管理模板.xlsm" if args.macro else "客户管理模板.xlsx")
-    write_template(spec, out, lang=args.lang, examples=args.examples, macro=args.macro)
-    print(f"wrote {out}")
+    written = write_template(spec, out, lang=args.lang, examples=args.examples, macro=args.macro)
+    print(f"wrote {written}")
+    note = _suffix_note(spec, args.lang, out, written)
+    if note:
+        print(f"khbook: note: {note}", file=sys.stderr)
     return 0
+
+
+def _suffix_note(spec: Spec, lang: str, asked: Path | None, written: Path) -> str:
+    """Why the output was written under another extension than asked ("" when it was not)."""
+    if asked is None or asked == written:
+        return ""
+    key = "to_xlsm" if written.suffix.lower() == ".xlsm" else "to_xlsx"
+    return spec.text(f"output_notes.{key}", lang).format(asked=asked, written=written)
 
 
 def _as_of(text: str | None) -> dt.date:
@@ -91,15 +102,20 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     result = refresh_file(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
     report = result.report
+    note = _suffix_note(spec, args.lang, result.requested, result.output)
     if args.format == "json":
         payload = report.to_dict()
         payload["output"] = str(result.output)
+        if note:
+            payload["note"] = note
         print(render_json(payload))
     else:
         c = report.counts
         labels = [f"{report.severity_label(k)} {v}" for k, v in c.items()]
         print(f"wrote {result.output}: {len(report.customers)} customers, " + ", ".join(labels)
               + f", {len(result.plan.changes)} computed values changed")
+        if note:
+            print(f"khbook: note: {note}", file=sys.stderr)
     return 1 if report.has_errors else 0
 
 
