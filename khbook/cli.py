@@ -54,6 +54,12 @@ def _suffix_note(spec: Spec, lang: str, asked: Path | None, written: Path) -> st
     return spec.text(f"output_notes.{key}", lang).format(asked=asked, written=written)
 
 
+def _debug_detail(exc: BaseException) -> None:
+    """With KHBOOK_DEBUG=1: the library's own words behind a plain-worded error, on a second line."""
+    if os.environ.get("KHBOOK_DEBUG") and isinstance(exc, WorkbookError) and exc.detail:
+        print(f"khbook: detail: {exc.detail}", file=sys.stderr)
+
+
 def _as_of(text: str | None) -> dt.date:
     if not text:
         return dt.date.today()
@@ -79,7 +85,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             status = 2
             line = exc.render(spec, args.lang)
             print(f"khbook: error: {line}", file=sys.stderr)
-            payloads.append({"file": str(path), "error": line, "error_en": str(exc), "code": exc.code})
+            _debug_detail(exc)
+            payload = {"file": str(path), "error": line, "error_en": str(exc), "code": exc.code}
+            if exc.detail:
+                payload["detail"] = exc.detail
+            payloads.append(payload)
             continue
         if report.has_errors and status == 0:
             status = 1
@@ -227,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KhbookError as exc:
         print(f"khbook: error: {render_error(exc, _error_spec(exc, args), getattr(args, 'lang', 'zh'))}", file=sys.stderr)
+        _debug_detail(exc)
         return 2
     except KeyboardInterrupt:
         print("khbook: interrupted", file=sys.stderr)

@@ -225,7 +225,8 @@ def _run_tasks(tasks: list[tuple[str, str, str, str, str, str]], jobs: int, prog
 def consolidate(summaries: list[dict[str, Any]], spec: Spec, *, mask: bool, lang: str = "zh") -> dict[str, Any]:
     """Per-file summaries -> the consolidated records (before month over month)."""
     files = [s for s in summaries if "error" not in s]
-    failed = [{"file": s["file"], "reason": s["error"], "reason_en": s.get("error_en", s["error"]), "code": s.get("code", "")}
+    failed = [{"file": s["file"], "reason": s["error"], "reason_en": s.get("error_en", s["error"]), "code": s.get("code", ""),
+               **({"detail": s["detail"]} if s.get("detail") else {})}
               for s in summaries if "error" in s]
     unknown_rep = "(no owner)" if lang == "en" else "(未填负责人)"
     for f in files:

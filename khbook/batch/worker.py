@@ -126,7 +126,8 @@ def process(task: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
     """Worker entry point: (source path, relative path, outdir, spec dir, as-of, lang) -> summary.
 
     A file that cannot be read comes back as ``{"file", "error", "error_en", "code"}`` (the
-    reason in `lang` and in English, and the WorkbookError's code); so does an unexpected
+    reason in `lang` and in English, and the WorkbookError's code; plus ``"detail"``, the
+    reader library's own words, when there are some); so does an unexpected
     failure (with its exception type, code ``""``), so one bad file never stops the batch.
     """
     from khbook.pipeline import refresh_file
@@ -140,7 +141,8 @@ def process(task: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
         result = refresh_file(src, out, spec=spec, as_of=as_of, lang=lang)
         return summarize(result, rel, spec, as_of, Path(outdir))
     except WorkbookError as exc:
-        return {"file": rel, "error": exc.render_reason(spec, lang), "error_en": exc.reason, "code": exc.code}
+        failed = {"file": rel, "error": exc.render_reason(spec, lang), "error_en": exc.reason, "code": exc.code}
+        return {**failed, "detail": exc.detail} if exc.detail else failed
     except KhbookError as exc:
         return _failure(rel, getattr(exc, "message", str(exc)))
     except OSError as exc:
