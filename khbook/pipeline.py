@@ -46,7 +46,7 @@ def _order(book: Book, spec: Spec, findings: list[Finding]) -> list[Finding]:
 
 def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> Report:
     """Check an already-read workbook (a file, or an open Excel book via xlwings)."""
-    ff = FindingFactory(spec, lang, file=raw.path)
+    ff = FindingFactory(spec, lang, file=Path(raw.path).name)
     book = read_book(raw, spec, ff, as_of=as_of)
     for sheet in spec.sheets:
         t = book.table(sheet.key)
