@@ -136,10 +136,12 @@ def load_raw(path: str | Path) -> RawBook:
     info = inspect_workbook(path)
     p = str(path)
     try:
-        if info.decrypted is None and posixpath.basename(info.workbook_part) == "workbook.xml":
-            wb = CalamineWorkbook.from_path(p)
-        else:
+        if posixpath.basename(info.workbook_part) != "workbook.xml":
             wb = CalamineWorkbook.from_filelike(_calamine_view(p, info))
+        elif info.decrypted is not None:
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(info.decrypted))
+        else:
+            wb = CalamineWorkbook.from_path(p)
     except Exception as exc:  # calamine raises its own error types for damaged files
         raise library_error(p, exc) from None
     hidden = set(info.hidden_sheets)
@@ -164,15 +166,13 @@ def load_raw(path: str | Path) -> RawBook:
 
 
 def _calamine_view(path: str, info: PackageInfo) -> io.BytesIO:
-    """The package as calamine can read it, in memory: decrypted, and with its workbook part
-    (and that part's relationships) also under the name calamine looks for, ``workbook.xml``
-    in the workbook part's folder (calamine does not follow the package relationships)."""
+    """The package as calamine can read it, in memory, with its workbook part (and that part's
+    relationships) under the name calamine looks for: ``workbook.xml`` in the workbook part's
+    folder (calamine finds the folder through ``_rels/.rels`` but not the part's name)."""
     main = info.workbook_part
     folder = posixpath.dirname(main)
     alias = {posixpath.join(folder, "workbook.xml"): main,
              part_rels(posixpath.join(folder, "workbook.xml")): part_rels(main)}
-    if posixpath.basename(main) == "workbook.xml":
-        alias = {}
     src = io.BytesIO(info.decrypted) if info.decrypted is not None else path
     out = io.BytesIO()
     with zipfile.ZipFile(src) as zf, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zo:
