@@ -130,6 +130,20 @@ def test_workbook_part_at_another_path(book: Path, spec: Spec, tmp_path: Path) -
     assert "异常清单" in openpyxl.load_workbook(out, read_only=True).sheetnames
 
 
+def test_absolute_and_differently_cased_targets(book: Path, tmp_path: Path, spec: Spec) -> None:
+    def absolute(name: str, data: bytes) -> tuple[str, bytes]:
+        new, data = _moved(name, data)
+        if name == "_rels/.rels":
+            data = data.replace(b'Target="book/main.xml"', b'Target="/Book/Main.xml"')
+        return new, data
+
+    path = _rewrite(book, tmp_path / "absolute.xlsx", absolute)
+    assert inspect_workbook(path).workbook_part == "book/main.xml"
+    assert _findings(path, spec) == _findings(book, spec)
+    out = refresh_file(path, tmp_path / "absolute.checked.xlsx", spec=spec, as_of=AS_OF).output
+    assert _findings(out, spec) == _findings(book, spec)
+
+
 def test_zip_without_a_workbook_part(tmp_path: Path, spec: Spec) -> None:
     path = tmp_path / "压缩包.xlsx"
     with zipfile.ZipFile(path, "w") as z:
