@@ -352,6 +352,18 @@ def test_library_words_become_user_words(book: Path, tmp_path: Path, code: str, 
     assert capsys.readouterr().err == f"khbook: error: {path}：{zh}{HINT_ZH}\nkhbook: detail: {library}\n"
 
 
+def test_unknown_library_words_stay_out_of_the_chinese_line(book: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = _rewrite(book, tmp_path / "坏.xlsx", _in_part("xl/workbook.xml", rb"</workbook>", b"</workbok>"))
+    assert main(["check", str(path), "--format", "json"]) == 2
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["error"] == (f"{path}：内部部件 xl/workbook.xml 不是格式正确的 XML"
+                                "（文件已损坏：请用 Excel 或 WPS 重新保存）")
+    assert payload["code"] == "bad_xml" and "workbok" in payload["detail"]
+    assert payload["error_en"] == (f"{path}: part xl/workbook.xml is not well-formed XML ({payload['detail']}) "
+                                   "(the file is damaged: re-save it in Excel or WPS)")
+
+
 # -- 8. the JSON file field --------------------------------------------------------------
 
 

@@ -231,8 +231,8 @@ def library_error(path: str, exc: BaseException, sheet: str | None = None) -> Wo
             break
         return WorkbookError(path, text, _HINT_RETRY, code=code, params=params)
     if sheet is not None:
-        return WorkbookError(path, f"sheet {sheet!r} cannot be read ({detail})", _HINT_RETRY,
-                             code="sheet_unreadable", params={"sheet": repr(sheet), "detail": detail})
+        return WorkbookError(path, f"sheet '{sheet}' cannot be read ({detail})", _HINT_RETRY,
+                             code="sheet_unreadable", params={"sheet": sheet, "detail": detail})
     return WorkbookError(path, f"cannot be read as a workbook ({detail})", _HINT_RETRY,
                          code="unreadable", params={"detail": detail})
 
