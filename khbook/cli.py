@@ -38,9 +38,26 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec)
     out = Path(args.output) if args.output else Path("客户管理模板.xlsm" if args.macro else "客户管理模板.xlsx")
-    write_template(spec, out, lang=args.lang, examples=args.examples, macro=args.macro, as_of=_as_of(args.as_of))
-    print(f"wrote {out}")
+    written = write_template(spec, out, lang=args.lang, examples=args.examples, macro=args.macro, as_of=_as_of(args.as_of))
+    print(f"wrote {written}")
+    note = _suffix_note(spec, args.lang, out, written)
+    if note:
+        print(f"khbook: note: {note}", file=sys.stderr)
     return 0
+
+
+def _suffix_note(spec: Spec, lang: str, asked: Path | None, written: Path) -> str:
+    """Why the output was written under another extension than asked ("" when it was not)."""
+    if asked is None or asked == written:
+        return ""
+    key = "to_xlsm" if written.suffix.lower() == ".xlsm" else "to_xlsx"
+    return spec.text(f"output_notes.{key}", lang).format(asked=asked, written=written)
+
+
+def _debug_detail(exc: BaseException) -> None:
+    """With KHBOOK_DEBUG=1: the library's own words behind a plain-worded error, on a second line."""
+    if os.environ.get("KHBOOK_DEBUG") and isinstance(exc, WorkbookError) and exc.detail:
+        print(f"khbook: detail: {exc.detail}", file=sys.stderr)
 
 
 def _as_of(text: str | None) -> dt.date:
@@ -68,7 +85,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             status = 2
             line = exc.render(spec, args.lang)
             print(f"khbook: error: {line}", file=sys.stderr)
-            payloads.append({"file": str(path), "error": line, "error_en": str(exc), "code": exc.code})
+            _debug_detail(exc)
+            payload = {"file": str(path), "error": line, "error_en": str(exc), "code": exc.code}
+            if exc.detail:
+                payload["detail"] = exc.detail
+            payloads.append(payload)
             continue
         if report.has_errors and status == 0:
             status = 1
@@ -91,15 +112,20 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     result = refresh_file(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
     report = result.report
+    note = _suffix_note(spec, args.lang, result.requested, result.output)
     if args.format == "json":
         payload = report.to_dict()
         payload["output"] = str(result.output)
+        if note:
+            payload["note"] = note
         print(render_json(payload))
     else:
         c = report.counts
         labels = [f"{report.severity_label(k)} {v}" for k, v in c.items()]
         print(f"wrote {result.output}: {len(report.customers)} customers, " + ", ".join(labels)
               + f", {len(result.plan.changes)} computed values changed")
+        if note:
+            print(f"khbook: note: {note}", file=sys.stderr)
     return 1 if report.has_errors else 0
 
 
@@ -249,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KhbookError as exc:
         print(f"khbook: error: {render_error(exc, _error_spec(exc, args), getattr(args, 'lang', 'zh'))}", file=sys.stderr)
+        _debug_detail(exc)
         return 2
     except KeyboardInterrupt:
         print("khbook: interrupted", file=sys.stderr)

@@ -14,11 +14,13 @@ The input file is never touched; the copy is written atomically to a new path (d
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from khbook.base.fsutil import refuse_overwrite
+from khbook.base.errors import Hint, WorkbookError
+from khbook.base.fsutil import refuse_overwrite, workbook_suffix
 from khbook.checks.crosssheet import run_rules
 from khbook.checks.schema import validate_book
 from khbook.checks.units import amounts_in_yuan
@@ -65,7 +67,7 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
     changes = computed_changes(book, customers, spec, lang)
     changed = report_changes(changes, book, spec, lang=lang, file=file)
     findings = [*read.stage.findings, *columns.stage.findings, *cross.findings, *units.findings, *changed.findings]
-    return Report(file, as_of, lang, _order(book, spec, findings), customers, summarize(customers, spec), spec, book,
+    return Report(raw.path, as_of, lang, _order(book, spec, findings), customers, summarize(customers, spec), spec, book,
                   changes=changes, untrusted=untrusted)
 
 
@@ -90,13 +92,17 @@ def plan_refresh(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh",
 
 @dataclass
 class RefreshResult:
-    """What :func:`refresh_file` did: the report, the copy's path, the plan and the patcher's counts."""
+    """What :func:`refresh_file` did: the report, the copy's path, the plan and the patcher's counts.
 
+    ``output`` is the path written; ``requested`` the path asked for, when its extension
+    did not fit the workbook (a macro book is written as .xlsm, any other as .xlsx).
+    """
 
     report: Report
     output: Path
     plan: Plan
     stats: PatchStats
+    requested: Path | None = None
 
 
 def default_output(src: Path) -> Path:
@@ -113,16 +119,42 @@ def apply_plan(src: Path, dst: Path, plan: Plan) -> PatchStats:
 
 def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec | None = None,
                  as_of: dt.date | None = None, lang: str = "zh", now: dt.datetime | None = None) -> RefreshResult:
-    """Check `src`, then write its annotated copy to `dst` (never onto `src`)."""
+    """Check `src`, then write its annotated copy to `dst` (never onto `src`).
+
+    The copy's extension follows its content: a macro workbook is written as .xlsm and any
+    other as .xlsx, whatever `dst` says (``RefreshResult.requested`` keeps what was asked).
+    A book encrypted with Excel's default password is read decrypted and its copy is
+    written unencrypted (that password protects nothing: every program knows it).
+    """
     src = Path(src)
-    out = Path(dst) if dst is not None else default_output(src)
-    refuse_overwrite(src, out)
+    asked = Path(dst) if dst is not None else default_output(src)
+    refuse_overwrite(src, asked)
     spec = spec or load_spec()
     raw = load_raw(src)
     try:
+        out = workbook_suffix(asked, raw.kind)
+        refuse_overwrite(src, out)
         report, plan = plan_refresh(raw, spec, as_of=as_of or dt.date.today(), lang=lang, now=now)
+        decrypted = raw.decrypted
     finally:
         raw.close()
     del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
-    stats = apply_plan(src, out, plan)
-    return RefreshResult(report, out, plan, stats)
+    if decrypted is None:
+        stats = apply_plan(src, out, plan)
+    else:
+        stats = _apply_decrypted(src, decrypted, out, plan)
+    return RefreshResult(report, out, plan, stats, requested=asked if out != asked and dst is not None else None)
+
+
+def _apply_decrypted(src: Path, package: bytes, out: Path, plan: Plan) -> PatchStats:
+    """Patch the decrypted package (kept in a private temporary folder while it is written)."""
+    with tempfile.TemporaryDirectory(prefix="khbook-") as folder:
+        plain = Path(folder) / f"decrypted{src.suffix}"
+        plain.write_bytes(package)
+        try:
+            return apply_plan(plain, out, plan)
+        except WorkbookError as exc:
+            if exc.path != str(plain):
+                raise
+            raise WorkbookError(str(src), exc.message, Hint(exc.hint_code, exc.hint), code=exc.code,
+                                params=exc.params) from None

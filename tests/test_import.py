@@ -205,7 +205,7 @@ def test_amount_units_from_the_header_and_json_report(tmp_path, spec, capsys):
     assert [(c["column"], c["target"], c["how"], c["kind"]) for c in d["sources"][0]["columns"]] == [
         ("A", "customers.name", "header", "company"), ("B", "customers.annual_amount", "content", "amount"),
         ("C", "contacts.name", "content", "person")]
-    assert d["check"]["file"] == "out.xlsx"
+    assert d["check"]["file"] == str(out)  # the path as given, like `khbook check --format json`
     # 元 in the header: 250000 元 is 25 万元
     assert fields(out, "客户基础信息", "客户名称", "年交易额(万元)") == [("南京示例建材厂", 25), ("合肥示例医药有限公司", 0.12)]
 

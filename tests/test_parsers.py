@@ -423,7 +423,8 @@ def test_phones(raw, expected):
     ],
 )
 def test_bad_phones(raw, detail):
-    assert check_phone(raw) == Parsed(None, "bad_phone", detail)
+    p = check_phone(raw)
+    assert (p.value, p.rule, p.detail) == (None, "bad_phone", detail)
 
 
 def test_phone_blank_and_not_applicable():

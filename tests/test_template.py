@@ -20,7 +20,7 @@ from email_validator import validate_email
 from lxml import etree
 from stdnum.cn import uscc
 
-from khbook.base.errors import KhbookError, SpecError
+from khbook.base.errors import SpecError
 from khbook.spec import Spec, default_spec_dir, load_spec
 from khbook.template.examples import example_records
 from khbook.template.validation import reference_name, rule_kind
@@ -221,11 +221,12 @@ def test_refuses_a_list_item_over_255(tmp_path):
     assert (Path(err.value.file).name, err.value.key) == ("lists.yaml", "source[6].zh")
 
 
-def test_macro_needs_an_xlsm_name(tmp_path, spec):
+def test_extension_follows_the_content(tmp_path, spec):
     # the macro workbook itself is tested in tests/test_xlwings_remote.py
-    with pytest.raises(KhbookError, match=r"--macro.*\.xlsm"):
-        write_template(spec, tmp_path / "t.xlsx", macro=True)
-    assert not (tmp_path / "t.xlsx").exists() and not (tmp_path / "t.py").exists()
+    assert write_template(spec, tmp_path / "t.xlsx", macro=True) == tmp_path / "t.xlsm"
+    assert not (tmp_path / "t.xlsx").exists() and (tmp_path / "t.py").is_file()
+    assert write_template(spec, tmp_path / "u.xlsm") == tmp_path / "u.xlsx"
+    assert not (tmp_path / "u.xlsm").exists()
 
 
 def test_output_is_deterministic(tmp_path, spec):

@@ -649,8 +649,6 @@ def test_template_macro_refuses_bad_names(tmp_path: Path, spec: Any) -> None:
     from khbook.base.errors import KhbookError
     from khbook.template.writer import write_template
 
-    with pytest.raises(KhbookError, match=r"must end in \.xlsm"):
-        write_template(spec, tmp_path / "客户.xlsx", macro=True)
     with pytest.raises(KhbookError, match="Python identifier"):
         write_template(spec, tmp_path / "客户管理-张三.xlsm", macro=True)
     assert list(tmp_path.iterdir()) == []
@@ -662,8 +660,15 @@ def test_template_macro_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     monkeypatch.chdir(tmp_path)
     assert main(["template", "--macro"]) == 0
     assert (tmp_path / "客户管理模板.xlsm").is_file() and (tmp_path / "客户管理模板.py").is_file()
-    assert main(["template", "--macro", "-o", "x.xlsx"]) != 0
-    assert ".xlsm" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["template", "--macro", "-o", "x.xlsx"]) == 0  # a macro workbook is written as .xlsm, and said so
+    out, err = capsys.readouterr()
+    assert out == "wrote x.xlsm\n"
+    assert err == ("khbook: note: 已保存为 x.xlsm，而不是 x.xlsx：这个工作簿带宏，扩展名必须是 .xlsm，否则 Excel 打不开\n")
+    assert (tmp_path / "x.xlsm").is_file() and (tmp_path / "x.py").is_file() and not (tmp_path / "x.xlsx").exists()
+    assert main(["template", "--macro", "-o", "y.xlsx", "--lang", "en"]) == 0
+    assert capsys.readouterr().err == ("khbook: note: wrote y.xlsm instead of y.xlsx: the workbook has macros, so it must "
+                                       "end in .xlsm (Excel does not open a macro workbook named .xlsx)\n")
 
 
 def test_template_macro_validates_like_the_xlsx(macro_books: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

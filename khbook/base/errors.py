@@ -60,6 +60,12 @@ class WorkbookError(KhbookError):
         super().__init__(f"{path}: {self.reason}")
 
     @property
+    def detail(self) -> str:
+        """The underlying library's own text, when there is one (``""`` otherwise): kept for the
+        JSON's ``detail`` field and ``KHBOOK_DEBUG=1``, while the message says it in plain words."""
+        return str(self.params.get("detail", ""))
+
+    @property
     def reason(self) -> str:
         """The English message and hint, without the path (``"MESSAGE (HINT)"``)."""
         return f"{self.message} ({self.hint})" if self.hint else self.message

@@ -74,3 +74,21 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+WORKBOOK_SUFFIXES = {"xlsx": ".xlsx", "xlsm": ".xlsm"}
+
+
+def workbook_suffix(path: str | Path, kind: str) -> Path:
+    """`path` with the extension its content needs: ``.xlsm`` for a macro workbook (``kind``
+    ``"xlsm"``), ``.xlsx`` for any other. Excel refuses a macro package named .xlsx and a
+    plain one named .xlsm, so every writer names its output through this. An .xlsx/.xlsm
+    extension is replaced, any other is kept and the right one appended."""
+    target = Path(path)
+    want = WORKBOOK_SUFFIXES[kind]
+    suffix = target.suffix.lower()
+    if suffix == want:
+        return target
+    if suffix in WORKBOOK_SUFFIXES.values():
+        return target.with_suffix(want)
+    return target.with_name(target.name + want)

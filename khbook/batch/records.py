@@ -116,6 +116,7 @@ class Failure:
     reason: str
     reason_en: str
     code: str = ""
+    detail: str = ""                 # the reader library's own words, when it gave some (batch.json only)
 
 
 @dataclass
@@ -131,6 +132,7 @@ class FileEntry:
     customers: int = 0
     errors: int = 0
     output: str | None = None        # the annotated copy, relative to the output folder
+    detail: str = ""                 # a refusal's technical detail (the reader library's words), for scripts
 
 
 @dataclass

@@ -193,7 +193,7 @@ def _entries(found: Discovery, results: list[FileSummary | Failure], spec: Spec,
     out: list[FileEntry] = []
     for r in results:
         if isinstance(r, Failure):
-            out.append(FileEntry(r.file, Status.REFUSED, r.reason, r.reason_en, r.code))
+            out.append(FileEntry(r.file, Status.REFUSED, r.reason, r.reason_en, r.code, detail=r.detail))
         else:
             copy = r.file in found.copies_read
             out.append(FileEntry(r.file, Status.PROCESSED, text["copy_read"] if copy else "", en["copy_read"] if copy else "",

@@ -131,7 +131,7 @@ def process(task: Task) -> FileSummary | Failure:
         result = refresh_file(task.src, out, spec=spec, as_of=as_of, lang=task.lang)
         return file_summary(result, task.rel, spec, as_of, outdir)
     except WorkbookError as exc:
-        return Failure(task.rel, exc.render_reason(spec, task.lang), exc.reason, exc.code)
+        return Failure(task.rel, exc.render_reason(spec, task.lang), exc.reason, exc.code, exc.detail)
     except KhbookError as exc:
         return failure(task.rel, spec, task.lang, "internal", getattr(exc, "message", str(exc)))
     except OSError as exc:

@@ -243,8 +243,15 @@ class Package:
 
     def targets(self, part: str, type_: str | None = None) -> list[tuple[Rel, str]]:
         """(relationship, resolved part name) for the internal rels of `part`."""
-        return [(r, resolve(part, r.target)) for r in self.rels(part)
+        return [(r, self.canonical(resolve(part, r.target))) for r in self.rels(part)
                 if not r.external and (type_ is None or r.type == type_)]
+
+    def canonical(self, name: str) -> str:
+        """The package's own spelling of a part name (OPC part names compare case-insensitively)."""
+        if self.exists(name):
+            return name
+        lower = name.lower()
+        return next((n for n in self.part_names() if n.lower() == lower and self.exists(n)), name)
 
     def _flush_rels(self) -> None:
         for name in sorted(self._rels_dirty):

@@ -8,6 +8,7 @@ appended and the `count` attributes updated. Identical entries are reused.
 from __future__ import annotations
 
 import copy
+import posixpath
 import re
 
 from lxml import etree
@@ -44,13 +45,14 @@ class Styles:
     def __init__(self, pkg: Package, workbook_part: str) -> None:
         self.pkg = pkg
         found = pkg.targets(workbook_part, RT_STYLES)
-        if found:
+        if found and pkg.exists(found[0][1]):
             self.part = found[0][1]
             self.root = pkg.xml(self.part)
-        else:
-            self.part = "xl/styles.xml"
+        else:  # no stylesheet (LibreOffice writes such packages), or a dangling relationship to one
+            self.part = found[0][1] if found else posixpath.join(posixpath.dirname(workbook_part), "styles.xml")
             self.root = etree.fromstring(_MINIMAL)
-            pkg.add_rel(workbook_part, RT_STYLES, self.part)
+            if not found:
+                pkg.add_rel(workbook_part, RT_STYLES, self.part)
             pkg.put(self.part, self.root, CT_STYLES)
         self.dirty = False
         self._xf_cache: dict[tuple, int] = {}

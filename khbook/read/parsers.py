@@ -70,6 +70,7 @@ class Parsed:
     value: Any
     rule: str | None = None
     detail: str = ""
+    shown: str | None = None  # the part of the cell a finding names (default: the whole cell)
 
     @property
     def ok(self) -> bool:
@@ -614,21 +615,65 @@ def _too_short(part: str) -> bool:
     return 0 < len(digits) < 10 or (digits.startswith("1") and len(digits) < 11)
 
 
+# Shorthand for more numbers of the same office, after a full one: ``65759515/6/7`` (a suffix
+# replaces the last digits of the previous number), ``021-65757819/55155305`` (a bare local
+# number inherits the previous one's area code), ``66075620/1-8012`` (either, with an extension).
+_SHORTHAND = re.compile(r"(\d{1,8})(?:\s*(?:-|ext\.)\s*(\d{1,6}))?")
+_OFFICE = re.compile(r"0(\d{2,3})-(\d{7,8})(?: ext\. (\d+))?|(1\d{10})")
+_MAX_SUFFIX = 4
+
+
+def _office(formatted: str) -> tuple[str, str, str] | None:
+    """(area code, local number, extension) of a number as :func:`_one_phone` formats it
+    (a mobile has no area code); None for a number abroad."""
+    m = _OFFICE.fullmatch(formatted)
+    if m is None:
+        return None
+    if m[4]:
+        return "", m[4], ""
+    return m[1], m[2], m[3] or ""
+
+
+def _expand(part: str, prev: tuple[str, str, str] | None) -> tuple[str, str] | None:
+    """A shorthand `part` after the number `prev` -> (text to parse, text to show), else None."""
+    m = _SHORTHAND.fullmatch(part) if prev is not None else None
+    if m is None or prev is None or (m[1].startswith("0") and len(m[1]) >= 3):  # 021-1234: an area code
+        return None
+    digits, ext = m[1], m[2]
+    area, local, prev_ext = prev
+    if prev_ext and ext is None and len(digits) == len(prev_ext):
+        number, ext = local, digits          # another extension of the same line
+    elif area and len(digits) == len(local) and digits[0] not in "01":
+        number = digits                      # a bare local number: the same area code
+    elif len(digits) <= _MAX_SUFFIX and len(digits) < len(local):
+        number = local[:-len(digits)] + digits
+    else:
+        return None
+    base = f"0{area}-{number}" if area else number
+    return (f"{base} ext. {ext}", f"{base}-{ext}") if ext else (base, base)
+
+
 @lru_cache(maxsize=_CACHE)
 def _phone_text(s: str) -> Parsed:
     if len(s) == 11 and _MOBILE.fullmatch(s):
         one = _one_phone(s)
         return Parsed(one) if one else _BAD_PHONE["unrecognised"]
     out: list[str] = []
-    for raw in _PHONE_SPLIT.split(s):
-        part = raw.strip()
-        if not part:
-            continue
-        part = _EXT_WORD.sub(" ext. ", part)
+    parts = [p.strip() for p in _PHONE_SPLIT.split(s) if p.strip()]
+    prev: tuple[str, str, str] | None = None
+    for raw in parts:
+        part = _EXT_WORD.sub(" ext. ", raw)
         part = _LANDLINE_EXT.sub(r"\1 ext. \2", part) if "ext." not in part else part
+        expanded = _expand(part, prev)
+        shown = raw
+        if expanded is not None:
+            part, shown = expanded
         one = _one_phone(part)
         if one is None:
-            return _BAD_PHONE["too_short" if _too_short(part) else "unrecognised"]
+            bad = _BAD_PHONE["too_short" if _too_short(part) else "unrecognised"]
+            # a cell of several numbers: the finding names the bad one alone
+            return bad if len(parts) == 1 and expanded is None else Parsed(None, bad.rule, bad.detail, shown)
+        prev = _office(one)
         if one not in out:
             out.append(one)
     return Parsed(" / ".join(out)) if out else _BLANK
@@ -638,7 +683,10 @@ def check_phone(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed:
     """A phone cell -> ``Parsed("13812345678 / 010-12345678 ext. 8001")``.
 
     Validated with phonenumbers (``parse(s, "CN")`` + ``is_valid_number``); any invalid
-    number makes the cell ``bad_phone`` (detail ``too_short`` below 10 digits).
+    number makes the cell ``bad_phone`` (detail ``too_short`` below 10 digits), naming that
+    number alone (``Parsed.shown``) when the cell holds several. The office shorthand
+    ``021-65759515/6/7``, ``021-65757819/55155305`` and ``021-66075620/1-8012`` is expanded
+    first, each number validated by itself.
     `not_applicable` words (e.g. 暂无) give ``Parsed(None)``.
     """
     if v is None:

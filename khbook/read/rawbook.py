@@ -13,17 +13,22 @@ downstream (reader, checks, classifier) is shared.
 
 from __future__ import annotations
 
+import io
+import posixpath
 import re
+import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.excel import col_index
 from khbook.base.xmlsafe import parse_xml
-from khbook.read.safety import inspect_workbook, read_member
+from khbook.read import limits
+from khbook.read.safety import PackageInfo, inspect_workbook
+from khbook.read.zipcheck import local, part_rels, read_member, resolve_target
 
 _HINT_RETRY = Hint("resave_retry_xlsx", "open it in Excel or WPS, save it again as .xlsx and retry")
 
@@ -70,6 +75,9 @@ class RawBook:
     date1904: bool = False
     kind: str = "xlsx"
     closer: Callable[[], None] | None = field(default=None, repr=False)
+    # the decrypted package when the file was encrypted with Excel's default password
+    # (the patcher writes the annotated copy from it)
+    decrypted: bytes | None = field(default=None, repr=False)
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.sheets]
@@ -85,34 +93,24 @@ _CELL_ERR = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?\bt="e"[^>]*>(?
 _CELL_ERR2 = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
 
 
-def _sheet_parts(zf: zipfile.ZipFile, path: str) -> dict[str, str]:
-    """Sheet name -> part name inside the package."""
-
-    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-    wb = parse_xml(read_member(zf, "xl/workbook.xml", limit=64 * 1024**2), path=path, part="xl/workbook.xml")
-    rels_name = "xl/_rels/workbook.xml.rels"
-    if rels_name not in zf.namelist():
+def _sheet_parts(zf: zipfile.ZipFile, path: str, workbook_part: str) -> dict[str, str]:
+    """Sheet name -> part name inside the package (through the workbook part's relationships)."""
+    wb = parse_xml(read_member(zf, workbook_part, limit=limits.MAX_PART_BYTES), path=path, part=workbook_part)
+    rels = part_rels(workbook_part)
+    if rels not in zf.namelist():
         return {}
-    rels = parse_xml(read_member(zf, rels_name, limit=16 * 1024**2), path=path, part=rels_name)
-    targets = {}
-    for r in rels:
-        target = r.get("Target", "")
-        if target.startswith("/"):
-            part = target.lstrip("/")
-        else:
-            part = str(PurePosixPath("xl") / target)
-        targets[r.get("Id")] = part
+    root = parse_xml(read_member(zf, rels, limit=16 * 1024**2), path=path, part=rels)
+    targets = {r.get("Id"): resolve_target(workbook_part, r.get("Target", "")) for r in root}
     out = {}
-    for s in wb.iter(f"{ns_main}sheet"):
-        rid = s.get(f"{ns_rel}id")
-        if rid in targets:
-            out[s.get("name")] = targets[rid]
+    for s in wb.iter():
+        if isinstance(s.tag, str) and local(s.tag) == "sheet":
+            rid = next((v for k, v in s.attrib.items() if local(k) == "id" and k != "id"), None)
+            if rid in targets:
+                out[s.get("name")] = targets[rid]
     return out
 
 
 def _error_cells(zf: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
-
     if part not in zf.namelist():
         return {}
     data = read_member(zf, part, limit=2 * 1024**3)
@@ -129,20 +127,23 @@ def load_raw(path: str | Path) -> RawBook:
     """Read every sheet of a workbook file into a RawBook (after the safety gate)."""
     from python_calamine import CalamineWorkbook
 
-
     info = inspect_workbook(path)
     p = str(path)
     try:
-        wb = CalamineWorkbook.from_path(p)
+        if posixpath.basename(info.workbook_part) != "workbook.xml":
+            wb = CalamineWorkbook.from_filelike(_calamine_view(p, info))
+        elif info.decrypted is not None:
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(info.decrypted))
+        else:
+            wb = CalamineWorkbook.from_path(p)
     except Exception as exc:  # calamine raises its own error types for damaged files
-        detail = _short(exc)
-        raise WorkbookError(p, f"cannot be read as a workbook ({detail})", _HINT_RETRY,
-                            code="unreadable", params={"detail": detail}) from None
+        raise library_error(p, exc) from None
     hidden = set(info.hidden_sheets)
     sheets: list[RawSheet] = []
     try:
-        with zipfile.ZipFile(p) as zf:
-            parts = _sheet_parts(zf, p)
+        with zipfile.ZipFile(p if info.decrypted is None else io.BytesIO(info.decrypted)) as zf:
+            zf.filename = p
+            parts = _sheet_parts(zf, p, info.workbook_part)
             for meta in wb.sheets_metadata:
                 if str(meta.typ).split(".")[-1] != "WorkSheet":
                     continue
@@ -155,7 +156,34 @@ def load_raw(path: str | Path) -> RawBook:
     except BaseException:
         wb.close()
         raise
-    return RawBook(p, sheets, info.date1904, info.kind, closer=wb.close)
+    return RawBook(p, sheets, info.date1904, info.kind, closer=wb.close, decrypted=info.decrypted)
+
+
+def _calamine_view(path: str, info: PackageInfo) -> io.BytesIO:
+    """The package as calamine can read it, in memory, with its workbook part (and that part's
+    relationships) under the name calamine looks for: ``workbook.xml`` in the workbook part's
+    folder (calamine finds the folder through ``_rels/.rels`` but not the part's name)."""
+    main = info.workbook_part
+    folder = posixpath.dirname(main)
+    alias = {posixpath.join(folder, "workbook.xml"): main,
+             part_rels(posixpath.join(folder, "workbook.xml")): part_rels(main)}
+    src = io.BytesIO(info.decrypted) if info.decrypted is not None else path
+    out = io.BytesIO()
+    with zipfile.ZipFile(src) as zf, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zo:
+        names = set(zf.namelist())
+        for name in zf.namelist():
+            if name not in alias:
+                _copy_member(zf, zo, name, name)
+        for name, original in alias.items():
+            if original in names:
+                _copy_member(zf, zo, original, name)
+    out.seek(0)
+    return out
+
+
+def _copy_member(zf: zipfile.ZipFile, zo: zipfile.ZipFile, name: str, as_name: str) -> None:
+    with zf.open(name) as fin, zo.open(as_name, "w", force_zip64=True) as fout:
+        shutil.copyfileobj(fin, fout, limits.CHUNK)
 
 
 def _loader(wb: Any, path: str, name: str) -> Callable[[], list[list[Any]]]:
@@ -163,10 +191,44 @@ def _loader(wb: Any, path: str, name: str) -> Callable[[], list[list[Any]]]:
         try:
             return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as exc:  # calamine's own error types
-            detail = _short(exc)
-            raise WorkbookError(path, f"sheet {name!r} cannot be read ({detail})", _HINT_RETRY,
-                                code="sheet_unreadable", params={"sheet": repr(name), "detail": detail}) from None
+            raise library_error(path, exc, name) from None
     return load
+
+
+# What the reader library's own messages mean, in words a user understands; the library's
+# text stays in the error's ``detail`` (the JSON's detail field, KHBOOK_DEBUG=1).
+# pattern: (code, English message); the code names the message in labels.yaml `errors`.
+_LIBRARY_CAUSES: dict[str, tuple[str, str]] = {
+    "Unrecognized sheet:state: ?(?P<state>\\S*)": ("sheet_state", (
+        "lists a sheet whose visibility is written as \"{state}\", which Excel never writes "
+        "(the file was made by another program)")),
+    "Range is missing the expected (?:row|column) component": ("bad_range", (
+        "has a cell range without its row or column in sheet \"{sheet}\" (the file was made by another program)")),
+    "Relationship not found": ("missing_relationship", (
+        "lists a sheet that is missing from the file (the package is incomplete)")),
+}
+
+
+def library_error(path: str, exc: BaseException, sheet: str | None = None) -> WorkbookError:
+    """A reader (calamine) failure as a WorkbookError: a known cause in plain words, else the library's text."""
+    detail = _short(exc)
+    for pattern, (code, message) in _LIBRARY_CAUSES.items():
+        m = re.search(pattern, detail)
+        if m is None:
+            continue
+        params: dict[str, object] = {**m.groupdict(), "detail": detail}
+        if sheet is not None:
+            params["sheet"] = sheet
+        try:
+            text = message.format(**params)
+        except KeyError:  # a sheet-level cause raised without a sheet: the library's words
+            break
+        return WorkbookError(path, text, _HINT_RETRY, code=code, params=params)
+    if sheet is not None:
+        return WorkbookError(path, f"sheet '{sheet}' cannot be read ({detail})", _HINT_RETRY,
+                             code="sheet_unreadable", params={"sheet": sheet, "detail": detail})
+    return WorkbookError(path, f"cannot be read as a workbook ({detail})", _HINT_RETRY,
+                         code="unreadable", params={"detail": detail})
 
 
 def _short(exc: BaseException) -> str:

@@ -304,7 +304,8 @@ def read_table(
             if p.rule is not None:
                 rule = spec.rule(p.rule)
                 ff.add(p.rule, sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
-                       field=k, customer_id=cids[i], value=v, detail=rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail)
+                       field=k, customer_id=cids[i], value=v if p.shown is None else p.shown,
+                       detail=rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail)
                 if rule.severity == "error":
                     bad.add((r, k))
                     out.append(empty)

@@ -28,7 +28,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from khbook.base.errors import Hint, KhbookError, WorkbookError
 from khbook.base.excel import MARK_COLOURS
-from khbook.base.fsutil import atomic_output
+from khbook.base.fsutil import atomic_output, workbook_suffix
 from khbook.spec import LANGS, Column, Sheet, Spec
 from khbook.template.instructions import instruction_lines
 from khbook.template.styles import DATA_STYLE, HEADER_STYLE, column_state
@@ -256,9 +256,12 @@ def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: 
 
     With ``macro``: an .xlsm with xlwings' VBA project and a 刷新分类 button on the
     instructions sheet and the first data sheet, plus the companion ``<stem>.py`` beside it
-    (see :mod:`khbook.template.macro`).
+    (see :mod:`khbook.template.macro`). The extension follows the content (.xlsm with
+    ``macro``, else .xlsx, see :func:`khbook.base.fsutil.workbook_suffix`): returns the
+    path written.
     """
-    companion = _macro_preflight(Path(path)) if macro else None
+    path = workbook_suffix(path, "xlsm" if macro else "xlsx")
+    companion = _macro_preflight(path) if macro else None
     if lang not in LANGS:
         raise KhbookError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     if examples < 0:
@@ -304,9 +307,6 @@ def _macro_preflight(target: Path) -> Path:
     companion module's path."""
     from khbook.template.macro import MacroUnavailable, companion_name, vba_project_bin
 
-    if target.suffix.lower() != ".xlsm":
-        raise KhbookError(f"--macro writes a macro-enabled workbook: the output name must end in .xlsm, not {target.name!r} "
-                          "(e.g. -o 客户管理模板.xlsm)")
     try:
         name = companion_name(target)
         vba_project_bin()
