@@ -435,7 +435,7 @@ def _parse_labels(directory: Path) -> dict[str, Text | TextList]:
 
 # Areas a spec copy may leave out (or leave incomplete): their entries come from the built-in labels.yaml.
 # The error texts are added as khbook learns new refusals; a copy made earlier must keep loading.
-OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints")
+OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "kit")
 
 
 @cache
