@@ -213,9 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kit", help="write the team kit: installer, button workbook, drag-and-drop scripts (folder + zip)",
                        description="Write the folder an ops person hands to a sales team, and DIR.zip: the khbook wheel, "
-                                   "the 刷新分类 button workbook (.xlsm) set up for the environment the installer creates, "
-                                   "安装.bat / install.command / install.sh, drag-and-drop scripts for a workbook (check) "
-                                   "and a folder (monthly summary), the xlwings Lite files and 使用说明.txt.")
+                                   "the button workbook (.xlsm) set up for the Python environment the installer creates, "
+                                   "installers for Windows (.bat), macOS (.command) and Linux (.sh), drag-and-drop scripts for "
+                                   "a workbook (check) and a folder (monthly summary), the xlwings Lite files and plain-language "
+                                   "instructions (in --lang).")
     p.add_argument("-o", "--output", metavar="DIR", required=True, help="the kit folder to write (an earlier kit there is replaced); DIR.zip is written beside it")
     _add_lang(p)
     p.add_argument("--wheel", metavar="FILE", help="khbook wheel to put in the kit (default: build one from this checkout; make dist writes dist/khbook-*.whl)")
