@@ -324,3 +324,28 @@ def test_drop_scripts_run_on_a_workbook_and_a_folder(installed: dict[str, Any]) 
     done = _run(["sh", str(kit.folder / "拖入工作簿-检查.command"), str(bad)], env=env, cwd=str(base))
     assert done.returncode == 1 and "没有生成结果" in done.stdout
     assert len(opened.read_text(encoding="utf-8").splitlines()) == 2
+
+
+@pytest.mark.slow
+def test_windows_wheels_for_an_offline_install(tmp_path: Path) -> None:
+    from khbook.base.errors import KhbookError
+    from khbook.kit.build import build_wheel, download_windows_wheels
+    from khbook.template.macro import xlwings_version
+
+    wheel = build_wheel(tmp_path / "dist")
+    try:
+        names = download_windows_wheels(wheel, xlwings_version(), "3.12", tmp_path / "windows")
+    except KhbookError as exc:
+        pytest.skip(f"no package index reachable: {exc}")
+    tops = {n.split("-")[0].lower() for n in names}
+    # every dependency, for Windows, including what only Windows needs (pip cannot see those markers)
+    assert {"khbook", "pandas", "numpy", "lxml", "python_calamine", "xlwings", "pywin32", "openpyxl", "pandera"} <= tops
+    compiled = [n for n in names if not n.endswith("-none-any.whl")]
+    assert compiled and all(n.endswith(("-cp312-cp312-win_amd64.whl", "-cp312-abi3-win_amd64.whl")) for n in compiled), compiled
+    # and the installer then installs from them alone, with that Python
+    spec = load_spec()
+    kit = build_kit(tmp_path / "kit", spec=spec, wheel=wheel, windows_python="3.12")
+    install = (kit.folder / "安装.bat").read_text(encoding="utf-8")
+    assert 'py -3.12 -m venv "%KHBOOK_ENV%"' in install
+    assert '--no-index --find-links "%KIT%安装包\\windows"' in install
+    assert {f"安装包/windows/{n}" for n in kit.windows_wheels} <= set(kit.files)

@@ -39,6 +39,9 @@ ENV_POSIX = "$HOME/.khbook/env"
 PYTHON_MIN = "3.11"
 #: The sub-folder of the packages folder with the Windows wheels for an offline install.
 WINDOWS_DIR = "windows"
+#: Requirements only Windows has (pip evaluates markers for the machine it runs on, not for
+#: --platform, so these are named): xlwings needs pywin32 there; pandas' time zones need tzdata.
+WINDOWS_ONLY = ("pywin32>=224", "tzdata")
 #: Where requirements.txt points until the ops person names the team's web address.
 LITE_URL_PLACEHOLDER = "https://example.com/khbook"
 
@@ -103,7 +106,7 @@ def build_wheel(dest: Path) -> Path:
 def download_windows_wheels(wheel: Path, xlwings: str, python: str, dest: Path) -> list[str]:
     """Every dependency of ``wheel`` and xlwings as Windows (win_amd64) wheels for CPython ``python``."""
     _pip(["download", "--quiet", "--only-binary=:all:", "--platform", "win_amd64", "--implementation", "cp",
-          "--python-version", python, "--dest", str(dest), str(wheel), f"xlwings=={xlwings}"],
+          "--python-version", python, "--dest", str(dest), str(wheel), f"xlwings=={xlwings}", *WINDOWS_ONLY],
          f"downloading the Windows wheels for Python {python}")
     return sorted(p.name for p in dest.glob("*.whl"))
 

@@ -159,7 +159,8 @@ def companion_py(workbook_stem: str) -> str:
     return (
         f'"""Companion of {workbook_stem}.xlsm: its 刷新分类 button runs main() through xlwings.\n'
         "\n"
-        "Keep this file next to the workbook, with the same name. Needs: pip install khbook xlwings\n"
+        "Keep this file next to the workbook, with the same name. Needs khbook and xlwings in the\n"
+        "Python that xlwings starts (the team kit's installer puts both there; see khbook kit).\n"
         '"""\n'
         "\n"
         "\n"
