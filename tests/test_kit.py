@@ -36,7 +36,7 @@ ZH_FILES = {
 }
 #: What a kit .bat may run: cmd built-ins, Windows programs, and the environment's own executables.
 BAT_COMMANDS = {"@echo", "echo", "echo.", "chcp", "setlocal", "set", "if", "goto", "pause", "exit", "rem", "shift",
-                "start", "where", "py", "powershell"}
+                "start", "where", "py", "powershell", "%PYCMD%"}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,8 @@ def test_kit_workbook_has_vba_buttons_and_xlwings_conf_for_the_installed_env(kit
     assert settings == xlwings_settings()
     # the installers create the environment exactly where the sheet points
     install_bat = (kit.folder / "安装.bat").read_text(encoding="utf-8")
-    assert f'set "KHBOOK_ENV={ENV_WIN}"' in install_bat and 'py -3 -m venv "%KHBOOK_ENV%"' in install_bat
+    assert f'set "KHBOOK_ENV={ENV_WIN}"' in install_bat and '%PYCMD% -m venv "%KHBOOK_ENV%"' in install_bat
+    assert 'set "PYCMD=py -3"' in install_bat and 'set "PYCMD=python"' in install_bat
     assert settings["Interpreter_Win"] == ENV_WIN + r"\Scripts\python.exe"
     assert f'KHBOOK_ENV="{ENV_POSIX}"' in (kit.folder / "install.sh").read_text(encoding="utf-8")
     assert settings["Interpreter_Mac"] == ENV_POSIX + "/bin/python"
@@ -148,10 +149,13 @@ def test_bat_files_are_crlf_relative_quoted_and_call_what_exists(kit: Any) -> No
             assert not re.search(r"%~?[A-Za-z_]*\d?%?\\", bare), f"{path.name}: unquoted path in {line!r}"
             words = bare.split()
             first = words[0]
-            if first in ("if",):  # if errorlevel N goto X / if not exist "P" CMD / if "%~1"=="" goto X
-                rest = [w for w in words[1:] if w not in ("not", "exist", "errorlevel", '""', '""==""')
-                        and not w.isdigit()]
+            if first == "if":  # if [not] errorlevel N / exist "P" / defined VAR / "%~1"=="" CMD
+                rest = words[1:]
+                while rest and (rest[0] in ("not", "exist", "errorlevel", '""', '""==""') or rest[0].isdigit()
+                                or rest[0] == "defined"):
+                    rest = rest[2:] if rest[0] == "defined" else rest[1:]
                 first = rest[0] if rest else "goto"
+                words = rest
             if first == "goto":
                 target = line.split("goto")[-1].strip()
                 assert target in labels, f"{path.name}: goto {target} has no label"
@@ -346,6 +350,6 @@ def test_windows_wheels_for_an_offline_install(tmp_path: Path) -> None:
     spec = load_spec()
     kit = build_kit(tmp_path / "kit", spec=spec, wheel=wheel, windows_python="3.12")
     install = (kit.folder / "安装.bat").read_text(encoding="utf-8")
-    assert 'py -3.12 -m venv "%KHBOOK_ENV%"' in install
+    assert 'set "PYCMD=py -3.12"' in install and "sys.version_info[:2] == (3, 12)" in install
     assert '--no-index --find-links "%KIT%安装包\\windows"' in install
     assert {f"安装包/windows/{n}" for n in kit.windows_wheels} <= set(kit.files)

@@ -184,7 +184,7 @@ def build_kit(output: str | Path, *, spec: Spec, lang: str = "zh", wheel: str | 
         context = {
             "t": t, "lang": lang, "version": __version__, "xlwings": xlwings, "python_min": PYTHON_MIN,
             "env_win": ENV_WIN, "env_posix": ENV_POSIX, "wheel": wheel_name, "packages": t["folder_packages"],
-            "windows_dir": WINDOWS_DIR, "offline": bool(windows_python),
+            "windows_dir": WINDOWS_DIR, "offline": bool(windows_python), "offline_python": windows_python or "",
             "py_select": f"-{windows_python}" if windows_python else "-3",
             "workbook": workbook, "companion": companion_name(workbook), "lite": t["folder_lite"],
             "installer": f"{t['file_install']}.bat", "installer_mac": "install.command",
