@@ -218,6 +218,16 @@ def test_english_kit_and_refusals(tmp_path: Path, spec: Any) -> None:
         build_kit(tmp_path / "k2", spec=spec, wheel=tmp_path / "mine" / "notes.txt")
 
 
+def test_an_installed_khbook_needs_wheel(tmp_path: Path, spec: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from khbook.base.errors import KhbookError
+    from khbook.kit import build
+
+    monkeypatch.setattr(build, "source_root", lambda: None)
+    with pytest.raises(KhbookError, match="pass --wheel FILE"):
+        build_kit(tmp_path / "k", spec=spec)
+    assert not (tmp_path / "k").exists() and not list(tmp_path.iterdir())  # nothing left behind
+
+
 def test_kit_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from khbook.cli import main
 
