@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 AS_OF ?= 2026-11-24
 LAST_MONTH ?= 2026-10-24
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean dist kit
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -36,7 +36,19 @@ demo: $(STAMP)
 	  --disable-background-networking --disable-component-update --disable-sync --user-data-dir=$$(mktemp -d) \
 	  --window-size=1280,9000 --hide-scrollbars --screenshot=$(CURDIR)/out/batch/report.png file://$(CURDIR)/out/batch/report.html 2>/dev/null \
 	  && $(BIN)/python samples/trim_png.py out/batch/report.png
+	$(MAKE) kit
 	@echo "demo outputs are in out/ (the batch folder deliberately holds a corrupt file, an old .xls and a lock file: each is listed, the run goes on)"
+
+# the wheel (carries templates/ as khbook/_templates) and the sdist, in dist/
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist . > /dev/null
+	@ls dist
+
+# the team kit from that wheel: out/kit/ and out/kit.zip
+kit: dist
+	mkdir -p out
+	$(BIN)/khbook kit -o out/kit --wheel "$$(ls dist/khbook-*.whl)"
 
 test: $(STAMP)
 	$(BIN)/ruff check khbook tests bench samples
@@ -51,4 +63,4 @@ bench: $(STAMP)
 	cd bench && ../$(BIN)/python bench_check.py && ../$(BIN)/python bench_refresh.py && ../$(BIN)/python bench_batch.py
 
 clean:
-	rm -rf out .pytest_cache
+	rm -rf out dist .pytest_cache

@@ -175,6 +175,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kit(args: argparse.Namespace) -> int:
+    from khbook.kit import build_kit
+    from khbook.spec import load_spec
+
+    spec = load_spec(args.spec)
+    result = build_kit(args.output, spec=spec, lang=args.lang, wheel=args.wheel,
+                       windows_python=args.windows_wheels, lite_url=args.lite_url)
+    extra = f", {len(result.windows_wheels)} Windows wheels for offline installs" if result.windows_wheels else ""
+    print(f"wrote {result.folder} ({len(result.files)} files{extra}) and {result.zip}")
+    return 0
+
+
 def _error_spec(exc: KhbookError, args: argparse.Namespace) -> Spec | None:
     """The spec whose labels word a WorkbookError in --lang (None: keep the English text)."""
     if not isinstance(exc, WorkbookError):
@@ -262,6 +274,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("kit", help="write the team kit: installer, button workbook, drag-and-drop scripts (folder + zip)",
+                       description="Write the folder an ops person hands to a sales team, and DIR.zip: the khbook wheel, "
+                                   "the button workbook (.xlsm) set up for the Python environment the installer creates, "
+                                   "installers for Windows (.bat), macOS (.command) and Linux (.sh), drag-and-drop scripts for "
+                                   "a workbook (check) and a folder (monthly summary), the xlwings Lite files and plain-language "
+                                   "instructions (in --lang).")
+    p.add_argument("-o", "--output", metavar="DIR", required=True, help="the kit folder to write (an earlier kit there is replaced); DIR.zip is written beside it")
+    _add_lang(p)
+    p.add_argument("--wheel", metavar="FILE", help="khbook wheel to put in the kit (default: build one from this checkout; make dist writes dist/khbook-*.whl)")
+    p.add_argument("--windows-wheels", metavar="PYVER", help="also put every dependency's Windows wheels for CPython PYVER (e.g. 3.12) in the kit, so the installer works offline with that Python (downloads them now)")
+    p.add_argument("--lite-url", metavar="URL", help="web folder where the team hosts the wheel, for xlwings Lite's requirements.txt (default: a placeholder to replace)")
+    _add_spec(p)
+    p.set_defaults(func=cmd_kit)
     return parser
 
 

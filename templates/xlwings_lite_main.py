@@ -4,12 +4,16 @@ xlwings Lite is an Excel add-in (Home > Add-ins > search "xlwings"). It keeps on
 and one ``requirements.txt`` inside the workbook. To give a customer workbook the button:
 
 1. Open the workbook in Excel (Windows, macOS or Excel on the web) and open xlwings Lite.
-2. In the editor's ``requirements.txt`` tab keep the xlwings line that is there and add::
+2. In the editor's ``requirements.txt`` tab keep the xlwings line that is there and add the
+   web address of khbook's wheel, e.g.::
 
-       khbook
+       https://files.example.com/khbook/khbook-0.1.0-py3-none-any.whl
 
-   (or the URL of a khbook wheel, e.g. one hosted on your intranet or GitHub). Pyodide installs
-   pure-Python wheels from PyPI and its own builds of pandas, lxml, pydantic and friends.
+   khbook is not on PyPI: the team kit (``khbook kit``) carries the wheel and an
+   ``xlwings-Lite/requirements.txt`` with that line; the ops person puts the wheel on a web
+   server that allows cross-origin downloads (CORS) and names it with ``khbook kit --lite-url``.
+   Pyodide installs the pure-Python dependencies from PyPI and its own builds of numpy, pandas,
+   pydantic-core, PyYAML and MarkupSafe; python-calamine and lxml are not needed in the browser.
 3. Replace the contents of ``main.py`` with this file and save the workbook.
 4. The script appears in the xlwings Lite pane as "刷新分类": click it (or press F5).
 
@@ -24,11 +28,15 @@ import xlwings as xw
 from xlwings import script
 
 
+#: Language of the sheets khbook writes ("zh" or "en"); the team kit sets it.
+LANG = "zh"
+
+
 @script(name="刷新分类")
 def refresh_classification(book: xw.Book):
     """Recompute tiers, tags and findings in this workbook."""
     from khbook.excel.adapter import refresh_book
 
-    message = refresh_book(book)  # as_of=today, lang="zh"; pass lang="en" for English sheets
+    message = refresh_book(book, lang=LANG)  # as_of=today
     print(message)
     book.app.alert(message, title="khbook 刷新分类")

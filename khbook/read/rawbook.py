@@ -21,14 +21,18 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.excel import col_index
-from khbook.base.xmlsafe import parse_xml
 from khbook.read import limits
-from khbook.read.safety import PackageInfo, inspect_workbook
-from khbook.read.zipcheck import local, part_rels, read_member, resolve_target
+
+if TYPE_CHECKING:
+    from khbook.read.safety import PackageInfo
+
+# The gate and the part readers (khbook.read.safety / zipcheck, lxml through base.xmlsafe) are
+# imported by the functions that read files: the xlwings adapter builds a RawBook from the open
+# workbook, and on xlwings Lite (Pyodide) lxml is not to be loaded for that.
 
 _HINT_RETRY = Hint("resave_retry_xlsx", "open it in Excel or WPS, save it again as .xlsx and retry")
 
@@ -95,6 +99,9 @@ _CELL_ERR2 = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>(
 
 def _sheet_parts(zf: zipfile.ZipFile, path: str, workbook_part: str) -> dict[str, str]:
     """Sheet name -> part name inside the package (through the workbook part's relationships)."""
+    from khbook.base.xmlsafe import parse_xml
+    from khbook.read.zipcheck import local, part_rels, read_member, resolve_target
+
     wb = parse_xml(read_member(zf, workbook_part, limit=limits.MAX_PART_BYTES), path=path, part=workbook_part)
     rels = part_rels(workbook_part)
     if rels not in zf.namelist():
@@ -111,6 +118,8 @@ def _sheet_parts(zf: zipfile.ZipFile, path: str, workbook_part: str) -> dict[str
 
 
 def _error_cells(zf: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
+    from khbook.read.zipcheck import read_member
+
     if part not in zf.namelist():
         return {}
     data = read_member(zf, part, limit=2 * 1024**3)
@@ -126,6 +135,8 @@ def _error_cells(zf: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
 def load_raw(path: str | Path) -> RawBook:
     """Read every sheet of a workbook file into a RawBook (after the safety gate)."""
     from python_calamine import CalamineWorkbook
+
+    from khbook.read.safety import inspect_workbook
 
     info = inspect_workbook(path)
     p = str(path)
@@ -160,6 +171,8 @@ def load_raw(path: str | Path) -> RawBook:
 
 
 def _calamine_view(path: str, info: PackageInfo) -> io.BytesIO:
+    from khbook.read.zipcheck import part_rels
+
     """The package as calamine can read it, in memory, with its workbook part (and that part's
     relationships) under the name calamine looks for: ``workbook.xml`` in the workbook part's
     folder (calamine finds the folder through ``_rels/.rels`` but not the part's name)."""

@@ -287,7 +287,7 @@ def _parse_labels(directory: Path) -> dict[str, Text | TextList]:
 # Areas a spec copy may leave out (or leave incomplete): their entries come from the built-in labels.yaml.
 # The error texts (and the notes beside them) are added as khbook learns new cases; a copy made
 # earlier must keep loading.
-OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "importer", "output_notes")
+OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "importer", "kit", "output_notes")
 
 
 @cache

@@ -174,12 +174,13 @@ class Spec:
     labels: dict[str, Text | TextList] = field(default_factory=dict)  # labels.yaml: "area.key" -> UI text(s)
 
     def own_sheet_names(self) -> set[str]:
-        """Names (both languages) of the sheets khbook itself writes besides the data sheets."""
+        """Names (both languages) of the sheets khbook itself writes besides the data sheets,
+        and xlwings' settings sheet of the macro workbook (khbook.template.macro)."""
         texts = [self.lists_sheet, self.instructions_sheet, *self.output_sheets.values()]
         imported = self.labels.get("importer.raw_sheet")  # the sheet `khbook import` adds
         if isinstance(imported, Text):
             texts.append(imported)
-        return {t(lang) for t in texts for lang in LANGS}
+        return {t(lang) for t in texts for lang in LANGS} | {"xlwings.conf"}  # xlwings' settings sheet (the kit's button book)
 
     def sheet(self, key: str) -> Sheet:
         for s in self.sheets:

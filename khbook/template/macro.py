@@ -19,17 +19,27 @@ So the stem must be a Python identifier (``客户管理模板`` is; ``客户管�
 ``客户管理-张三`` are not), and a renamed .xlsm needs its .py renamed alike. The VBA module
 is tied to the xlwings version it came from (on macOS its AppleScript file name carries the
 version), so reps install that same xlwings version: :func:`xlwings_version`.
+
+Which Python the button starts: xlwings' VBA reads ``Interpreter_Win`` / ``Interpreter_Mac``
+from a sheet named ``xlwings.conf`` (keys in column A, values in column B, from A1 down;
+``%VAR%`` expanded on Windows, a leading ``$HOME`` on macOS), then from an ``xlwings.conf``
+file beside the workbook, then from the user's xlwings config. :func:`add_xlwings_conf` writes
+that sheet (hidden), so a kit's workbook finds the environment its installer creates without
+editing VBA (see :mod:`khbook.kit`).
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 #: The macro in xlwings' standalone VBA project that the button runs.
 SAMPLE_MACRO = "SampleCall"
+#: The sheet xlwings' VBA reads its settings from (``GetConfigFromSheet``).
+XLWINGS_CONF_SHEET = "xlwings.conf"
 
 _SOURCE = "quickstart_standalone.xlsm"
 _CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -107,6 +117,22 @@ def add_refresh_button(workbook: Any, worksheet: Any, *, label: str = "刷新分
     })
 
 
+def add_xlwings_conf(workbook: Any, settings: Mapping[str, str]) -> Any:
+    """Add the hidden ``xlwings.conf`` sheet: one setting a row, key in A, value in B, from A1.
+
+    xlwings reads keys case-insensitively (``Interpreter_Win``, ``Interpreter_Mac``,
+    ``PYTHONPATH`` ...) and stops at the first blank key, so there is no header row.
+    """
+    ws = workbook.add_worksheet(XLWINGS_CONF_SHEET)
+    for row, (key, value) in enumerate(settings.items()):
+        ws.write_string(row, 0, key)
+        ws.write_string(row, 1, value)
+    ws.set_column(0, 0, 20)
+    ws.set_column(1, 1, 60)
+    ws.hide()
+    return ws
+
+
 def companion_name(workbook_path: str | Path) -> str:
     """``客户管理模板.xlsm`` -> ``客户管理模板.py`` (checked: the stem must be importable)."""
     stem = Path(workbook_path).stem
@@ -131,7 +157,8 @@ def companion_py(workbook_stem: str) -> str:
     return (
         f'"""Companion of {workbook_stem}.xlsm: its 刷新分类 button runs main() through xlwings.\n'
         "\n"
-        "Keep this file next to the workbook, with the same name. Needs: pip install khbook xlwings\n"
+        "Keep this file next to the workbook, with the same name. Needs khbook and xlwings in the\n"
+        "Python that xlwings starts (the team kit's installer puts both there; see khbook kit).\n"
         '"""\n'
         "\n"
         "\n"

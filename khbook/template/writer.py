@@ -14,6 +14,7 @@ project plus a button) can reuse it unchanged.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -251,14 +252,16 @@ def build_workbook(wb: Workbook, spec: Spec, *, lang: str = "zh",
 
 
 def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: int = 0,
-                   macro: bool = False, as_of: dt.date | None = None) -> Path:
+                   macro: bool = False, as_of: dt.date | None = None,
+                   xlwings_conf: Mapping[str, str] | None = None) -> Path:
     """Write the template workbook to `path` (atomically); `examples` fake customers when > 0.
 
     With ``macro``: an .xlsm with xlwings' VBA project and a 刷新分类 button on the
     instructions sheet and the first data sheet, plus the companion ``<stem>.py`` beside it
-    (see :mod:`khbook.template.macro`). The extension follows the content (.xlsm with
-    ``macro``, else .xlsx, see :func:`khbook.base.fsutil.workbook_suffix`): returns the
-    path written.
+    (see :mod:`khbook.template.macro`); ``xlwings_conf`` adds xlwings' settings sheet
+    (e.g. ``{"Interpreter_Win": ...}``, :func:`khbook.template.macro.add_xlwings_conf`). The
+    extension follows the content (.xlsm with ``macro``, else .xlsx, see
+    :func:`khbook.base.fsutil.workbook_suffix`): returns the path written.
     """
     path = workbook_suffix(path, "xlsm" if macro else "xlsx")
     companion = _macro_preflight(path) if macro else None
@@ -279,6 +282,10 @@ def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: 
             layout = build_workbook(wb, spec, lang=lang, records=records)
             if companion is not None:
                 _add_macro_buttons(wb, layout, spec, lang, companion.name)
+                if xlwings_conf:
+                    from khbook.template.macro import add_xlwings_conf
+
+                    add_xlwings_conf(wb, xlwings_conf)
         finally:
             _close(wb, target)
     if companion is not None:
