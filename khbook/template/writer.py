@@ -45,6 +45,8 @@ from khbook.template.validation import (
 DOC_CREATED = dt.datetime(2024, 1, 1, 0, 0, 0)
 WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
 _TITLES = {"zh": "客户管理工作簿", "en": "Customer workbook"}
+# custom document property holding the spec version the book was written with (see `khbook upgrade`)
+SPEC_VERSION_PROPERTY = "khbook_spec_version"
 
 # header fills by column state; data fills for computed/derived columns
 _HEADER_STYLE = {
@@ -236,6 +238,7 @@ def build_workbook(wb: Workbook, spec: Spec, *, lang: str = "zh",
     rows = DataRange.of(spec)
     fmt = _Formats(wb)
     wb.set_properties({"title": _TITLES[lang], "author": "khbook", "comments": "khbook template", "created": DOC_CREATED})
+    wb.set_custom_property(SPEC_VERSION_PROPERTY, int(spec.version))
     instructions = wb.add_worksheet(spec.instructions_sheet(lang))
     _write_instructions(instructions, spec, lang, fmt)
     sheets = {s.key: _write_data_sheet(wb, spec, s, lang, fmt, rows) for s in spec.sheets}
