@@ -135,6 +135,102 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 2 if result.failed else 1 if result.has_errors else 0
 
 
+# --------------------------------------------------------------------------- team workflows
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from khbook.spec import load_spec
+    from khbook.team.split import split_book
+
+    spec = load_spec(args.spec)
+    result = split_book(args.master, args.output, spec=spec, by=args.by, mapping=args.reassign,
+                        as_of=_as_of(args.as_of), lang=args.lang)
+    w = spec.texts("team", args.lang)
+    print(w["split_done"].format(files=len(result.files), dir=args.output, customers=sum(result.customers.values())))
+    for owner, path in result.files.items():
+        if owner:
+            print(w["split_file"].format(file=path.name, customers=result.customers[owner], rows=result.rows[owner]))
+        else:
+            print(w["split_unassigned"].format(file=path.name, customers=result.customers[owner], orphans=result.orphans))
+    for value in result.unmatched:
+        print(w["map_unmatched"].format(value=value))
+    if result.handover is not None:
+        pairs: dict[tuple[str, str], int] = {}
+        for m in result.moves:
+            pairs[(m.old, m.new)] = pairs.get((m.old, m.new), 0) + 1
+        for (old, new), n in sorted(pairs.items()):
+            print(w["handover_line"].format(to=new or w["unassigned_file"], from_=old or w["unassigned_file"], customers=n))
+        print(w["handover_done"].format(file=result.handover))
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from khbook.spec import load_spec
+    from khbook.team.merge import merge_dir
+
+    spec = load_spec(args.spec)
+    result = merge_dir(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
+    w = spec.texts("team", args.lang)
+    print(w["merge_done"].format(files=len(result.files), file=result.output, customers=result.customers,
+                                 rows=result.rows, conflicts=len(result.conflicts)))
+    if result.conflicts:
+        print(w["merge_conflicts"].format(sheet=w["conflicts_sheet"]))
+    return 1 if result.conflicts else 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from khbook.spec import load_spec
+    from khbook.team.upgrade import upgrade_book
+
+    spec = load_spec(args.spec)
+    result = upgrade_book(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
+    w = spec.texts("team", args.lang)
+    print(w["upgrade_done"].format(version=result.version, file=result.output, changes=len(result.changes)))
+    for c in result.changes:
+        print("  " + " | ".join(str(x) for x in c.cells(w) if x not in ("", None)))
+    return 0
+
+
+def _add_team_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("split", help="one workbook per owner from a department workbook (with reassignments)",
+                       description="Write one workbook per owner into OUTDIR, in the current template: that owner's "
+                                   "customers and exactly their rows on the other sheets, computed columns filled. "
+                                   "Customers without an owner (and rows of no known customer) go to one file for the "
+                                   "manager. With --reassign, or when the owner was changed in a merged workbook, a "
+                                   "handover report lists every customer that moved.")
+    p.add_argument("master", metavar="MASTER", help="the department workbook (e.g. the output of khbook merge)")
+    p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="folder for the owners' workbooks (created if missing)")
+    p.add_argument("--by", metavar="COLUMN", help="customers column to split by: header or key (default: 负责人)")
+    p.add_argument("--reassign", metavar="MAP", help="a .csv or .xlsx of two columns: old owner or 客户ID, new owner")
+    _add_as_of(p)
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("merge", help="the reps' workbooks back into one department workbook",
+                       description="Merge every .xlsx/.xlsm in DIR into one workbook in the current template: every row "
+                                   "kept with its source file in one more column, computed columns recomputed, and "
+                                   "conflicts (a customer in two files, edited differently) listed on the 合并冲突 "
+                                   "sheet, never resolved silently. Exit status: 0 no conflicts, 1 conflicts listed.")
+    p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (not searched recursively)")
+    p.add_argument("-o", "--output", metavar="MASTER", required=True, help="the department workbook to write")
+    _add_as_of(p)
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("upgrade", help="bring a workbook made with an older template into the current template",
+                       description="Write FILE's data into the current template (FILE is never modified): renamed list "
+                                   "values mapped through the spec's aliases, columns the template no longer has kept "
+                                   "on the 旧版列 sheet, and every change listed on the 升级报告 sheet.")
+    p.add_argument("file", metavar="FILE", help="the old workbook (.xlsx or .xlsm)")
+    p.add_argument("-o", "--output", metavar="OUT", help="output path (default: NAME.upgraded.xlsx beside FILE)")
+    _add_as_of(p)
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_upgrade)
+
+
 def _error_spec(exc: KhbookError, args: argparse.Namespace) -> Spec | None:
     """The spec whose labels word a WorkbookError in --lang (None: keep the English text)."""
     if not isinstance(exc, WorkbookError):
@@ -198,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_batch)
+    _add_team_commands(sub)
     return parser
 
 

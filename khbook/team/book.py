@@ -29,7 +29,12 @@ from khbook.read.rawbook import RawBook, RawSheet, load_raw
 from khbook.read.tables import norm_header
 from khbook.report.report import Report
 from khbook.spec import Spec
-from khbook.template.writer import SPEC_VERSION_PROPERTY, WORKBOOK_OPTIONS, build_workbook, header_text
+from khbook.template.writer import (
+    SPEC_VERSION_PROPERTY,
+    WORKBOOK_OPTIONS,
+    build_workbook,
+    header_text,
+)
 
 _CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 

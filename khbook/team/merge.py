@@ -19,7 +19,14 @@ from typing import Any
 from khbook.base.errors import Hint, WorkbookError
 from khbook.findings import value_text
 from khbook.spec import Sheet, Spec
-from khbook.team.book import ExtraSheet, Row, TeamBook, classify_rows, read_team_book, write_team_book
+from khbook.team.book import (
+    ExtraSheet,
+    Row,
+    TeamBook,
+    classify_rows,
+    read_team_book,
+    write_team_book,
+)
 
 SUFFIXES = (".xlsx", ".xlsm")
 

@@ -121,9 +121,8 @@ def plan_owners(book: TeamBook, col: Column, mapping: list[tuple[str, str]], sou
     by_id = {a: b for a, b in mapping if a in ids}
     owners_present = set(current)
     by_owner = {a: b for a, b in mapping if a not in ids and a in owners_present}
-    headers = {norm_header(n) for c in book.report.spec.sheet("customers").columns for n in (c.key, *c.match_names())}
-    unmatched = [a for i, (a, _b) in enumerate(mapping) if a not in ids and a not in owners_present
-                 and not (i == 0 and norm_header(a) in headers)]
+    # a first line that matches nothing is the mapping's header row
+    unmatched = [a for i, (a, _b) in enumerate(mapping) if i and a not in ids and a not in owners_present]
     # a merged book: the owner of each source file is its customers' most common owner
     file_owner: dict[str, str] = {}
     if any(source_header in r.extra for r in customers):
