@@ -46,6 +46,8 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
     """Check an already-read workbook (a file, or an open Excel book via xlwings)."""
     ff = FindingFactory(spec, lang, file=Path(raw.path).name)
     book = read_book(raw, spec, ff, as_of=as_of)
+    if raw.spec_version is not None and raw.spec_version < spec.version:
+        ff.add("outdated_template", value=raw.spec_version, detail=spec.version)
     for sheet in spec.sheets:
         t = book.table(sheet.key)
         if t is not None:

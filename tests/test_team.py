@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 
 from khbook.cli import main
+from khbook.pipeline import check_file
 from khbook.spec import Spec, load_spec
 from khbook.team.book import (
     Row,
@@ -290,6 +291,9 @@ def test_upgrade_maps_renamed_values_keeps_retired_columns_and_reports_every_cha
     rep.put("needs", 2, customer_id="KH002", keywords="降本增效")
     rep.wb.save(path)
     assert spec_version_of(path) == 0
+    old = [f for f in check_file(path, spec, as_of=AS_OF).findings if f.rule == "outdated_template"]
+    assert [(f.severity, f.message) for f in old] == [
+        ("info", "这个工作簿用的是旧版模板（版本 0，当前版本 1）：可用 khbook upgrade 转到当前模板。")]
     res = upgrade_book(path, spec=spec, as_of=AS_OF)
     assert res.output == tmp_path / "王磊.upgraded.xlsx"
     assert [(c.kind, c.sheet, c.cell, c.column, c.old, c.new) for c in res.changes] == [
@@ -299,6 +303,7 @@ def test_upgrade_maps_renamed_values_keeps_retired_columns_and_reports_every_cha
         ("added", "联系人", "", "微信", "", ""),
     ]
     assert spec_version_of(res.output) == spec.version
+    assert not [f for f in check_file(res.output, spec, as_of=AS_OF).findings if f.rule == "outdated_template"]
     book = read_team_book(res.output, spec, as_of=AS_OF)
     assert [(r.customer_id, r.values["industry"], r.values["name"]) for r in book.rows["customers"]] == [
         ("KH001", "零售业", "测试零售有限公司"), ("KH002", "制造业", "测试制造有限公司")]

@@ -66,6 +66,7 @@ class RawBook:
     sheets: list[RawSheet]
     date1904: bool = False
     kind: str = "xlsx"
+    spec_version: int | None = None    # the template version the book records (read.docprops)
     closer: Callable[[], None] | None = field(default=None, repr=False)
 
     def sheet_names(self) -> list[str]:
@@ -136,6 +137,7 @@ def load_raw(path: str | Path) -> RawBook:
     """Read every sheet of a workbook file into a RawBook (after the safety gate)."""
     from python_calamine import CalamineWorkbook
 
+    from khbook.read.docprops import spec_version
     from khbook.read.safety import inspect_workbook
 
     info = inspect_workbook(path)
@@ -151,6 +153,7 @@ def load_raw(path: str | Path) -> RawBook:
     try:
         with zipfile.ZipFile(p) as zf:
             parts = _sheet_parts(zf, p)
+            version = spec_version(zf, p)
             for meta in wb.sheets_metadata:
                 if str(meta.typ).split(".")[-1] != "WorkSheet":
                     continue
@@ -163,7 +166,7 @@ def load_raw(path: str | Path) -> RawBook:
     except BaseException:
         wb.close()
         raise
-    return RawBook(p, sheets, info.date1904, info.kind, closer=wb.close)
+    return RawBook(p, sheets, info.date1904, info.kind, version, closer=wb.close)
 
 
 def _loader(wb: Any, path: str, name: str) -> Callable[[], list[list[Any]]]:

@@ -11,7 +11,6 @@ classification.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -21,22 +20,19 @@ from typing import Any
 import xlsxwriter
 
 from khbook.base.fsutil import atomic_output
-from khbook.base.xmlsafe import parse_xml
 from khbook.classify.computed import canonical_value, class_columns, display
 from khbook.pipeline import check_raw
+from khbook.read.docprops import spec_version
 from khbook.read.model import CustomerClass
 from khbook.read.rawbook import RawBook, RawSheet, load_raw
 from khbook.read.tables import norm_header
 from khbook.report.report import Report
 from khbook.spec import Spec
 from khbook.template.writer import (
-    SPEC_VERSION_PROPERTY,
     WORKBOOK_OPTIONS,
     build_workbook,
     header_text,
 )
-
-_CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 
 
 @dataclass
@@ -83,22 +79,12 @@ class ExtraSheet:
 
 
 def spec_version_of(path: str | Path) -> int | None:
-    """The spec version a khbook-written workbook records (custom document property), or None."""
+    """The spec version a khbook-written workbook file records, or None."""
     try:
         with zipfile.ZipFile(path) as zf:
-            if "docProps/custom.xml" not in zf.namelist():
-                return None
-            info = zf.getinfo("docProps/custom.xml")
-            if info.file_size > 1024 * 1024:
-                return None
-            root = parse_xml(zf.read(info), path=str(path), part="docProps/custom.xml")
-    except (OSError, zipfile.BadZipFile, ValueError):
+            return spec_version(zf, str(path))
+    except (OSError, zipfile.BadZipFile):
         return None
-    for prop in root.iter(f"{_CUSTOM_NS}property"):
-        if prop.get("name") == SPEC_VERSION_PROPERTY:
-            text = "".join(prop.itertext()).strip()
-            return int(text) if re.fullmatch(r"\d+", text) else None
-    return None
 
 
 def read_team_book(path: str | Path, spec: Spec, *, as_of: dt.date, lang: str = "zh",
@@ -129,7 +115,7 @@ def read_team_book(path: str | Path, spec: Spec, *, as_of: dt.date, lang: str = 
     finally:
         if own:
             raw.close()
-    return TeamBook(p, rows, report, extras, spec_version_of(p) if own else None)
+    return TeamBook(p, rows, report, extras, raw.spec_version)
 
 
 def _plain(value: Any) -> Any:

@@ -28,6 +28,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from khbook.base.errors import Hint, KhbookError, WorkbookError
 from khbook.base.fsutil import atomic_output
+from khbook.read.docprops import SPEC_VERSION_PROPERTY
 from khbook.spec import LANGS, Column, Sheet, Spec
 from khbook.template.instructions import instruction_lines
 from khbook.template.validation import (
@@ -45,8 +46,6 @@ from khbook.template.validation import (
 DOC_CREATED = dt.datetime(2024, 1, 1, 0, 0, 0)
 WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
 _TITLES = {"zh": "客户管理工作簿", "en": "Customer workbook"}
-# custom document property holding the spec version the book was written with (see `khbook upgrade`)
-SPEC_VERSION_PROPERTY = "khbook_spec_version"
 
 # header fills by column state; data fills for computed/derived columns
 _HEADER_STYLE = {
