@@ -14,6 +14,7 @@ from khbook.spec.model import (
     CheckRule,
     Column,
     ListItem,
+    Protection,
     Sheet,
     Spec,
     Text,
@@ -23,6 +24,6 @@ from khbook.spec.model import (
 )
 
 __all__ = [
-    "COLUMN_TYPES", "LANGS", "OPTIONAL_LABEL_AREAS", "SEVERITIES", "SPEC_FILES", "CheckRule", "Column", "ListItem",
+    "COLUMN_TYPES", "LANGS", "OPTIONAL_LABEL_AREAS", "SEVERITIES", "SPEC_FILES", "CheckRule", "Column", "ListItem", "Protection",
     "Sheet", "Spec", "Text", "TextList", "ValueList", "default_spec_dir", "load_spec", "utf16_len",
 ]

@@ -55,6 +55,9 @@ _HEADER_STYLE = {
     "computed": {"bg_color": "#BFBFBF", "font_color": "#404040", "italic": True},
 }
 _DATA_STYLE = {"derived": {"bg_color": "#F7F7F7"}, "computed": {"bg_color": "#E7E6E6", "font_color": "#595959"}}
+# what a rep may still do on a protected data sheet: filter, sort, resize, add and remove rows
+PROTECT_OPTIONS = {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
+                   "insert_rows": True, "delete_rows": True}
 _NUM_FORMAT = {"id": "@", "uscc": "@", "phone": "@", "date": "yyyy-mm-dd", "amount": "#,##0.00", "integer": "0"}
 
 
@@ -64,6 +67,7 @@ class SheetLayout:
 
     worksheet: Worksheet
     columns: dict[str, int]
+    formats: dict[str, Format | None] = field(default_factory=dict)  # field -> its column's cell format
 
 
 @dataclass
@@ -79,9 +83,10 @@ class TemplateLayout:
 class _Formats:
     """Cell formats, created once per workbook."""
 
-    def __init__(self, wb: Workbook) -> None:
+    def __init__(self, wb: Workbook, spec: Spec) -> None:
         self.wb = wb
-        self._cache: dict[tuple[str, str], Format] = {}
+        self.protection = spec.protection
+        self._cache: dict[tuple[str, str, bool], Format] = {}
         base = {"bold": True, "border": 1, "border_color": "#8EA9DB", "align": "center", "valign": "vcenter", "text_wrap": True}
         self.header = {state: wb.add_format(base | style) for state, style in _HEADER_STYLE.items()}
         self.title = wb.add_format({"bold": True, "font_size": 14, "font_color": "#1F3864"})
@@ -93,10 +98,13 @@ class _Formats:
 
     def column(self, col: Column) -> Format | None:
         state = _state(col) if _state(col) in _DATA_STYLE else ""
-        key = (col.type, state)
+        unlocked = self.protection.enabled and not (col.computed and self.protection.lock_computed)
+        key = (col.type, state, unlocked)
         props: dict[str, Any] = dict(_DATA_STYLE.get(state, {}))
         if col.type in _NUM_FORMAT:
             props["num_format"] = _NUM_FORMAT[col.type]
+        if unlocked:
+            props["locked"] = False  # data cells stay editable on the protected sheet
         if not props:
             return None
         if key not in self._cache:
@@ -144,6 +152,8 @@ def _write_lists(ws: Worksheet, spec: Spec, lang: str, fmt: _Formats) -> dict[st
         letter = xl_col_to_name(c)
         names[vl.range_name] = range_ref(ws.get_name(), f"${letter}$2:${letter}${len(labels) + 1}")
     ws.hide()
+    if spec.protection.enabled:
+        ws.protect(spec.protection.password)
     return names
 
 
@@ -175,7 +185,9 @@ def _write_data_sheet(wb: Workbook, spec: Spec, sheet: Sheet, lang: str, fmt: _F
         ws.data_validation(rows.first, i, rows.last, i, validation(spec, sheet, i, lang, rows))
         if rule_kind(col) == "unique":
             _unique_id_highlights(ws, i, len(sheet.columns), rows, fmt)
-    return SheetLayout(ws, {c.key: i for i, c in enumerate(sheet.columns)})
+    if spec.protection.enabled:
+        ws.protect(spec.protection.password, PROTECT_OPTIONS)
+    return SheetLayout(ws, {c.key: i for i, c in enumerate(sheet.columns)}, {c.key: fmt.column(c) for c in sheet.columns})
 
 
 def _reference_names(spec: Spec, layout: TemplateLayout, rows: DataRange) -> dict[str, str]:
@@ -195,15 +207,15 @@ def _reference_names(spec: Spec, layout: TemplateLayout, rows: DataRange) -> dic
 # --------------------------------------------------------------------------- examples
 
 
-def _write_value(ws: Worksheet, row: int, col: int, value: Any) -> None:
+def _write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format | None = None) -> None:
     if isinstance(value, dt.datetime | dt.date):
-        ws.write_datetime(row, col, value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day))
+        ws.write_datetime(row, col, value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day), fmt)
     elif isinstance(value, bool):
-        ws.write_string(row, col, str(value))
+        ws.write_string(row, col, str(value), fmt)
     elif isinstance(value, int | float | Decimal):
-        ws.write_number(row, col, float(value))
+        ws.write_number(row, col, float(value), fmt)
     else:
-        ws.write_string(row, col, str(value))
+        ws.write_string(row, col, str(value), fmt)
 
 
 def _write_records(layout: TemplateLayout, records: dict[str, list[dict[str, Any]]], rows: DataRange) -> None:
@@ -214,7 +226,7 @@ def _write_records(layout: TemplateLayout, records: dict[str, list[dict[str, Any
         for r, rec in enumerate(recs, start=rows.first):
             for field_key, value in rec.items():
                 if value is not None and value != "" and field_key in target.columns:
-                    _write_value(target.worksheet, r, target.columns[field_key], value)
+                    _write_value(target.worksheet, r, target.columns[field_key], value, target.formats.get(field_key))
 
 
 # --------------------------------------------------------------------------- workbook
@@ -235,7 +247,7 @@ def build_workbook(wb: Workbook, spec: Spec, *, lang: str = "zh",
     """Fill an open XlsxWriter workbook with the template; returns where things went."""
     check_spec(spec, lang)
     rows = DataRange.of(spec)
-    fmt = _Formats(wb)
+    fmt = _Formats(wb, spec)
     wb.set_properties({"title": _TITLES[lang], "author": "khbook", "comments": "khbook template", "created": DOC_CREATED})
     wb.set_custom_property(SPEC_VERSION_PROPERTY, int(spec.version))
     instructions = wb.add_worksheet(spec.instructions_sheet(lang))
