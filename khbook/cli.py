@@ -32,6 +32,27 @@ def _add_lang(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of headers, lists and messages (default: zh)")
 
 
+_ASK = object()  # --password given without a value: ask for it
+
+
+def _add_password(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--password", nargs="?", const=_ASK, metavar="PASSWORD",
+                   help=f"{what}; without a value it is asked for (not echoed); default: the KHBOOK_PASSWORD "
+                        "environment variable. The password is never printed")
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    """--password, asked for when given without a value, else KHBOOK_PASSWORD; never echoed."""
+    from khbook.read.decrypt import password_from_env
+
+    value = getattr(args, "password", None)
+    if value is _ASK:
+        import getpass
+
+        value = getpass.getpass("khbook password: ")
+    return value or password_from_env()
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from khbook.spec import load_spec
     from khbook.template.writer import write_template
@@ -59,11 +80,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec)
     as_of = _as_of(args.as_of)
+    password = _password(args)
     payloads: list[dict] = []
     status = 0
     for i, path in enumerate(args.files):
         try:
-            report = check_file(path, spec, as_of=as_of, lang=args.lang)
+            report = check_file(path, spec, as_of=as_of, lang=args.lang, password=password)
         except WorkbookError as exc:
             status = 2
             line = exc.render(spec, args.lang)
@@ -89,7 +111,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from khbook.spec import load_spec
 
     spec = load_spec(args.spec)
-    result = refresh_file(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
+    result = refresh_file(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang,
+                          password=_password(args))
     report = result.report
     if args.format == "json":
         payload = report.to_dict()
@@ -121,7 +144,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     result = run_batch(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), previous=args.previous,
-                       jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress)
+                       jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress, password=_password(args))
     line = spec.text("error_format.line", args.lang)
     for f in result.failed:
         print("khbook: error: " + line.format(path=f["file"], reason=f["reason"]), file=sys.stderr)
@@ -143,8 +166,9 @@ def cmd_split(args: argparse.Namespace) -> int:
     from khbook.team.split import split_book
 
     spec = load_spec(args.spec)
+    password = _password(args)
     result = split_book(args.master, args.output, spec=spec, by=args.by, mapping=args.reassign,
-                        as_of=_as_of(args.as_of), lang=args.lang)
+                        as_of=_as_of(args.as_of), lang=args.lang, password=password, encrypt=password)
     w = spec.texts("team", args.lang)
     print(w["split_done"].format(files=len(result.files), dir=args.output, customers=sum(result.customers.values())))
     for owner, path in result.files.items():
@@ -169,7 +193,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from khbook.team.merge import merge_dir
 
     spec = load_spec(args.spec)
-    result = merge_dir(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
+    result = merge_dir(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang,
+                       password=_password(args))
     w = spec.texts("team", args.lang)
     print(w["merge_done"].format(files=len(result.files), file=result.output, customers=result.customers,
                                  rows=result.rows, conflicts=len(result.conflicts)))
@@ -183,7 +208,8 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     from khbook.team.upgrade import upgrade_book
 
     spec = load_spec(args.spec)
-    result = upgrade_book(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
+    result = upgrade_book(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang,
+                          password=_password(args))
     w = spec.texts("team", args.lang)
     print(w["upgrade_done"].format(version=result.version, file=result.output, changes=len(result.changes)))
     for c in result.changes:
@@ -202,6 +228,7 @@ def _add_team_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="folder for the owners' workbooks (created if missing)")
     p.add_argument("--by", metavar="COLUMN", help="customers column to split by: header or key (default: 负责人)")
     p.add_argument("--reassign", metavar="MAP", help="a .csv or .xlsx of two columns: old owner or 客户ID, new owner")
+    _add_password(p, "encrypt every written workbook with this password (and open an encrypted MASTER with it)")
     _add_as_of(p)
     _add_lang(p)
     _add_spec(p)
@@ -214,6 +241,7 @@ def _add_team_commands(sub: argparse._SubParsersAction) -> None:
                                    "sheet, never resolved silently. Exit status: 0 no conflicts, 1 conflicts listed.")
     p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (not searched recursively)")
     p.add_argument("-o", "--output", metavar="MASTER", required=True, help="the department workbook to write")
+    _add_password(p, "open encrypted workbooks with this password")
     _add_as_of(p)
     _add_lang(p)
     _add_spec(p)
@@ -225,6 +253,7 @@ def _add_team_commands(sub: argparse._SubParsersAction) -> None:
                                    "on the 旧版列 sheet, and every change listed on the 升级报告 sheet.")
     p.add_argument("file", metavar="FILE", help="the old workbook (.xlsx or .xlsm)")
     p.add_argument("-o", "--output", metavar="OUT", help="output path (default: NAME.upgraded.xlsx beside FILE)")
+    _add_password(p, "open an encrypted FILE with this password")
     _add_as_of(p)
     _add_lang(p)
     _add_spec(p)
@@ -263,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_as_of(p)
     _add_format(p)
     p.add_argument("--customers", action="store_true", help="also print the per-customer classification table (text)")
+    _add_password(p, "open encrypted (password-protected) workbooks with this password")
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_check)
@@ -273,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "异常清单, 分类汇总 and 变更日志. Exit status as for check.")
     p.add_argument("file", metavar="FILE", help="the workbook (.xlsx or .xlsm)")
     p.add_argument("-o", "--output", metavar="OUT", help="output path (default: NAME.checked.xlsx beside FILE; .xlsm kept)")
+    _add_password(p, "open an encrypted FILE with this password (its annotated copy is encrypted with it too)")
     _add_as_of(p)
     _add_format(p)
     _add_lang(p)
@@ -290,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch: adds the month-over-month comparison")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = no worker processes)")
     p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in 汇总.xlsx, report.html and the JSON (annotated copies are not masked)")
+    _add_password(p, "open encrypted workbooks with this password and encrypt 汇总.xlsx (and the copies of encrypted files) with it")
     _add_format(p)
     _add_lang(p)
     _add_spec(p)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from khbook.annotate.plan import Plan, plan_annotation
+from khbook.base.encrypt import encrypt_file
 from khbook.base.errors import Hint, WorkbookError
 from khbook.checks.crosssheet import run_rules
 from khbook.checks.schema import validate_table
@@ -25,6 +26,7 @@ from khbook.classify.computed import computed_changes, report_changes
 from khbook.classify.engine import classify, summarize
 from khbook.findings import SEVERITY_ORDER, Finding, FindingFactory
 from khbook.ooxml import PatchStats, write_annotated
+from khbook.read.decrypt import readable
 from khbook.read.model import Book
 from khbook.read.rawbook import RawBook, load_raw
 from khbook.read.tables import read_book
@@ -60,14 +62,17 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
                   summarize(customers, spec), spec, book)
 
 
-def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | None = None, lang: str = "zh") -> Report:
-    """Check one workbook file. Raises WorkbookError when the file cannot be read."""
+def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | None = None, lang: str = "zh",
+               password: str | None = None) -> Report:
+    """Check one workbook file (encrypted: give its `password`). Raises WorkbookError when the file cannot be read."""
     spec = spec or load_spec()
-    raw = load_raw(path)
-    try:
-        return check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
-    finally:
-        raw.close()
+    with readable(path, password) as plain:
+        raw = load_raw(plain)
+        raw.path = str(path)
+        try:
+            return check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
+        finally:
+            raw.close()
 
 
 def plan_refresh(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh",
@@ -99,19 +104,25 @@ def apply_plan(src: Path, dst: Path, plan: Plan) -> PatchStats:
 
 
 def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec | None = None,
-                 as_of: dt.date | None = None, lang: str = "zh", now: dt.datetime | None = None) -> RefreshResult:
-    """Check `src`, then write its annotated copy to `dst` (never onto `src`)."""
+                 as_of: dt.date | None = None, lang: str = "zh", now: dt.datetime | None = None,
+                 password: str | None = None) -> RefreshResult:
+    """Check `src`, then write its annotated copy to `dst` (never onto `src`; an encrypted
+    `src` is read with `password`, and its copy encrypted with it)."""
     src = Path(src)
     out = Path(dst) if dst is not None else default_output(src)
     if out.exists() and src.exists() and out.resolve() == src.resolve():
         raise WorkbookError(str(src), "the output would overwrite the input",
                             Hint("other_output", "choose another output path with -o"), code="overwrite_input")
     spec = spec or load_spec()
-    raw = load_raw(src)
-    try:
-        report, plan = plan_refresh(raw, spec, as_of=as_of or dt.date.today(), lang=lang, now=now)
-    finally:
-        raw.close()
-    del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
-    stats = apply_plan(src, out, plan)
+    with readable(src, password) as plain:
+        raw = load_raw(plain)
+        raw.path = str(src)
+        try:
+            report, plan = plan_refresh(raw, spec, as_of=as_of or dt.date.today(), lang=lang, now=now)
+        finally:
+            raw.close()
+        del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
+        stats = apply_plan(plain, out, plan)
+        if password and plain != src:
+            encrypt_file(out, password)  # the copy of an encrypted book stays encrypted
     return RefreshResult(report, out, plan, stats)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from khbook.base.encrypt import encrypt_file
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.fsutil import atomic_output
 from khbook.batch import consolidate as cons
@@ -198,7 +199,7 @@ class BatchResult:
 # --------------------------------------------------------------------------- running
 
 
-def _run_tasks(tasks: list[tuple[str, str, str, str, str, str]], jobs: int, progress: Progress | None) -> list[dict[str, Any]]:
+def _run_tasks(tasks: list[tuple[str, str, str, str, str, str, str | None]], jobs: int, progress: Progress | None) -> list[dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     total = len(tasks)
 
@@ -256,7 +257,7 @@ def consolidate(summaries: list[dict[str, Any]], spec: Spec, *, mask: bool, lang
 
 def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: Spec, as_of: dt.date,
               previous: str | Path | None = None, jobs: int | None = None, mask: bool = False, lang: str = "zh",
-              progress: Progress | None = None) -> BatchResult:
+              progress: Progress | None = None, password: str | None = None) -> BatchResult:
     """Check and refresh every workbook under `directory`; write the batch outputs to `outdir`.
 
     Returns the :class:`BatchResult` (``to_dict()`` = batch.json). Raises WorkbookError for
@@ -280,7 +281,8 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
         raise WorkbookError(str(out), f"cannot create the output folder: {reason}", Hint("other_folder", "choose another with -o"),
                             code="outdir_failed", params={"reason": reason}) from None
     paths = discover(src, out)
-    tasks = [(str(p), p.relative_to(src).as_posix(), str(out), str(spec.directory), as_of.isoformat(), lang) for p in paths]
+    tasks = [(str(p), p.relative_to(src).as_posix(), str(out), str(spec.directory), as_of.isoformat(), lang, password)
+             for p in paths]
     summaries = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress)
     data = consolidate(summaries, spec, mask=mask, lang=lang)
     result = BatchResult(src, out, as_of, lang, mask, month_over_month=None, spec=spec, **data)
@@ -294,6 +296,8 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
             prev, {"customers": result.customers, "reps": result.reps}, name_key=normalize_company, canonical=canonical)
     result.outputs = {"workbook": out / SUMMARY_NAME, "html": out / HTML_NAME, "json": out / JSON_NAME}
     write_workbook(result, result.outputs["workbook"])
+    if password:  # encrypted inputs are read with it; the workbook meant for sending is encrypted with it
+        encrypt_file(result.outputs["workbook"], password)
     write_html(result, result.outputs["html"])
     with atomic_output(result.outputs["json"]) as tmp:
         tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")

@@ -122,8 +122,8 @@ def summarize(result: Any, rel: str, spec: Spec, as_of: dt.date, outdir: Path) -
     }
 
 
-def process(task: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
-    """Worker entry point: (source path, relative path, outdir, spec dir, as-of, lang) -> summary.
+def process(task: tuple[str, str, str, str, str, str, str | None]) -> dict[str, Any]:
+    """Worker entry point: (source path, relative path, outdir, spec dir, as-of, lang, password) -> summary.
 
     A file that cannot be read comes back as ``{"file", "error", "error_en", "code"}`` (the
     reason in `lang` and in English, and the WorkbookError's code); so does an unexpected
@@ -131,13 +131,13 @@ def process(task: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
     """
     from khbook.pipeline import refresh_file
 
-    src, rel, outdir, spec_dir, as_of_text, lang = task
+    src, rel, outdir, spec_dir, as_of_text, lang, password = task
     spec = _spec(spec_dir)
     as_of = dt.date.fromisoformat(as_of_text)
     out = output_path(Path(outdir), rel)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        result = refresh_file(src, out, spec=spec, as_of=as_of, lang=lang)
+        result = refresh_file(src, out, spec=spec, as_of=as_of, lang=lang, password=password)
         return summarize(result, rel, spec, as_of, Path(outdir))
     except WorkbookError as exc:
         return {"file": rel, "error": exc.render_reason(spec, lang), "error_en": exc.reason, "code": exc.code}

@@ -22,6 +22,7 @@ import xlsxwriter
 from khbook.base.fsutil import atomic_output
 from khbook.classify.computed import canonical_value, class_columns, display
 from khbook.pipeline import check_raw
+from khbook.read.decrypt import readable
 from khbook.read.docprops import spec_version
 from khbook.read.model import CustomerClass
 from khbook.read.rawbook import RawBook, RawSheet, load_raw
@@ -88,11 +89,16 @@ def spec_version_of(path: str | Path) -> int | None:
 
 
 def read_team_book(path: str | Path, spec: Spec, *, as_of: dt.date, lang: str = "zh",
-                   raw: RawBook | None = None) -> TeamBook:
-    """Read a workbook file (or an already loaded raw book) with its classification."""
+                   password: str | None = None) -> TeamBook:
+    """Read a workbook file (encrypted: with its `password`) with its classification."""
     p = Path(path)
-    own = raw is None
-    raw = load_raw(p) if raw is None else raw
+    with readable(p, password) as plain:
+        raw = load_raw(plain)
+        raw.path = str(p)
+        return _read(p, raw, spec, as_of, lang)
+
+
+def _read(p: Path, raw: RawBook, spec: Spec, as_of: dt.date, lang: str) -> TeamBook:
     try:
         report = check_raw(raw, spec, as_of=as_of, lang=lang)
         book = report.book
@@ -113,8 +119,7 @@ def read_team_book(path: str | Path, spec: Spec, *, as_of: dt.date, lang: str = 
                                                  out)
             rows[sheet.key] = out
     finally:
-        if own:
-            raw.close()
+        raw.close()
     return TeamBook(p, rows, report, extras, raw.spec_version)
 
 

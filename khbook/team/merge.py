@@ -130,8 +130,9 @@ def _row_differences(sheet: Sheet, keys: list[str], cid: str, a: tuple[str, list
 
 
 def merge_dir(directory: str | Path, output: str | Path, *, spec: Spec, as_of: dt.date | None = None,
-              lang: str = "zh") -> MergeResult:
-    """Merge every workbook of `directory` into `output`; see the module docstring."""
+              lang: str = "zh", password: str | None = None) -> MergeResult:
+    """Merge every workbook of `directory` into `output` (encrypted ones opened with
+    `password`); see the module docstring."""
     as_of = as_of or dt.date.today()
     d, target = Path(directory), Path(output)
     if not d.is_dir():
@@ -143,7 +144,7 @@ def merge_dir(directory: str | Path, output: str | Path, *, spec: Spec, as_of: d
     if not files:
         raise WorkbookError(str(d), "holds no .xlsx or .xlsm workbooks",
                             Hint("give_folder", "give the folder with the reps' workbooks"), code="no_workbooks")
-    books = [read_team_book(p, spec, as_of=as_of, lang=lang) for p in files]
+    books = [read_team_book(p, spec, as_of=as_of, lang=lang, password=password) for p in files]
     rows: dict[str, list[Row]] = {s.key: [] for s in spec.sheets}
     for b in books:
         for sheet in spec.sheets:

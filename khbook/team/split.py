@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from khbook.base.encrypt import encrypt_file
 from khbook.base.errors import Hint, KhbookError, WorkbookError
 from khbook.read.parsers import clean_text
 from khbook.read.rawbook import load_raw
@@ -151,8 +152,13 @@ def plan_owners(book: TeamBook, col: Column, mapping: list[tuple[str, str]], sou
 
 
 def split_book(master: str | Path, out_dir: str | Path, *, spec: Spec, by: str | None = None,
-               mapping: str | Path | None = None, as_of: dt.date | None = None, lang: str = "zh") -> SplitResult:
-    """Write one workbook per owner into `out_dir`; see the module docstring."""
+               mapping: str | Path | None = None, as_of: dt.date | None = None, lang: str = "zh",
+               password: str | None = None, encrypt: str | None = None) -> SplitResult:
+    """Write one workbook per owner into `out_dir`; see the module docstring.
+
+    `password` opens an encrypted master; with `encrypt` every written workbook (and the
+    handover report) is encrypted with that password.
+    """
     as_of = as_of or dt.date.today()
     col = by_column(spec, by)
     out = Path(out_dir)
@@ -161,7 +167,7 @@ def split_book(master: str | Path, out_dir: str | Path, *, spec: Spec, by: str |
                             code="is_file")
     out.mkdir(parents=True, exist_ok=True)
     pairs = read_mapping(mapping) if mapping else []
-    book = read_team_book(master, spec, as_of=as_of, lang=lang)
+    book = read_team_book(master, spec, as_of=as_of, lang=lang, password=password)
     words = spec.texts("team", lang)
     owners, moves, unmatched = plan_owners(book, col, pairs, words["source_column"])
 
@@ -201,12 +207,16 @@ def split_book(master: str | Path, out_dir: str | Path, *, spec: Spec, by: str |
         used.add(stem.casefold())
         path = out / f"{stem}.xlsx"
         write_team_book(spec, path, groups[o], classes=group_classes[o], lang=lang)
+        if encrypt:
+            encrypt_file(path, encrypt)
         files[o] = path
     result = SplitResult(files, {o: len(g["customers"]) for o, g in groups.items()},
                          {o: sum(len(g[s.key]) for s in spec.sheets[1:]) for o, g in groups.items()}, orphans,
                          moves, None, unmatched)
     if moves:
         result.handover = write_handover(spec, out / f"{words['handover_file']}.xlsx", moves, lang)
+        if encrypt:
+            encrypt_file(result.handover, encrypt)
     return result
 
 

@@ -75,7 +75,7 @@ def renamed_value(spec: Spec, col: Column, value: Any, lang: str) -> str | None:
 
 
 def upgrade_book(src: str | Path, output: str | Path | None = None, *, spec: Spec, as_of: dt.date | None = None,
-                 lang: str = "zh") -> UpgradeResult:
+                 lang: str = "zh", password: str | None = None) -> UpgradeResult:
     """Write `src`'s data into the current template; see the module docstring."""
     as_of = as_of or dt.date.today()
     p = Path(src)
@@ -83,7 +83,7 @@ def upgrade_book(src: str | Path, output: str | Path | None = None, *, spec: Spe
     if out.exists() and p.exists() and out.resolve() == p.resolve():
         raise WorkbookError(str(p), "the output would overwrite the input",
                             Hint("other_output", "choose another output path with -o"), code="overwrite_input")
-    book = read_team_book(p, spec, as_of=as_of, lang=lang)
+    book = read_team_book(p, spec, as_of=as_of, lang=lang, password=password)
     words = spec.texts("team", lang)
     changes: list[Change] = []
     if book.spec_version != spec.version:
