@@ -143,7 +143,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         else:
             print(line, file=sys.stderr, flush=True)
 
-    result = run_batch(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), previous=args.previous,
+    previous = args.previous
+    if previous:
+        from khbook.team.archive import resolve_previous
+
+        previous = resolve_previous(previous)
+    result = run_batch(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), previous=previous,
                        jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress, password=_password(args))
     line = spec.text("error_format.line", args.lang)
     for f in result.failed:
@@ -155,6 +160,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"{t['read']} of {t['files']} files read ({t['failed']} failed): {t['customers']} customers, "
               f"{t['errors']} errors, {t['warnings']} warnings, {t['duplicates']} cross-file duplicates")
         print("wrote " + ", ".join(str(p) for p in result.outputs.values()))
+    if args.archive:
+        from khbook.team.archive import archive_run
+
+        kept = archive_run(result, args.archive)
+        print(spec.text("team.archive_done", args.lang).format(dir=kept.folder, inputs=kept.inputs, outputs=kept.outputs),
+              file=sys.stderr if args.format == "json" else sys.stdout)
     return 2 if result.failed else 1 if result.has_errors else 0
 
 
@@ -318,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (searched recursively)")
     p.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (default: DIR/khbook-batch)")
     _add_as_of(p)
-    p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch: adds the month-over-month comparison")
+    p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch, or an --archive folder (its latest run): adds the month-over-month comparison")
+    p.add_argument("--archive", metavar="ARCHIVE_DIR", help="also copy this run's inputs and outputs into a dated folder of ARCHIVE_DIR, with SHA-256 checksums")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = no worker processes)")
     p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in 汇总.xlsx, report.html and the JSON (annotated copies are not masked)")
     _add_password(p, "open encrypted workbooks with this password and encrypt 汇总.xlsx (and the copies of encrypted files) with it")
