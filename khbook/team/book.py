@@ -235,5 +235,8 @@ def write_extra_sheet(ws: Any, extra: ExtraSheet, bold: Any, wb: Any) -> None:
             else:
                 ws.write_string(i, j, str(v))
     ws.freeze_panes(1, 0)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)   # printed: all columns on one page wide
+    ws.repeat_rows(0)
     if extra.rows:
         ws.autofilter(0, 0, len(extra.rows), max(len(extra.headers) - 1, 0))
