@@ -237,8 +237,8 @@ def _add_team_commands(sub: argparse._SubParsersAction) -> None:
                                    "handover report lists every customer that moved.")
     p.add_argument("master", metavar="MASTER", help="the department workbook (e.g. the output of khbook merge)")
     p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="folder for the owners' workbooks (created if missing)")
-    p.add_argument("--by", metavar="COLUMN", help="customers column to split by: header or key (default: 负责人)")
-    p.add_argument("--reassign", metavar="MAP", help="a .csv or .xlsx of two columns: old owner or 客户ID, new owner")
+    p.add_argument("--by", metavar="COLUMN", help="customers column to split by: header or key (default: the owner column)")
+    p.add_argument("--reassign", metavar="MAP", help="a .csv or .xlsx of two columns: old owner or customer ID, new owner")
     _add_password(p, "encrypt every written workbook with this password (and open an encrypted MASTER with it)")
     _add_as_of(p)
     _add_lang(p)
@@ -248,7 +248,7 @@ def _add_team_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("merge", help="the reps' workbooks back into one department workbook",
                        description="Merge every .xlsx/.xlsm in DIR into one workbook in the current template: every row "
                                    "kept with its source file in one more column, computed columns recomputed, and "
-                                   "conflicts (a customer in two files, edited differently) listed on the 合并冲突 "
+                                   "conflicts (a customer in two files, edited differently) listed on a conflicts "
                                    "sheet, never resolved silently. Exit status: 0 no conflicts, 1 conflicts listed.")
     p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (not searched recursively)")
     p.add_argument("-o", "--output", metavar="MASTER", required=True, help="the department workbook to write")
@@ -261,7 +261,7 @@ def _add_team_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("upgrade", help="bring a workbook made with an older template into the current template",
                        description="Write FILE's data into the current template (FILE is never modified): renamed list "
                                    "values mapped through the spec's aliases, columns the template no longer has kept "
-                                   "on the 旧版列 sheet, and every change listed on the 升级报告 sheet.")
+                                   "on a retired-columns sheet, and every change listed on an upgrade-report sheet.")
     p.add_argument("file", metavar="FILE", help="the old workbook (.xlsx or .xlsm)")
     p.add_argument("-o", "--output", metavar="OUT", help="output path (default: NAME.upgraded.xlsx beside FILE)")
     _add_password(p, "open an encrypted FILE with this password")
@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", metavar="ARCHIVE_DIR", help="also copy this run's inputs and outputs into a dated folder of ARCHIVE_DIR, with SHA-256 checksums")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = no worker processes)")
     p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in 汇总.xlsx, report.html and the JSON (annotated copies are not masked)")
-    _add_password(p, "open encrypted workbooks with this password and encrypt 汇总.xlsx (and the copies of encrypted files) with it")
+    _add_password(p, "open encrypted workbooks with this password and encrypt the summary workbook (and the copies of encrypted files) with it")
     _add_format(p)
     _add_lang(p)
     _add_spec(p)
