@@ -120,3 +120,11 @@ def test_libreoffice_types_into_data_cells_and_refuses_headers(tmp_path, spec):
     out = uno_type(path, [["客户基础信息", "O2", "高价值"]], tmp_path)        # a computed column
     cell = out["cells"][0]
     assert cell["locked"] is True and cell["after"] == cell["before"] != "高价值"
+
+
+def test_macro_template_is_not_protected(tmp_path, spec):
+    """The 刷新分类 button writes the computed columns into the open book: no protection there."""
+    pytest.importorskip("xlwings", reason="xlwings not installed: --macro template check skipped")
+    path = write_template(spec, tmp_path / "t.xlsm", macro=True)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    assert wb["客户基础信息"].protection.sheet is False

@@ -14,7 +14,7 @@ project plus a button) can reuse it unchanged.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -269,9 +269,12 @@ def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: 
 
     With ``macro``: an .xlsm with xlwings' VBA project and a 刷新分类 button on the
     instructions sheet and the first data sheet, plus the companion ``<stem>.py`` beside it
-    (see :mod:`khbook.template.macro`).
+    (see :mod:`khbook.template.macro`). The button writes the computed columns into the open
+    book, so a macro workbook is written without sheet protection.
     """
     companion = _macro_preflight(Path(path)) if macro else None
+    if macro and spec.protection.enabled:
+        spec = replace(spec, protection=replace(spec.protection, enabled=False))
     if lang not in LANGS:
         raise KhbookError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     if examples < 0:
