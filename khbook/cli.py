@@ -189,6 +189,8 @@ def cmd_split(args: argparse.Namespace) -> int:
             print(w["split_unassigned"].format(file=path.name, customers=result.customers[owner], orphans=result.orphans))
     for value in result.unmatched:
         print(w["map_unmatched"].format(value=value))
+    if result.stale:
+        print(w["split_stale"].format(files=w["name_sep"].join(p.name for p in result.stale)))
     if result.handover is not None:
         pairs: dict[tuple[str, str], int] = {}
         for m in result.moves:

@@ -340,3 +340,20 @@ def test_cli_split_and_upgrade(tmp_path, small, capsys):
     assert (tmp_path / "out" / "交接清单.xlsx").exists()
     assert main(["upgrade", str(small), "-o", str(tmp_path / "u.xlsx"), "--as-of", AS_OF.isoformat()]) == 0
     assert "0 处变更" in capsys.readouterr().out
+
+
+def test_split_names_stale_workbooks_and_merge_skips_annotated_copies(tmp_path, spec, small, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(small, out / "去年离职的人.xlsx")
+    res = split_book(small, out, spec=spec, as_of=AS_OF)
+    assert [p.name for p in res.stale] == ["去年离职的人.xlsx"]
+    (out / "去年离职的人.xlsx").unlink()
+    assert main(["refresh", str(res.files["王磊"]), "--as-of", AS_OF.isoformat()]) in (0, 1)
+    assert (out / "王磊.checked.xlsx").exists()
+    merged = merge_dir(out, tmp_path / "m.xlsx", spec=spec, as_of=AS_OF)
+    assert "王磊.checked.xlsx" not in {p.name for p in merged.files} and merged.conflicts == []
+    capsys.readouterr()
+    shutil.copy(small, out / "去年离职的人.xlsx")
+    assert main(["split", str(small), "-o", str(out), "--as-of", AS_OF.isoformat()]) == 0
+    assert "去年离职的人.xlsx" in capsys.readouterr().out

@@ -59,11 +59,12 @@ class MergeResult:
 
 
 def workbook_files(directory: Path, *, skip: set[Path] = frozenset()) -> list[Path]:  # type: ignore[assignment]
-    """The workbooks of a folder (not its subfolders), by name; lock and hidden files skipped."""
+    """The workbooks of a folder (not its subfolders), by name; lock and hidden files, and
+    khbook's annotated copies (NAME.checked.xlsx), skipped."""
     out = []
     for p in sorted(directory.iterdir(), key=lambda x: x.name):
         if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith(("~$", ".")) \
-                and p.resolve() not in skip:
+                and not p.stem.endswith(".checked") and p.resolve() not in skip:
             out.append(p)
     return out
 

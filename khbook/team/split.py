@@ -29,6 +29,7 @@ from khbook.read.rawbook import load_raw
 from khbook.read.tables import norm_header
 from khbook.spec import Column, Spec
 from khbook.team.book import ExtraSheet, Row, TeamBook, read_team_book, write_team_book
+from khbook.team.merge import workbook_files
 
 CHILD_SHEETS_KEY = "customer_id"
 _BAD_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -55,6 +56,7 @@ class SplitResult:
     moves: list[Move] = field(default_factory=list)
     handover: Path | None = None
     unmatched: list[str] = field(default_factory=list)
+    stale: list[Path] = field(default_factory=list)  # workbooks already in the folder that this split did not write
 
 
 def file_stem(name: str) -> str:
@@ -213,6 +215,8 @@ def split_book(master: str | Path, out_dir: str | Path, *, spec: Spec, by: str |
     result = SplitResult(files, {o: len(g["customers"]) for o, g in groups.items()},
                          {o: sum(len(g[s.key]) for s in spec.sheets[1:]) for o, g in groups.items()}, orphans,
                          moves, None, unmatched)
+    written = {p.resolve() for p in files.values()} | {(out / f"{words['handover_file']}.xlsx").resolve()}
+    result.stale = [p for p in workbook_files(out) if p.resolve() not in written]
     if moves:
         result.handover = write_handover(spec, out / f"{words['handover_file']}.xlsx", moves, lang)
         if encrypt:
