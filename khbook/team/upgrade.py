@@ -58,20 +58,22 @@ def default_output(src: Path) -> Path:
 
 
 def renamed_value(spec: Spec, col: Column, value: Any, lang: str) -> str | None:
-    """The current label for an old spelling of a list value; None when nothing changes."""
+    """The current label for an old spelling of a list value (one of the item's aliases);
+    None when nothing changes. A current label, in either language, is left as it is."""
     values = spec.list_for(col)
     text = clean_text(value) if isinstance(value, str) else None
     if values is None or not text:
         return None
+    current = {label for item in values.items for label in (item.zh, item.en)}
     if col.type == "multi":
         parts = split_multi(text)
-        labels = [values.translate(values.canonical(x) or x, lang) for x in parts]
-        if all(x == y for x, y in zip(parts, labels, strict=True)):
+        if all(x in current or values.canonical(x) is None for x in parts):
             return None
-        return display(spec, col, tuple(values.canonical(x) or x for x in parts), lang)
+        return display(spec, col, tuple(x if x in current else values.canonical(x) or x for x in parts), lang)
     canonical = values.canonical(text)
-    label = values.translate(canonical, lang) if canonical else None
-    return label if label is not None and label != text else None
+    if text in current or canonical is None:
+        return None
+    return values.translate(canonical, lang)
 
 
 def upgrade_book(src: str | Path, output: str | Path | None = None, *, spec: Spec, as_of: dt.date | None = None,
