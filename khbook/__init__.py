@@ -10,6 +10,8 @@ the batch call these functions; so can any Python program::
     report.to_dict()                               # what `khbook check --format json` prints
     khbook.refresh_file("王磊.xlsx", spec=spec)     # writes 王磊.checked.xlsx
     khbook.run_batch("收集/", "月度汇总/", spec=spec)
+    khbook.split_book("部门总表.xlsx", "本月分发/", spec=spec)   # one workbook per owner
+    khbook.merge_dir("本月提交/", "部门总表.xlsx", spec=spec)     # and back, conflicts listed
 
 The names are loaded on first use, so ``import khbook`` stays cheap and a command pays only
 for the layers it needs.
@@ -35,6 +37,9 @@ _EXPORTS = {
     "ImportResult": "khbook.importer.run",
     "BatchResult": "khbook.batch.run",
     "write_template": "khbook.template.writer",
+    "split_book": "khbook.team.split",
+    "merge_dir": "khbook.team.merge",
+    "upgrade_book": "khbook.team.upgrade",
     "Report": "khbook.report.report",
     "Finding": "khbook.findings",
     "KhbookError": "khbook.base.errors",
@@ -44,8 +49,8 @@ _EXPORTS = {
 
 __all__ = [
     "BatchResult", "Finding", "ImportResult", "KhbookError", "RefreshResult", "Report", "Spec", "SpecError", "WorkbookError",
-    "__version__", "check_file", "check_raw", "import_lists", "load_spec", "plan_refresh", "refresh_file", "run_batch",
-    "write_template",
+    "__version__", "check_file", "check_raw", "import_lists", "load_spec", "merge_dir", "plan_refresh", "refresh_file",
+    "run_batch", "split_book", "upgrade_book", "write_template",
 ]
 
 if TYPE_CHECKING:
@@ -56,6 +61,9 @@ if TYPE_CHECKING:
     from khbook.pipeline import RefreshResult, check_file, check_raw, plan_refresh, refresh_file
     from khbook.report.report import Report
     from khbook.spec import Spec, load_spec
+    from khbook.team.merge import merge_dir
+    from khbook.team.split import split_book
+    from khbook.team.upgrade import upgrade_book
     from khbook.template.writer import write_template
 
 

@@ -32,6 +32,27 @@ def _add_lang(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of headers, lists and messages (default: zh)")
 
 
+_ASK = object()  # --password given without a value: ask for it
+
+
+def _add_password(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--password", nargs="?", const=_ASK, metavar="PASSWORD",
+                   help=f"{what}; without a value it is asked for (not echoed); default: the KHBOOK_PASSWORD "
+                        "environment variable. The password is never printed")
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    """--password, asked for when given without a value, else KHBOOK_PASSWORD; never echoed."""
+    from khbook.read.decrypt import password_from_env
+
+    value = getattr(args, "password", None)
+    if value is _ASK:
+        import getpass
+
+        value = getpass.getpass("khbook password: ")
+    return value or password_from_env()
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from khbook.spec import load_spec
     from khbook.template.writer import write_template
@@ -76,11 +97,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec)
     as_of = _as_of(args.as_of)
+    password = _password(args)
     payloads: list[dict] = []
     status = 0
     for i, path in enumerate(args.files):
         try:
-            report = check_file(path, spec, as_of=as_of, lang=args.lang)
+            report = check_file(path, spec, as_of=as_of, lang=args.lang, password=password)
         except WorkbookError as exc:
             status = 2
             line = exc.render(spec, args.lang)
@@ -110,7 +132,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from khbook.spec import load_spec
 
     spec = load_spec(args.spec)
-    result = refresh_file(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang)
+    result = refresh_file(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang,
+                          password=_password(args))
     report = result.report
     note = _suffix_note(spec, args.lang, result.requested, result.output)
     if args.format == "json":
@@ -147,12 +170,23 @@ def cmd_batch(args: argparse.Namespace) -> int:
         else:
             print(f"\r\033[K{line}" if tty else line, file=sys.stderr, flush=True)
 
-    result = run_batch(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), previous=args.previous,
-                       jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress)
+    previous = args.previous
+    if previous:
+        from khbook.team.archive import resolve_previous
+
+        previous = resolve_previous(previous)
+    result = run_batch(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), previous=previous,
+                       jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress, password=_password(args))
     if args.format == "json":
         print(render_json(result.to_dict()))
     else:
         print("\n".join(summary_lines(result)))
+    if args.archive:
+        from khbook.team.archive import archive_run
+
+        kept = archive_run(result, args.archive)
+        print(spec.text("team.archive_done", args.lang).format(dir=kept.folder, inputs=kept.inputs, outputs=kept.outputs),
+              file=sys.stderr if args.format == "json" else sys.stdout)
     return result.exit_status
 
 
@@ -185,6 +219,110 @@ def cmd_kit(args: argparse.Namespace) -> int:
     extra = f", {len(result.windows_wheels)} Windows wheels for offline installs" if result.windows_wheels else ""
     print(f"wrote {result.folder} ({len(result.files)} files{extra}) and {result.zip}")
     return 0
+
+
+# --------------------------------------------------------------------------- team workflows
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from khbook.spec import load_spec
+    from khbook.team.split import split_book
+
+    spec = load_spec(args.spec)
+    password = _password(args)
+    result = split_book(args.master, args.output, spec=spec, by=args.by, mapping=args.reassign,
+                        as_of=_as_of(args.as_of), lang=args.lang, password=password, encrypt=password)
+    w = spec.texts("team", args.lang)
+    print(w["split_done"].format(files=len(result.files), dir=args.output, customers=sum(result.customers.values())))
+    for owner, path in result.files.items():
+        if owner:
+            print(w["split_file"].format(file=path.name, customers=result.customers[owner], rows=result.rows[owner]))
+        else:
+            print(w["split_unassigned"].format(file=path.name, customers=result.customers[owner], orphans=result.orphans))
+    for value in result.unmatched:
+        print(w["map_unmatched"].format(value=value))
+    if result.stale:
+        print(w["split_stale"].format(files=w["name_sep"].join(p.name for p in result.stale)))
+    if result.handover is not None:
+        pairs: dict[tuple[str, str], int] = {}
+        for m in result.moves:
+            pairs[(m.old, m.new)] = pairs.get((m.old, m.new), 0) + 1
+        for (old, new), n in sorted(pairs.items()):
+            print(w["handover_line"].format(to=new or w["unassigned_file"], from_=old or w["unassigned_file"], customers=n))
+        print(w["handover_done"].format(file=result.handover))
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from khbook.spec import load_spec
+    from khbook.team.merge import merge_dir
+
+    spec = load_spec(args.spec)
+    result = merge_dir(args.directory, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang,
+                       password=_password(args))
+    w = spec.texts("team", args.lang)
+    print(w["merge_done"].format(files=len(result.files), file=result.output, customers=result.customers,
+                                 rows=result.rows, conflicts=len(result.conflicts)))
+    if result.conflicts:
+        print(w["merge_conflicts"].format(sheet=w["conflicts_sheet"]))
+    return 1 if result.conflicts else 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from khbook.spec import load_spec
+    from khbook.team.upgrade import upgrade_book
+
+    spec = load_spec(args.spec)
+    result = upgrade_book(args.file, args.output, spec=spec, as_of=_as_of(args.as_of), lang=args.lang,
+                          password=_password(args))
+    w = spec.texts("team", args.lang)
+    print(w["upgrade_done"].format(version=result.version, file=result.output, changes=len(result.changes)))
+    for c in result.changes:
+        print("  " + " | ".join(str(x) for x in c.cells(w) if x not in ("", None)))
+    return 0
+
+
+def _add_team_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("split", help="one workbook per owner from a department workbook (with reassignments)",
+                       description="Write one workbook per owner into OUTDIR, in the current template: that owner's "
+                                   "customers and exactly their rows on the other sheets, computed columns filled. "
+                                   "Customers without an owner (and rows of no known customer) go to one file for the "
+                                   "manager. With --reassign, or when the owner was changed in a merged workbook, a "
+                                   "handover report lists every customer that moved.")
+    p.add_argument("master", metavar="MASTER", help="the department workbook (e.g. the output of khbook merge)")
+    p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="folder for the owners' workbooks (created if missing)")
+    p.add_argument("--by", metavar="COLUMN", help="customers column to split by: header or key (default: the owner column)")
+    p.add_argument("--reassign", metavar="MAP", help="a .csv or .xlsx of two columns: old owner or customer ID, new owner")
+    _add_password(p, "encrypt every written workbook with this password (and open an encrypted MASTER with it)")
+    _add_as_of(p)
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("merge", help="the reps' workbooks back into one department workbook",
+                       description="Merge every .xlsx/.xlsm in DIR into one workbook in the current template: every row "
+                                   "kept with its source file in one more column, computed columns recomputed, and "
+                                   "conflicts (a customer in two files, edited differently) listed on a conflicts "
+                                   "sheet, never resolved silently. Exit status: 0 no conflicts, 1 conflicts listed.")
+    p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (not searched recursively)")
+    p.add_argument("-o", "--output", metavar="MASTER", required=True, help="the department workbook to write")
+    _add_password(p, "open encrypted workbooks with this password")
+    _add_as_of(p)
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("upgrade", help="bring a workbook made with an older template into the current template",
+                       description="Write FILE's data into the current template (FILE is never modified): renamed list "
+                                   "values mapped through the spec's aliases, columns the template no longer has kept "
+                                   "on a retired-columns sheet, and every change listed on an upgrade-report sheet.")
+    p.add_argument("file", metavar="FILE", help="the old workbook (.xlsx or .xlsm)")
+    p.add_argument("-o", "--output", metavar="OUT", help="output path (default: NAME.upgraded.xlsx beside FILE)")
+    _add_password(p, "open an encrypted FILE with this password")
+    _add_as_of(p)
+    _add_lang(p)
+    _add_spec(p)
+    p.set_defaults(func=cmd_upgrade)
 
 
 def _error_spec(exc: KhbookError, args: argparse.Namespace) -> Spec | None:
@@ -221,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_as_of(p)
     _add_format(p)
     p.add_argument("--customers", action="store_true", help="also print the per-customer classification table (text)")
+    _add_password(p, "open encrypted (password-protected) workbooks with this password")
     _add_lang(p)
     _add_spec(p)
     p.set_defaults(func=cmd_check)
@@ -231,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "异常清单, 分类汇总 and 变更日志. Exit status as for check.")
     p.add_argument("file", metavar="FILE", help="the workbook (.xlsx or .xlsm)")
     p.add_argument("-o", "--output", metavar="OUT", help="output path (default: NAME.checked.xlsx beside FILE; .xlsm kept)")
+    _add_password(p, "open an encrypted FILE with this password (its annotated copy is encrypted with it too)")
     _add_as_of(p)
     _add_format(p)
     _add_lang(p)
@@ -246,9 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory", metavar="DIR", help="folder with the reps' workbooks (searched recursively; every file is listed as processed, refused or skipped)")
     p.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (default: DIR/khbook-batch)")
     _add_as_of(p)
-    p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch: adds the month-over-month comparison")
+    p.add_argument("--previous", metavar="PREV_OUTDIR", help="OUTDIR of an earlier batch, or an --archive folder (its latest run): adds the month-over-month comparison")
+    p.add_argument("--archive", metavar="ARCHIVE_DIR", help="also copy this run's inputs and outputs into a dated folder of ARCHIVE_DIR, with SHA-256 checksums")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = no worker processes)")
     p.add_argument("--mask", action="store_true", help="mask phones, e-mails and ID numbers in the summary workbook, report.html and the JSON; company names stay (annotated copies are not masked)")
+    _add_password(p, "open encrypted workbooks with this password and encrypt the summary workbook (and the copies of encrypted files) with it")
     _add_format(p)
     _add_lang(p)
     _add_spec(p)
@@ -288,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lite-url", metavar="URL", help="web folder where the team hosts the wheel, for xlwings Lite's requirements.txt (default: a placeholder to replace)")
     _add_spec(p)
     p.set_defaults(func=cmd_kit)
+
+    _add_team_commands(sub)
     return parser
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from khbook.base.encrypt import encrypt_file
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.fsutil import refuse_overwrite, workbook_suffix
 from khbook.checks.crosssheet import run_rules
@@ -26,7 +27,8 @@ from khbook.checks.schema import validate_book
 from khbook.checks.units import amounts_in_yuan
 from khbook.classify.computed import computed_changes, report_changes
 from khbook.classify.engine import classify, summarize
-from khbook.findings import SEVERITY_ORDER, Finding
+from khbook.findings import SEVERITY_ORDER, Finding, FindingFactory
+from khbook.read.decrypt import readable
 from khbook.read.model import Book
 from khbook.read.rawbook import RawBook, load_raw
 from khbook.read.tables import read_book
@@ -57,6 +59,9 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
     """
     file = Path(raw.path).name
     read = read_book(raw, spec, as_of=as_of, lang=lang, file=file)
+    meta = FindingFactory(spec, lang, file=file)  # about the book itself
+    if raw.spec_version is not None and raw.spec_version < spec.version:
+        meta.add("outdated_template", value=raw.spec_version, detail=spec.version)
     columns = validate_book(read.book, spec, as_of=as_of, untrusted=read.stage.untrusted, lang=lang, file=file)
     book = read.book.masked(columns.blank, columns.kept)
     cross = run_rules(book, spec, as_of=as_of, untrusted=read.stage.untrusted | columns.stage.untrusted,
@@ -66,19 +71,22 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
     customers = classify(book, spec, as_of, untrusted=set(untrusted), lang=lang, suspect=set(suspect))
     changes = computed_changes(book, customers, spec, lang)
     changed = report_changes(changes, book, spec, lang=lang, file=file)
-    findings = [*read.stage.findings, *columns.stage.findings, *cross.findings, *units.findings, *changed.findings]
+    findings = [*meta.items, *read.stage.findings, *columns.stage.findings, *cross.findings, *units.findings, *changed.findings]
     return Report(raw.path, as_of, lang, _order(book, spec, findings), customers, summarize(customers, spec), spec, book,
                   changes=changes, untrusted=untrusted)
 
 
-def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | None = None, lang: str = "zh") -> Report:
-    """Check one workbook file. Raises WorkbookError when the file cannot be read."""
+def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | None = None, lang: str = "zh",
+               password: str | None = None) -> Report:
+    """Check one workbook file (encrypted: give its `password`). Raises WorkbookError when the file cannot be read."""
     spec = spec or load_spec()
-    raw = load_raw(path)
-    try:
-        return check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
-    finally:
-        raw.close()
+    with readable(path, password) as plain:
+        raw = load_raw(plain)
+        raw.path = str(path)
+        try:
+            return check_raw(raw, spec, as_of=as_of or dt.date.today(), lang=lang)
+        finally:
+            raw.close()
 
 
 def plan_refresh(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh",
@@ -118,31 +126,37 @@ def apply_plan(src: Path, dst: Path, plan: Plan) -> PatchStats:
 
 
 def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec | None = None,
-                 as_of: dt.date | None = None, lang: str = "zh", now: dt.datetime | None = None) -> RefreshResult:
+                 as_of: dt.date | None = None, lang: str = "zh", now: dt.datetime | None = None,
+                 password: str | None = None) -> RefreshResult:
     """Check `src`, then write its annotated copy to `dst` (never onto `src`).
 
     The copy's extension follows its content: a macro workbook is written as .xlsm and any
     other as .xlsx, whatever `dst` says (``RefreshResult.requested`` keeps what was asked).
-    A book encrypted with Excel's default password is read decrypted and its copy is
-    written unencrypted (that password protects nothing: every program knows it).
+    A book encrypted with a password is read with `password` and its copy encrypted with it;
+    a book encrypted with Excel's default password is read decrypted and its copy is written
+    unencrypted (that password protects nothing: every program knows it).
     """
     src = Path(src)
     asked = Path(dst) if dst is not None else default_output(src)
     refuse_overwrite(src, asked)
     spec = spec or load_spec()
-    raw = load_raw(src)
-    try:
-        out = workbook_suffix(asked, raw.kind)
-        refuse_overwrite(src, out)
-        report, plan = plan_refresh(raw, spec, as_of=as_of or dt.date.today(), lang=lang, now=now)
-        decrypted = raw.decrypted
-    finally:
-        raw.close()
-    del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
-    if decrypted is None:
-        stats = apply_plan(src, out, plan)
-    else:
-        stats = _apply_decrypted(src, decrypted, out, plan)
+    with readable(src, password) as plain:
+        raw = load_raw(plain)
+        raw.path = str(src)
+        try:
+            out = workbook_suffix(asked, raw.kind)
+            refuse_overwrite(src, out)
+            report, plan = plan_refresh(raw, spec, as_of=as_of or dt.date.today(), lang=lang, now=now)
+            decrypted = raw.decrypted
+        finally:
+            raw.close()
+        del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
+        if decrypted is None:
+            stats = apply_plan(plain, out, plan)
+        else:
+            stats = _apply_decrypted(src, decrypted, out, plan)
+        if password and plain != src:
+            encrypt_file(out, password)  # the copy of an encrypted book stays encrypted
     return RefreshResult(report, out, plan, stats, requested=asked if out != asked and dst is not None else None)
 
 

@@ -298,11 +298,12 @@ def test_other_password_is_refused(book: Path, spec: Spec, tmp_path: Path, capsy
     locked = _encrypt(book, tmp_path / "加密.xlsx", "secret")
     assert main(["check", str(locked)]) == 2
     assert capsys.readouterr().err == (f"khbook: error: {locked}：设置了打开密码（已加密），无法读取"
-                                       "（请在 Excel 中通过 文件 > 信息 > 保护工作簿 取消密码后重新保存）\n")
+                                       "（用 --password 给出打开密码（或设置环境变量 KHBOOK_PASSWORD），或在 Excel 中通过 文件 > 信息 > 保护工作簿 取消密码后重新保存）\n")
     assert main(["check", str(locked), "--lang", "en"]) == 2
     assert capsys.readouterr().err == (f"khbook: error: {locked}: is password-protected (encrypted), so it cannot be "
-                                       "read (remove the password in Excel via File > Info > Protect Workbook, then "
-                                       "save again)\n")
+                                       "read (give its password with --password (or the KHBOOK_PASSWORD environment "
+                                       "variable), or remove the password in Excel via File > Info > Protect Workbook "
+                                       "and save again)\n")
 
 
 # -- 7. the reader library's words -------------------------------------------------------

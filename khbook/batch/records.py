@@ -22,7 +22,8 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Task:
-    """One workbook for a worker: source path, path relative to the folder, output folder, spec, date, language."""
+    """One workbook for a worker: source path, path relative to the folder, output folder, spec, date, language,
+    and the password encrypted books are read with (never printed)."""
 
     src: str
     rel: str
@@ -30,6 +31,7 @@ class Task:
     spec_dir: str
     as_of: str
     lang: str
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

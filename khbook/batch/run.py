@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from khbook.base.encrypt import encrypt_file
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.fsutil import atomic_output
 from khbook.batch import consolidate as cons
@@ -238,7 +239,7 @@ def _check_folder(src: Path) -> None:
 
 def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: Spec, as_of: dt.date | None = None,
               previous: str | Path | None = None, jobs: int | None = None, mask: bool = False, lang: str = "zh",
-              progress: Progress | None = None) -> BatchResult:
+              progress: Progress | None = None, password: str | None = None) -> BatchResult:
     """Check and refresh every workbook under `directory`; write the batch outputs to `outdir`.
 
     Returns the :class:`BatchResult` (``to_dict()`` = batch.json; ``exit_status`` the CLI's
@@ -261,7 +262,8 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
         reason = exc.strerror or str(exc)
         raise WorkbookError(str(out), f"cannot create the output folder: {reason}", Hint("other_folder", "choose another with -o"),
                             code="outdir_failed", params={"reason": reason}) from None
-    tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang) for rel in found.tasks]
+    tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password)
+             for rel in found.tasks]
     results = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress, spec)
     data = consolidate_files(results, spec, mask=mask, lang=lang)
     result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang), files=data.files,
@@ -280,6 +282,8 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     result.outputs = {"workbook": out / spec.text("batch.summary_file", lang), "html": out / HTML_NAME,
                       "json": out / JSON_NAME}
     write_workbook(result, result.outputs["workbook"])
+    if password:  # encrypted inputs are read with it; the workbook meant for sending is encrypted with it
+        encrypt_file(result.outputs["workbook"], password)
     write_html(result, result.outputs["html"])
     with atomic_output(result.outputs["json"]) as tmp:
         tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")

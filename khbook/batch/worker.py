@@ -128,7 +128,7 @@ def process(task: Task) -> FileSummary | Failure:
     out = output_path(outdir, task.rel)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        result = refresh_file(task.src, out, spec=spec, as_of=as_of, lang=task.lang)
+        result = refresh_file(task.src, out, spec=spec, as_of=as_of, lang=task.lang, password=task.password)
         return file_summary(result, task.rel, spec, as_of, outdir)
     except WorkbookError as exc:
         return Failure(task.rel, exc.render_reason(spec, task.lang), exc.reason, exc.code, exc.detail)

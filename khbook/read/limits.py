@@ -37,7 +37,8 @@ def mb(n: int) -> str:
 RESAVE = "open it in Excel or WPS and save it again as .xlsx"
 HINT_RESAVE = Hint("resave", RESAVE)
 HINT_RESEND = Hint("resend", "the copy is damaged or incomplete: ask the sender for a fresh copy, or re-save it in Excel")
-HINT_PASSWORD = Hint("password", "remove the password in Excel via File > Info > Protect Workbook, then save again")
+HINT_PASSWORD = Hint("password", "give its password with --password (or the KHBOOK_PASSWORD environment variable), "
+                     "or remove the password in Excel via File > Info > Protect Workbook and save again")
 HINT_XLS = Hint("save_as_xlsx_menu", "open it in Excel or WPS and save it as .xlsx via File > Save As > Excel Workbook")
 HINT_SAVE_XLSX = Hint("save_as_xlsx", "open it in Excel and save as .xlsx")
 HINT_XLSB = Hint("xlsb", "open it in Excel and save it as .xlsx")

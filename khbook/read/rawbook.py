@@ -78,6 +78,7 @@ class RawBook:
     sheets: list[RawSheet]
     date1904: bool = False
     kind: str = "xlsx"
+    spec_version: int | None = None    # the template version the book records (read.docprops)
     closer: Callable[[], None] | None = field(default=None, repr=False)
     # the decrypted package when the file was encrypted with Excel's default password
     # (the patcher writes the annotated copy from it)
@@ -136,6 +137,7 @@ def load_raw(path: str | Path) -> RawBook:
     """Read every sheet of a workbook file into a RawBook (after the safety gate)."""
     from python_calamine import CalamineWorkbook
 
+    from khbook.read.docprops import spec_version
     from khbook.read.safety import inspect_workbook
 
     info = inspect_workbook(path)
@@ -155,6 +157,7 @@ def load_raw(path: str | Path) -> RawBook:
         with zipfile.ZipFile(p if info.decrypted is None else io.BytesIO(info.decrypted)) as zf:
             zf.filename = p
             parts = _sheet_parts(zf, p, info.workbook_part)
+            version = spec_version(zf, p)
             for meta in wb.sheets_metadata:
                 if str(meta.typ).split(".")[-1] != "WorkSheet":
                     continue
@@ -167,15 +170,15 @@ def load_raw(path: str | Path) -> RawBook:
     except BaseException:
         wb.close()
         raise
-    return RawBook(p, sheets, info.date1904, info.kind, closer=wb.close, decrypted=info.decrypted)
+    return RawBook(p, sheets, info.date1904, info.kind, version, closer=wb.close, decrypted=info.decrypted)
 
 
 def _calamine_view(path: str, info: PackageInfo) -> io.BytesIO:
-    from khbook.read.zipcheck import part_rels
-
     """The package as calamine can read it, in memory, with its workbook part (and that part's
     relationships) under the name calamine looks for: ``workbook.xml`` in the workbook part's
     folder (calamine finds the folder through ``_rels/.rels`` but not the part's name)."""
+    from khbook.read.zipcheck import part_rels
+
     main = info.workbook_part
     folder = posixpath.dirname(main)
     alias = {posixpath.join(folder, "workbook.xml"): main,

@@ -15,6 +15,7 @@ from khbook.spec.model import (
     CheckRule,
     Column,
     ListItem,
+    Protection,
     Sheet,
     Spec,
     Text,
@@ -26,5 +27,5 @@ from khbook.spec.rules import Rules
 
 __all__ = [
     "COLUMN_TYPES", "LANGS", "OPTIONAL_LABEL_AREAS", "SEVERITIES", "SPEC_FILES", "CheckRule", "Column", "ListItem",
-    "Rules", "Sheet", "Spec", "Text", "TextList", "ValueList", "default_spec_dir", "load_spec", "utf16_len",
+    "Protection", "Rules", "Sheet", "Spec", "Text", "TextList", "ValueList", "default_spec_dir", "load_spec", "utf16_len",
 ]

@@ -23,6 +23,7 @@ from khbook.spec.model import (
     CheckRule,
     Column,
     ListItem,
+    Protection,
     Sheet,
     Spec,
     Text,
@@ -194,9 +195,27 @@ def _load_workbook(directory: Path, lists: dict[str, ValueList]) -> dict[str, An
             _check_sheet_name(ctx, outputs[okey](lang), f"output_sheets.{okey}.{lang}")
     return {
         "version": raw.get("version", 1), "header_row": header_row, "data_rows": data_rows,
+        "protection": _protection(ctx, raw.get("protection")),
         "lists_sheet": lists_sheet, "instructions_sheet": instructions, "sheets": tuple(sheets),
         "output_sheets": outputs,
     }
+
+
+def _protection(ctx: _Ctx, value: Any) -> Protection:
+    """workbook.yaml `protection`: sheet protection of the written books (default on, no password)."""
+    if value is None:
+        return Protection()
+    m = ctx.mapping(value, "protection")
+    unknown = set(m) - {"enabled", "password", "lock_computed"}
+    if unknown:
+        raise ctx.fail("protection", f"unknown keys {', '.join(sorted(unknown))} (enabled, password, lock_computed)")
+    for key in ("enabled", "lock_computed"):
+        if key in m and not isinstance(m[key], bool):
+            raise ctx.fail(f"protection.{key}", "expected true or false")
+    password = m.get("password") or ""
+    if not isinstance(password, str) or len(password) > 255:
+        raise ctx.fail("protection.password", "expected a text of at most 255 characters")
+    return Protection(m.get("enabled", True), password, m.get("lock_computed", True))
 
 
 def _load_checks(directory: Path) -> dict[str, CheckRule]:
@@ -287,7 +306,7 @@ def _parse_labels(directory: Path) -> dict[str, Text | TextList]:
 # Areas a spec copy may leave out (or leave incomplete): their entries come from the built-in labels.yaml.
 # The error texts (and the notes beside them) are added as khbook learns new cases; a copy made
 # earlier must keep loading.
-OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "importer", "kit", "output_notes")
+OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "importer", "kit", "output_notes", "team")
 
 
 @cache

@@ -157,6 +157,20 @@ class CheckRule:
 
 
 @dataclass(frozen=True)
+class Protection:
+    """Sheet protection of the books khbook writes (workbook.yaml `protection`).
+
+    Locks the header row, the computed columns (``lock_computed``) and the lists sheet
+    against accidental edits; data cells stay editable. Not a security feature: an empty
+    password just prevents slips.
+    """
+
+    enabled: bool = True
+    password: str = ""
+    lock_computed: bool = True
+
+
+@dataclass(frozen=True)
 class Spec:
     directory: Path
     version: int
@@ -172,6 +186,7 @@ class Spec:
     output_sheets: dict[str, Text] = field(default_factory=dict)
     reasons: dict[str, Text] = field(default_factory=dict)  # reasons.yaml: phrase key -> template
     labels: dict[str, Text | TextList] = field(default_factory=dict)  # labels.yaml: "area.key" -> UI text(s)
+    protection: Protection = field(default_factory=Protection)
 
     def own_sheet_names(self) -> set[str]:
         """Names (both languages) of the sheets khbook itself writes besides the data sheets,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from xlsxwriter.worksheet import Worksheet
 from khbook.base.errors import Hint, KhbookError, WorkbookError
 from khbook.base.excel import MARK_COLOURS
 from khbook.base.fsutil import atomic_output, workbook_suffix
+from khbook.read.docprops import SPEC_VERSION_PROPERTY
 from khbook.spec import LANGS, Column, Sheet, Spec
 from khbook.template.instructions import instruction_lines
 from khbook.template.styles import DATA_STYLE, HEADER_STYLE, column_state
@@ -49,6 +50,9 @@ DOC_CREATED = dt.datetime(2024, 1, 1, 0, 0, 0)
 WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
 _TITLES = {"zh": "客户管理工作簿", "en": "Customer workbook"}
 
+# what a rep may still do on a protected data sheet: filter, sort, resize, add and remove rows
+PROTECT_OPTIONS = {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
+                   "insert_rows": True, "delete_rows": True}
 _NUM_FORMAT = {"id": "@", "uscc": "@", "phone": "@", "date": "yyyy-mm-dd", "amount": "#,##0.00", "integer": "0"}
 
 
@@ -58,6 +62,7 @@ class SheetLayout:
 
     worksheet: Worksheet
     columns: dict[str, int]
+    formats: dict[str, Format | None] = field(default_factory=dict)  # field -> its column's cell format
 
 
 @dataclass
@@ -73,9 +78,10 @@ class TemplateLayout:
 class _Formats:
     """Cell formats, created once per workbook."""
 
-    def __init__(self, wb: Workbook) -> None:
+    def __init__(self, wb: Workbook, spec: Spec) -> None:
         self.wb = wb
-        self._cache: dict[tuple[str, str], Format] = {}
+        self.protection = spec.protection
+        self._cache: dict[tuple[str, str, bool], Format] = {}
         base = {"bold": True, "border": 1, "border_color": "#8EA9DB", "align": "center", "valign": "vcenter", "text_wrap": True}
         self.header = {state: wb.add_format(base | style) for state, style in HEADER_STYLE.items()}
         self.title = wb.add_format({"bold": True, "font_size": 14, "font_color": "#1F3864"})
@@ -87,10 +93,13 @@ class _Formats:
 
     def column(self, col: Column) -> Format | None:
         state = column_state(col) if column_state(col) in DATA_STYLE else ""
-        key = (col.type, state)
+        unlocked = self.protection.enabled and not (col.computed and self.protection.lock_computed)
+        key = (col.type, state, unlocked)
         props: dict[str, Any] = dict(DATA_STYLE.get(state, {}))
         if col.type in _NUM_FORMAT:
             props["num_format"] = _NUM_FORMAT[col.type]
+        if unlocked:
+            props["locked"] = False  # data cells stay editable on the protected sheet
         if not props:
             return None
         if key not in self._cache:
@@ -145,6 +154,8 @@ def _write_lists(ws: Worksheet, spec: Spec, lang: str, fmt: _Formats) -> dict[st
         letter = xl_col_to_name(c)
         names[vl.range_name] = range_ref(ws.get_name(), f"${letter}$2:${letter}${len(labels) + 1}")
     ws.hide()
+    if spec.protection.enabled:
+        ws.protect(spec.protection.password)
     return names
 
 
@@ -176,7 +187,9 @@ def _write_data_sheet(wb: Workbook, spec: Spec, sheet: Sheet, lang: str, fmt: _F
         ws.data_validation(rows.first, i, rows.last, i, validation(spec, sheet, i, lang, rows))
         if rule_kind(col) == "unique":
             _unique_id_highlights(ws, i, len(sheet.columns), rows, fmt)
-    return SheetLayout(ws, {c.key: i for i, c in enumerate(sheet.columns)})
+    if spec.protection.enabled:
+        ws.protect(spec.protection.password, PROTECT_OPTIONS)
+    return SheetLayout(ws, {c.key: i for i, c in enumerate(sheet.columns)}, {c.key: fmt.column(c) for c in sheet.columns})
 
 
 def _reference_names(spec: Spec, layout: TemplateLayout, rows: DataRange) -> dict[str, str]:
@@ -196,15 +209,15 @@ def _reference_names(spec: Spec, layout: TemplateLayout, rows: DataRange) -> dic
 # --------------------------------------------------------------------------- examples
 
 
-def _write_value(ws: Worksheet, row: int, col: int, value: Any) -> None:
+def _write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format | None = None) -> None:
     if isinstance(value, dt.datetime | dt.date):
-        ws.write_datetime(row, col, value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day))
+        ws.write_datetime(row, col, value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day), fmt)
     elif isinstance(value, bool):
-        ws.write_string(row, col, str(value))
+        ws.write_string(row, col, str(value), fmt)
     elif isinstance(value, int | float | Decimal):
-        ws.write_number(row, col, float(value))
+        ws.write_number(row, col, float(value), fmt)
     else:
-        ws.write_string(row, col, str(value))
+        ws.write_string(row, col, str(value), fmt)
 
 
 def _write_records(layout: TemplateLayout, records: dict[str, list[dict[str, Any]]], rows: DataRange) -> None:
@@ -215,7 +228,7 @@ def _write_records(layout: TemplateLayout, records: dict[str, list[dict[str, Any
         for r, rec in enumerate(recs, start=rows.first):
             for field_key, value in rec.items():
                 if value is not None and value != "" and field_key in target.columns:
-                    _write_value(target.worksheet, r, target.columns[field_key], value)
+                    _write_value(target.worksheet, r, target.columns[field_key], value, target.formats.get(field_key))
 
 
 # --------------------------------------------------------------------------- workbook
@@ -236,8 +249,9 @@ def build_workbook(wb: Workbook, spec: Spec, *, lang: str = "zh",
     """Fill an open XlsxWriter workbook with the template; returns where things went."""
     check_spec(spec, lang)
     rows = DataRange.of(spec)
-    fmt = _Formats(wb)
+    fmt = _Formats(wb, spec)
     wb.set_properties({"title": _TITLES[lang], "author": "khbook", "comments": "khbook template", "created": DOC_CREATED})
+    wb.set_custom_property(SPEC_VERSION_PROPERTY, int(spec.version))
     instructions = wb.add_worksheet(spec.instructions_sheet(lang))
     _write_instructions(instructions, spec, lang, fmt)
     sheets = {s.key: _write_data_sheet(wb, spec, s, lang, fmt, rows) for s in spec.sheets}
@@ -261,10 +275,13 @@ def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: 
     (see :mod:`khbook.template.macro`); ``xlwings_conf`` adds xlwings' settings sheet
     (e.g. ``{"Interpreter_Win": ...}``, :func:`khbook.template.macro.add_xlwings_conf`). The
     extension follows the content (.xlsm with ``macro``, else .xlsx, see
-    :func:`khbook.base.fsutil.workbook_suffix`): returns the path written.
+    :func:`khbook.base.fsutil.workbook_suffix`): returns the path written. The button writes the
+    computed columns into the open book, so a macro workbook is written without sheet protection.
     """
     path = workbook_suffix(path, "xlsm" if macro else "xlsx")
     companion = _macro_preflight(path) if macro else None
+    if macro and spec.protection.enabled:
+        spec = replace(spec, protection=replace(spec.protection, enabled=False))
     if lang not in LANGS:
         raise KhbookError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     if examples < 0:
