@@ -27,6 +27,7 @@ from khbook.ooxml.xmlutil import (
     esc_text,
     insert_ordered,
     make_ref,
+    nsmap_for,
     parse,
     q,
     serialize,
@@ -131,7 +132,8 @@ def patch_comments(pkg: Package, sheet_part: str, sheet: etree._Element, comment
         vml_part = pkg.free_name("xl/drawings/vmlDrawing{}.vml")
         vroot = _new_vml()
         rid = pkg.add_rel(sheet_part, RT_VML, vml_part)
-        insert_ordered(sheet, etree.Element(q("legacyDrawing"), {f"{{{REL_NS}}}id": rid}), WORKSHEET_ORDER)
+        insert_ordered(sheet, etree.Element(q("legacyDrawing"), {f"{{{REL_NS}}}id": rid}, nsmap=nsmap_for(sheet, REL_NS)),
+                       WORKSHEET_ORDER)
     else:
         vroot = _parse_vml(pkg, vml_part)
     pkg.ensure_default("vml", CT_VML)
