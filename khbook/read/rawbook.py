@@ -7,12 +7,20 @@ ignores the stored sheet dimension that WPS sometimes writes wrong). calamine tu
 error cells (#N/A, #REF!) into blanks, so their coordinates are recovered from the sheet
 XML with a bounded scan.
 
+Valid packages calamine refuses are read another way (README "Safety"): a workbook it
+cannot open at all (an Excel 4.0 macro sheet, for one) or a sheet it cannot read
+(unusual relationship targets) goes through openpyxl's reader instead; macro sheets are
+never read, and :attr:`RawBook.notes` says what was skipped or read the other way (the
+reader turns each note into a 提示 finding). Where neither reader copes, the package is
+damaged, and the error says so in words, not the library's.
+
 The xlwings adapter builds the same :class:`RawBook` from the open workbook, so everything
 downstream (reader, checks, classifier) is shared.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 from collections.abc import Callable
@@ -67,6 +75,8 @@ class RawBook:
     date1904: bool = False
     kind: str = "xlsx"
     closer: Callable[[], None] | None = field(default=None, repr=False)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    """(rule, sheet name) of sheets skipped or read another way: 提示 findings."""
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.sheets]
@@ -89,32 +99,37 @@ def _col_index(letters: bytes) -> int:
     return n - 1
 
 
-def _sheet_parts(zf: zipfile.ZipFile, path: str) -> dict[str, str]:
-    """Sheet name -> part name inside the package."""
+_MACRO_TYPES = ("/xlMacrosheet", "/xlIntlMacrosheet", "/macrosheet")
+
+
+def _sheet_parts(zf: zipfile.ZipFile, path: str) -> tuple[dict[str, str], set[str]]:
+    """(sheet name -> part name inside the package, names of Excel 4.0 macro sheets)."""
     from khbook.base.xmlsafe import parse_xml
     from khbook.read.safety import read_member
 
-    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
     wb = parse_xml(read_member(zf, "xl/workbook.xml", limit=64 * 1024**2), path=path, part="xl/workbook.xml")
     rels_name = "xl/_rels/workbook.xml.rels"
     if rels_name not in zf.namelist():
-        return {}
+        return {}, set()
     rels = parse_xml(read_member(zf, rels_name, limit=16 * 1024**2), path=path, part=rels_name)
-    targets = {}
+    targets, macro = {}, set()
     for r in rels:
         target = r.get("Target", "")
         if target.startswith("/"):
-            part = target.lstrip("/")
+            part = posixpath.normpath(target.lstrip("/"))
         else:
-            part = str(PurePosixPath("xl") / target)
+            part = posixpath.normpath(posixpath.join("xl", target))
         targets[r.get("Id")] = part
-    out = {}
-    for s in wb.iter(f"{ns_main}sheet"):
-        rid = s.get(f"{ns_rel}id")
+        if r.get("Type", "").endswith(_MACRO_TYPES):
+            macro.add(r.get("Id"))
+    out, macro_names = {}, set()
+    for s in wb.iter("{*}sheet"):
+        rid = next((v for k, v in s.attrib.items() if k.endswith("}id")), None)
         if rid in targets:
             out[s.get("name")] = targets[rid]
-    return out
+        if rid in macro:
+            macro_names.add(s.get("name"))
+    return out, macro_names
 
 
 def _error_cells(zf: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
@@ -140,41 +155,139 @@ def load_raw(path: str | Path) -> RawBook:
 
     info = inspect_workbook(path)
     p = str(path)
+    with zipfile.ZipFile(p) as zf:
+        try:
+            parts, macro = _sheet_parts(zf, p)
+        except WorkbookError:
+            parts, macro = {}, set()
+    hidden = set(info.hidden_sheets)
     try:
         wb = CalamineWorkbook.from_path(p)
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        detail = _short(exc)
-        raise WorkbookError(p, f"cannot be read as a workbook ({detail})", _HINT_RETRY,
-                            code="unreadable", params={"detail": detail}) from None
-    hidden = set(info.hidden_sheets)
+    except Exception:  # noqa: BLE001 - calamine raises its own error types: read it the other way
+        return _load_openpyxl(p, info.date1904, info.kind, hidden, macro)
     sheets: list[RawSheet] = []
+    fallback = _Fallback(p, macro)
     try:
         with zipfile.ZipFile(p) as zf:
-            parts = _sheet_parts(zf, p)
             for meta in wb.sheets_metadata:
-                if str(meta.typ).split(".")[-1] != "WorkSheet":
+                if str(meta.typ).split(".")[-1] != "WorkSheet" or meta.name in macro:
                     continue
                 name = meta.name
                 errors = _error_cells(zf, parts[name]) if name in parts else {}
-                sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, p, name)))
+                sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, p, name, fallback)))
     except zipfile.BadZipFile as exc:
         wb.close()
         raise WorkbookError(p, f"is damaged ({exc})", _HINT_RETRY, code="damaged", params={"detail": str(exc)}) from None
     except BaseException:
         wb.close()
         raise
-    return RawBook(p, sheets, info.date1904, info.kind, closer=wb.close)
+    book = RawBook(p, sheets, info.date1904, info.kind, closer=lambda: (wb.close(), fallback.close()))
+    book.notes = fallback.notes
+    book.notes += [("macro_sheet_skipped", name) for name in info.sheet_names if name in macro]
+    return book
 
 
-def _loader(wb: Any, path: str, name: str) -> Callable[[], list[list[Any]]]:
+def _loader(wb: Any, path: str, name: str, fallback: _Fallback) -> Callable[[], list[list[Any]]]:
     def load() -> list[list[Any]]:
         try:
             return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:  # calamine's own error types
-            detail = _short(exc)
-            raise WorkbookError(path, f"sheet {name!r} cannot be read ({detail})", _HINT_RETRY,
-                                code="sheet_unreadable", params={"sheet": repr(name), "detail": detail}) from None
+        except Exception:  # noqa: BLE001 - calamine's own error types: read the sheet the other way
+            return fallback.sheet(name)
     return load
+
+
+class _Fallback:
+    """openpyxl's reader for the sheets calamine cannot read (opened on first use)."""
+
+    def __init__(self, path: str, macro: set[str]) -> None:
+        self.path, self.macro = path, macro
+        self.notes: list[tuple[str, str]] = []
+        self._wb: Any = None
+
+    def sheet(self, name: str) -> list[list[Any]]:
+        if self._wb is None:
+            self._wb = _open_openpyxl(self.path)
+        rows, _errors = _openpyxl_rows(self._wb, self.path, name)
+        if ("read_fallback", name) not in self.notes:
+            self.notes.append(("read_fallback", name))
+        return rows
+
+    def close(self) -> None:
+        if self._wb is not None:
+            self._wb.close()
+            self._wb = None
+
+
+def _open_openpyxl(path: str) -> Any:
+    import warnings
+
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception:  # noqa: BLE001 - neither reader understands the package: it is damaged
+        raise WorkbookError(path, "cannot be read: the workbook's structure is damaged", _HINT_RETRY,
+                            code="workbook_damaged") from None
+
+
+def _openpyxl_rows(wb: Any, path: str, name: str) -> tuple[list[list[Any]], dict[tuple[int, int], str]]:
+    """A sheet's values as calamine gives them (blank cells as "", errors recorded apart)."""
+    import warnings
+
+    errors: dict[tuple[int, int], str] = {}
+    try:
+        ws = wb[name]
+        grid: list[list[Any]] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for row in ws.iter_rows():
+                cells = [c for c in row if getattr(c, "row", None) is not None]
+                if not cells:
+                    continue
+                r0 = cells[0].row - 1
+                while len(grid) < r0:
+                    grid.append([])
+                values: list[Any] = []
+                for c in cells:
+                    while len(values) < c.column - 1:
+                        values.append("")
+                    value = c.value
+                    if c.data_type == "e":
+                        errors[(r0, c.column - 1)] = str(value)
+                        value = None
+                    values.append("" if value is None else value)
+                grid.append(values)
+    except IndexError:
+        raise WorkbookError(path, f"sheet {name!r} is damaged: a cell refers to a shared text that does not exist",
+                            _HINT_RETRY, code="shared_string_missing", params={"sheet": repr(name)}) from None
+    except Exception:  # noqa: BLE001 - openpyxl's own failures on a damaged part
+        raise WorkbookError(path, f"sheet {name!r} is damaged and cannot be read", _HINT_RETRY,
+                            code="sheet_damaged", params={"sheet": repr(name)}) from None
+    width = max((len(r) for r in grid), default=0)
+    for r in grid:
+        r.extend([""] * (width - len(r)))
+    return grid, errors
+
+
+def _load_openpyxl(path: str, date1904: bool, kind: str, hidden: set[str], macro: set[str]) -> RawBook:
+    """The whole workbook through openpyxl (calamine could not open it); macro sheets skipped."""
+    wb = _open_openpyxl(path)
+    sheets: list[RawSheet] = []
+    notes: list[tuple[str, str]] = []
+    for name in wb.sheetnames:
+        if name in macro:
+            notes.append(("macro_sheet_skipped", name))
+            continue
+        if not hasattr(wb[name], "iter_rows"):
+            continue   # a chartsheet
+        rows, errors = _openpyxl_rows(wb, path, name)
+        sheets.append(RawSheet(name, rows, name in hidden, errors))
+    wb.close()
+    if not notes:
+        notes.append(("book_read_fallback", ""))
+    return RawBook(path, sheets, date1904, kind, notes=notes)
 
 
 def _short(exc: BaseException) -> str:

@@ -320,4 +320,6 @@ def read_book(raw: RawBook, spec: Spec, ff: FindingFactory, *, as_of: dt.date) -
         rs.release()  # the typed and raw frames now hold what is needed
         if t is not None:
             tables[sheet.key] = t
+    for rule, name in getattr(raw, "notes", ()):   # sheets skipped or read another way (read.rawbook)
+        ff.add(rule, sheet=name, value=name)
     return Book(raw.path, tables, extra, raw.date1904)
