@@ -25,7 +25,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from khbook.base.errors import Hint, WorkbookError
@@ -229,7 +229,7 @@ def _open_openpyxl(path: str) -> Any:
             return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception:  # noqa: BLE001 - neither reader understands the package: it is damaged
         raise WorkbookError(path, "cannot be read: the workbook's structure is damaged", _HINT_RETRY,
-                            code="workbook_damaged") from None
+                            code="unreadable") from None
 
 
 def _openpyxl_rows(wb: Any, path: str, name: str) -> tuple[list[list[Any]], dict[tuple[int, int], str]]:
@@ -264,7 +264,7 @@ def _openpyxl_rows(wb: Any, path: str, name: str) -> tuple[list[list[Any]], dict
                             _HINT_RETRY, code="shared_string_missing", params={"sheet": repr(name)}) from None
     except Exception:  # noqa: BLE001 - openpyxl's own failures on a damaged part
         raise WorkbookError(path, f"sheet {name!r} is damaged and cannot be read", _HINT_RETRY,
-                            code="sheet_damaged", params={"sheet": repr(name)}) from None
+                            code="sheet_unreadable", params={"sheet": repr(name)}) from None
     width = max((len(r) for r in grid), default=0)
     for r in grid:
         r.extend([""] * (width - len(r)))
