@@ -8,7 +8,7 @@
 - xlsm:      plain as .xlsm with xlwings' vbaProject.bin and a form-control button
 - libre:     plain re-saved by LibreOffice headless (None when soffice is missing)
 - comments:  plain + user comments (one on a cell khbook marks)
-- openpyxl:  plain loaded and saved by openpyxl
+- openpyxl:  plain + a user comment, loaded and saved by openpyxl
 
 :func:`build_big` writes a several-thousand-row sheet for the chunked-rows tests (not one
 of the fidelity kinds).
@@ -237,12 +237,15 @@ def build_comments(path: Path) -> Path:
 
 
 def build_openpyxl(path: Path) -> Path:
-    """plain loaded and saved by openpyxl (it declares ``xmlns:r`` on each <sheet>, not on
-    the workbook root, and writes no dimension-free VML prefixes the way Office does)."""
+    """plain with a user comment, loaded and saved by openpyxl (it declares ``xmlns:r`` on
+    each <sheet>, not on the workbook root, and its VML uses generated prefixes)."""
     import openpyxl  # not at module level: see refresh_in_subprocess
+    from openpyxl.comments import Comment
 
     src = build_plain(path.with_name(path.stem + ".src.xlsx"))
-    openpyxl.load_workbook(src).save(path)
+    wb = openpyxl.load_workbook(src)
+    wb[MAIN_SHEET]["B10"].comment = Comment("Rep note", "li")
+    wb.save(path)
     src.unlink()
     return path
 
