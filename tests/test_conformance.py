@@ -221,3 +221,23 @@ def test_libreoffice_loads_the_copy_whenever_it_loads_the_input(corpus, refreshe
     assert missing == [], res.stdout[-2000:] + res.stderr[-2000:]
     assert sum(src.stem in loaded for src, _dst in pairs.values()) >= len(pairs) - 2
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_gnumeric_loads_the_copy_like_the_input(corpus, refreshed):
+    """The third client (tests/gnumeric.py): where Gnumeric reads the input (it has no
+    Strict reader), it reads the copy with every sheet and no new message."""
+    from tests import gnumeric
+
+    gnumeric.need_ssconvert()
+    compared = 0
+    for name, (code, _err, dst) in refreshed.items():
+        if code not in (0, 1):
+            continue
+        before = gnumeric.load(corpus[name])
+        if not before.ok:
+            continue
+        after = gnumeric.load(dst)
+        assert after.ok and after.sheets[:len(before.sheets)] == before.sheets, f"{name}: {after.output[-1500:]}"
+        assert gnumeric.new_messages(after, before) == [], f"{name}: {after.output[-1500:]}"
+        compared += 1
+    assert compared >= 8

@@ -9,6 +9,7 @@ None-valued when soffice is missing (the tests skip them visibly).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -281,19 +282,27 @@ TRANSFORMS: dict[str, Callable[[Parts], Parts]] = {
 }
 
 
-def _soffice_resave(src: Path, dest: Path) -> Path | None:
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def _uno_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
+    return env
+
+
+def libre_renamed(base: Path, dest: Path) -> Path | None:
+    """`base` with two sheets renamed in LibreOffice (over UNO) and saved by it as .xlsx;
+    None when soffice or python3-uno is missing."""
+    if not (shutil.which("soffice") and SYSTEM_PYTHON.is_file()):
         return None
-    with tempfile.TemporaryDirectory(prefix="khbook-lo-") as profile:
-        subprocess.run([exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-                        "--convert-to", "xlsx", "--outdir", str(dest.parent / "lo-out"), str(src)],
-                       capture_output=True, timeout=180, env={"HOME": profile, "PATH": "/usr/bin:/bin"})
-    made = dest.parent / "lo-out" / src.name
-    if not made.exists():
-        return None
-    shutil.move(made, dest)
-    return dest
+    wb = openpyxl.load_workbook(base, read_only=True)
+    names = wb.sheetnames[1:3]
+    wb.close()
+    renames = [f"{n}={n}（改）" for n in names]
+    proc = subprocess.run([str(SYSTEM_PYTHON), str(Path(__file__).with_name("uno_rename.py")), str(base),
+                           str(dest), *renames], capture_output=True, text=True, timeout=240, env=_uno_env())
+    return dest if proc.returncode == 0 and dest.exists() else None
 
 
 def build_conformance(dest: Path, spec: Spec) -> dict[str, Path | None]:
@@ -312,12 +321,5 @@ def build_conformance(dest: Path, spec: Spec) -> dict[str, Path | None]:
     wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
     wb.save(dest / "date1904.xlsx")
     out["date1904.xlsx"] = dest / "date1904.xlsx"
-    # renamed (as a rep would), then loaded and saved by LibreOffice
-    wb = openpyxl.load_workbook(base)
-    for ws in wb.worksheets[1:3]:
-        ws.title = ws.title + "（改）"
-    work = dest / "lo-in"
-    work.mkdir(exist_ok=True)
-    wb.save(work / "libre_renamed.xlsx")
-    out["libre_renamed.xlsx"] = _soffice_resave(work / "libre_renamed.xlsx", dest / "libre_renamed.xlsx")
+    out["libre_renamed.xlsx"] = libre_renamed(base, dest / "libre_renamed.xlsx")
     return out
