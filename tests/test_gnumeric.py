@@ -12,9 +12,11 @@ Gnumeric.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -51,8 +53,29 @@ def sheet_names(path: Path) -> list[str]:
     return openpyxl.load_workbook(path, read_only=True).sheetnames
 
 
+_GENERATED = re.compile(rb"""xmlns:(ns\d+)=["']([^"']*)["']""")
+
+
+def generated_prefixes(out: Path, src: Path | None) -> dict[str, set]:
+    """Generated namespace prefixes (``ns0``) in the parts of `out`, beyond those of `src`."""
+    with zipfile.ZipFile(out) as zb:
+        before = {}
+        if src is not None:
+            with zipfile.ZipFile(src) as za:
+                before = {n: za.read(n) for n in za.namelist()}
+        found = {}
+        for name in zb.namelist():
+            if name.endswith((".xml", ".rels", ".vml")):
+                extra = set(_GENERATED.findall(zb.read(name))) - set(_GENERATED.findall(before.get(name, b"")))
+                if extra:
+                    found[name] = extra
+    return found
+
+
 def assert_clean(out: Path, src: Path | None) -> gnumeric.Loaded:
-    """`out` loads in Gnumeric with all its sheets and adds no message over `src`."""
+    """`out` loads in Gnumeric with all its sheets and adds no message over `src`; khbook
+    wrote no generated namespace prefix."""
+    assert generated_prefixes(out, src) == {}
     gnumeric.need_ssconvert()
     got = gnumeric.load(out)
     assert got.ok, got.output[-2000:]
