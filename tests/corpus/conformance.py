@@ -48,7 +48,7 @@ STRICT = [
 ]
 
 CONFORMANCE: dict[str, str] = {
-    "base.xlsx": "the template with example rows, as khbook writes it (XlsxWriter)",
+    "base.xlsx": "the template with example rows (XlsxWriter) and two problems a refresh marks",
     "strict.xlsx": "every part in the ISO/IEC 29500 Strict namespaces",
     "dir_entries.xlsx": "zip directory entries (xl/, _rels/, docProps/, xl/worksheets/)",
     "macrosheet.xlsm": "an Excel 4.0 macro sheet (xl/macrosheets/sheet1.xml)",
@@ -275,6 +275,20 @@ def sst_overflow(parts: Parts) -> Parts:
     return out
 
 
+def with_problems(parts: Parts) -> Parts:
+    """Give the base book findings, so that every refresh writes into the odd parts: a
+    blank 客户名称 (B3), a negative 员工人数 (E4) and a computed value removed (N5) on the
+    customers sheet."""
+    out = dict(parts)
+    name = _sheet_part(parts, 2)
+    data = re.sub(rb'(<c r="B3"[^>]*?) t="s"><v>\d+</v></c>', rb"\1/>", parts[name], count=1)
+    data = re.sub(rb'(<c r="E4"[^>]*>)<v>[^<]*</v>', rb"\1<v>-5</v>", data, count=1)
+    data = re.sub(rb'<c r="N5"[^>]*>.*?</c>', b"", data, count=1)   # a computed value gone: rewritten
+    assert data != parts[name]
+    out[name] = data
+    return out
+
+
 TRANSFORMS: dict[str, Callable[[Parts], Parts]] = {
     "strict.xlsx": strict, "macrosheet.xlsm": macrosheet, "no_cell_refs.xlsx": no_cell_refs,
     "inline_rich.xlsx": inline_rich, "odd_targets.xlsx": odd_targets, "x14ac.xlsx": x14ac,
@@ -310,8 +324,10 @@ def build_conformance(dest: Path, spec: Spec) -> dict[str, Path | None]:
     import datetime as dt
 
     dest.mkdir(parents=True, exist_ok=True)
-    base = write_template(spec, dest / "base.xlsx", examples=6, as_of=dt.date.fromisoformat(AS_OF_EXAMPLES))
-    parts, _infos = _read(base)
+    template = write_template(spec, dest / "template.xlsx", examples=6, as_of=dt.date.fromisoformat(AS_OF_EXAMPLES))
+    parts = with_problems(_read(template)[0])
+    template.unlink()
+    base = _write(dest / "base.xlsx", parts)
     out: dict[str, Path | None] = {"base.xlsx": base}
     for name, fn in TRANSFORMS.items():
         out[name] = _write(dest / name, fn(parts))
