@@ -241,3 +241,22 @@ def test_gnumeric_loads_the_copy_like_the_input(corpus, refreshed):
         assert gnumeric.new_messages(after, before) == [], f"{name}: {after.output[-1500:]}"
         compared += 1
     assert compared >= 8
+
+
+def test_whole_book_read_another_way(corpus, spec, monkeypatch):
+    """A valid book calamine cannot open at all is read with openpyxl, and said so once."""
+    import python_calamine
+
+    class Refusing:
+        @staticmethod
+        def from_path(_path: str) -> None:
+            raise ValueError("Unrecognized sheet:type")
+
+    base = check_file(corpus["base.xlsx"], spec, as_of=_as_of())
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Refusing)
+    report = check_file(corpus["base.xlsx"], spec, as_of=_as_of())
+    notes = [f for f in report.findings if f.rule == "book_read_fallback"]
+    assert len(notes) == 1 and notes[0].severity == "info" and "备用" in notes[0].message
+    assert [f.message for f in report.findings if f.rule != "book_read_fallback"] == [f.message for f in base.findings]
+    assert [(c.customer_id, c.value_tier) for c in report.customers] == \
+        [(c.customer_id, c.value_tier) for c in base.customers]

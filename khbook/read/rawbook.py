@@ -174,7 +174,7 @@ def load_raw(path: str | Path) -> RawBook:
                     continue
                 name = meta.name
                 errors = _error_cells(zf, parts[name]) if name in parts else {}
-                sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, p, name, fallback)))
+                sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, name, fallback)))
     except zipfile.BadZipFile as exc:
         wb.close()
         raise WorkbookError(p, f"is damaged ({exc})", _HINT_RETRY, code="damaged", params={"detail": str(exc)}) from None
@@ -187,7 +187,7 @@ def load_raw(path: str | Path) -> RawBook:
     return book
 
 
-def _loader(wb: Any, path: str, name: str, fallback: _Fallback) -> Callable[[], list[list[Any]]]:
+def _loader(wb: Any, name: str, fallback: _Fallback) -> Callable[[], list[list[Any]]]:
     def load() -> list[list[Any]]:
         try:
             return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -288,8 +288,3 @@ def _load_openpyxl(path: str, date1904: bool, kind: str, hidden: set[str], macro
     if not notes:
         notes.append(("book_read_fallback", ""))
     return RawBook(path, sheets, date1904, kind, notes=notes)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]
