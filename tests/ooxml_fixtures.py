@@ -8,6 +8,7 @@
 - xlsm:      plain as .xlsm with xlwings' vbaProject.bin and a form-control button
 - libre:     plain re-saved by LibreOffice headless (None when soffice is missing)
 - comments:  plain + user comments (one on a cell khbook marks)
+- openpyxl:  plain + a user comment, loaded and saved by openpyxl
 
 :func:`build_big` writes a several-thousand-row sheet for the chunked-rows tests (not one
 of the fidelity kinds).
@@ -21,6 +22,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 import zipfile
 import zlib
@@ -28,10 +30,63 @@ from pathlib import Path
 
 import xlsxwriter
 
+from khbook.base.excel import quote_sheet
+from khbook.ooxml import ChartSpec, NewSheet, PatchStats, SheetEdits, write_annotated
+
 MAIN_SHEET = "客户基础信息"
 LOG_SHEET = "跟进记录"
 HEADERS = ["客户ID", "客户名称", "所属行业", "员工人数", "首次接触时间", "年交易额(万元)", "负责人", "备注", "合计"]
 INDUSTRIES = ["制造业", "零售业", "服务业", "互联网"]
+
+
+# ---- the edits every fidelity test applies (also run in a fresh interpreter: see patch_in_subprocess)
+
+FORMULA_LIKE = {"J3": "+cmd", "J4": "@x", "J5": "-1+2", "I2": '=HYPERLINK("http://evil","x")'}
+WRITES: dict[str, object] = {
+    "B3": "新名称有限公司", "F4": 88.5, "E5": dt.date(2024, 5, 10), "H6": None,
+    "J1": "客户价值等级", "J2": "高价值", "J6": "bad\x01chars\x1f", "J30": "beyond the data",
+    "K1": "分类依据", "K2": "x" * 40000, **FORMULA_LIKE,
+}
+MARKS = {
+    "B3": ("changed", "客户名称: 旧 -> 新"), "C4": ("error", "不在列表中: 制造"), "C5": ("error", None),
+    "C6": ("error", "缺少\x02必填 <&> 值"), "D6": ("warning", "员工人数为文本"), "E7": ("info", "提示"),
+    "J2": ("changed", "低价值 -> 高价值"),
+}
+LINKS = {"C2": f"{quote_sheet(MAIN_SHEET)}!C4", "C3": f"{quote_sheet(MAIN_SHEET)}!D6"}
+
+
+def edits() -> tuple[list[SheetEdits], list[NewSheet]]:
+    e = SheetEdits(MAIN_SHEET, dict(WRITES), dict(MARKS), {"J": 14, "K": 30},
+                   {"J1": "computed", "K1": "computed"})
+    issues = NewSheet(
+        "异常清单",
+        [["严重程度", "工作表", "单元格", "客户ID", "字段", "值", "说明", "时间"],
+         ["错误", MAIN_SHEET, "C4", "KH2024003", "所属行业", "=SUM(A1)", "不在列表中", dt.datetime(2024, 5, 1, 9, 30)],
+         ["警告", MAIN_SHEET, "D6", "KH2024005", "员工人数", "+cmd", "为文本", dt.date(2024, 5, 2)]],
+        widths={"A": 10, "G": 40}, links=dict(LINKS), fills={"A2": "error", "A3": "warning"})
+    summary = NewSheet(
+        "分类汇总", [["价值等级", "客户数"], ["高价值", 3], ["中价值", 5], ["低价值", 12]],
+        charts=[ChartSpec("价值等级分布", "column", "A2:A4", "B2:B4", "D2"),
+                ChartSpec("占比", "pie", "A2:A4", "B2:B4", "D18")])
+    quoted = NewSheet("Bob's 图表", [["k", "v"], ["a", 1], ["b", 2]], hidden=True,
+                      charts=[ChartSpec("bar", "bar", "A2:A3", "B2:B3", "D2")])
+    return [e], [issues, summary, quoted]
+
+
+def refresh(src: Path, dst: Path) -> PatchStats:
+    e, n = edits()
+    return write_annotated(src, dst, e, n, replace_sheets=["分类汇总", "异常清单"])
+
+
+def refresh_in_subprocess(src: Path, dst: Path) -> None:
+    """:func:`refresh` in a fresh interpreter without openpyxl: openpyxl registers its
+    namespace prefixes with lxml globally, which would hide a generated ``ns0:`` prefix."""
+    code = ("import sys; from pathlib import Path; from tests.ooxml_fixtures import refresh; "
+            "assert 'openpyxl' not in sys.modules; refresh(Path(sys.argv[1]), Path(sys.argv[2]))")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code, str(src), str(dst)], capture_output=True, text=True,
+                          timeout=300, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def tiny_png(width: int = 4, height: int = 4) -> bytes:
@@ -181,6 +236,20 @@ def build_comments(path: Path) -> Path:
     return path
 
 
+def build_openpyxl(path: Path) -> Path:
+    """plain with a user comment, loaded and saved by openpyxl (it declares ``xmlns:r`` on
+    each <sheet>, not on the workbook root, and its VML uses generated prefixes)."""
+    import openpyxl  # not at module level: see refresh_in_subprocess
+    from openpyxl.comments import Comment
+
+    src = build_plain(path.with_name(path.stem + ".src.xlsx"))
+    wb = openpyxl.load_workbook(src)
+    wb[MAIN_SHEET]["B10"].comment = Comment("Rep note", "li")
+    wb.save(path)
+    src.unlink()
+    return path
+
+
 def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
@@ -215,6 +284,7 @@ BUILDERS = {
     "xlsm": ("macro.xlsm", build_xlsm),
     "libre": ("libre.xlsx", build_libre),
     "comments": ("comments.xlsx", build_comments),
+    "openpyxl": ("openpyxl.xlsx", build_openpyxl),
 }
 
 
@@ -254,8 +324,6 @@ def build(kind: str, folder: Path) -> Path | None:
 
 
 if __name__ == "__main__":  # python -m tests.ooxml_fixtures OUTDIR
-    import sys
-
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
     out.mkdir(parents=True, exist_ok=True)
     for k in BUILDERS:

@@ -27,6 +27,7 @@ from khbook.ooxml.xmlutil import (
     esc_text,
     insert_ordered,
     make_ref,
+    nsmap_for,
     parse,
     q,
     serialize,
@@ -129,11 +130,12 @@ def patch_comments(pkg: Package, sheet_part: str, sheet: etree._Element, comment
     vml_part = _vml_part(pkg, sheet_part, sheet)
     if vml_part is None:
         vml_part = pkg.free_name("xl/drawings/vmlDrawing{}.vml")
-        vroot = _new_vml()
+        vroot, prefixes = _new_vml(), dict(_CONVENTIONAL)
         rid = pkg.add_rel(sheet_part, RT_VML, vml_part)
-        insert_ordered(sheet, etree.Element(q("legacyDrawing"), {f"{{{REL_NS}}}id": rid}), WORKSHEET_ORDER)
+        insert_ordered(sheet, etree.Element(q("legacyDrawing"), {f"{{{REL_NS}}}id": rid}, nsmap=nsmap_for(sheet, REL_NS)),
+                       WORKSHEET_ORDER)
     else:
-        vroot = _parse_vml(pkg, vml_part)
+        vroot, prefixes = _parse_vml(pkg, vml_part)
     pkg.ensure_default("vml", CT_VML)
     for shape in list(vroot.iter(f"{{{V}}}shape")):
         cd = shape.find(f"{{{X}}}ClientData")
@@ -146,10 +148,51 @@ def patch_comments(pkg: Package, sheet_part: str, sheet: etree._Element, comment
         if pos in removed or pos in todo:
             if pos not in user:
                 shape.getparent().remove(shape)
-    shapes = _add_note_shapes(vroot, sorted(todo), ids) if todo else []
-    pkg.put(vml_part, _splice(vroot, vroot, shapes, f'xmlns:v="{V}" xmlns:o="{OFF}" xmlns:x="{X}"',
-                              {"v": V, "o": OFF, "x": X}, declaration=False))
+    shapes = _add_note_shapes(vroot, sorted(todo), ids, prefixes) if todo else []
+    decls = " ".join(f'xmlns:{prefixes[uri]}="{uri}"' for uri in (V, OFF, X))
+    pkg.put(vml_part, _splice(vroot, vroot, shapes, decls, {prefixes[uri]: uri for uri in (V, OFF, X)},
+                              declaration=False))
     return res
+
+
+_CONVENTIONAL = {V: "v", OFF: "o", X: "x"}
+_XMLNS = re.compile(rb"""xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']([^"']*)["']""")
+_VML_PREFIXED = re.compile(rb"(</?|\s)(v|o|x):")
+
+
+def _vml_prefixes(data: bytes) -> dict[str, str]:
+    """The prefix khbook writes for each VML namespace.
+
+    Some readers (Gnumeric among them) resolve a prefix by its first declaration in the
+    document, whatever element it is on: so a namespace gets the first prefix whose first
+    declaration binds it, else its conventional prefix (v, o, x) when the part never
+    binds that to something else, else a fresh one. Office's own VML declares v, o, x
+    once on the root, and keeps them.
+    """
+    first: dict[str, str] = {}   # prefix -> the namespace of its first declaration
+    for m in _XMLNS.finditer(data):
+        first.setdefault(m.group(1).decode(), m.group(2).decode("utf-8", "replace"))
+    out: dict[str, str] = {}
+    for uri, conventional in _CONVENTIONAL.items():
+        mine = [p for p, u in first.items() if u == uri and p not in out.values()]
+        if mine:
+            out[uri] = mine[0]
+        elif first.get(conventional, uri) == uri and conventional not in out.values():
+            out[uri] = conventional
+        else:
+            n = 1
+            while f"{conventional}{n}" in first or f"{conventional}{n}" in out.values():
+                n += 1
+            out[uri] = f"{conventional}{n}"
+    return out
+
+
+def _with_prefixes(shape: bytes, prefixes: dict[str, str]) -> bytes:
+    """Note-shape text written with v/o/x, in the part's own prefixes."""
+    if prefixes == _CONVENTIONAL:
+        return shape
+    by_short = {_CONVENTIONAL[uri].encode(): p.encode() for uri, p in prefixes.items()}
+    return _VML_PREFIXED.sub(lambda m: m.group(1) + by_short[m.group(2)] + b":", shape)
 
 
 _RPR = '<rPr><sz val="9"/><color indexed="81"/><rFont val="Tahoma"/><family val="2"/></rPr>'
@@ -205,21 +248,22 @@ def _new_vml() -> etree._Element:
     return root
 
 
-def _parse_vml(pkg: Package, part: str) -> etree._Element:
+def _parse_vml(pkg: Package, part: str) -> tuple[etree._Element, dict[str, str]]:
     data = pkg.read(part)
+    prefixes = _vml_prefixes(data)
     try:
-        return parse(data, part, str(pkg.src))
+        return parse(data, part, str(pkg.src)), prefixes
     except WorkbookError:
         # old Excel writes HTML-ish <br> inside note text boxes
-        return parse(re.sub(rb"<br\s*>", b"<br/>", data), part, str(pkg.src))
+        return parse(re.sub(rb"<br\s*>", b"<br/>", data), part, str(pkg.src)), prefixes
 
 
-def _ensure_note_type(root: etree._Element) -> None:
+def _ensure_note_type(root: etree._Element, prefixes: dict[str, str]) -> None:
     for st in root.iter(f"{{{V}}}shapetype"):
         if st.get("id") == _NOTE_TYPE:
             return
     st = etree.Element(f"{{{V}}}shapetype", id=_NOTE_TYPE, coordsize="21600,21600",
-                       path="m,l,21600r21600,l21600,xe")
+                       path="m,l,21600r21600,l21600,xe", nsmap={prefixes[V]: V, prefixes[OFF]: OFF})
     st.set(f"{{{OFF}}}spt", "202")
     etree.SubElement(st, f"{{{V}}}stroke", joinstyle="miter")
     etree.SubElement(st, f"{{{V}}}path", {"gradientshapeok": "t", f"{{{OFF}}}connecttype": "rect"})
@@ -230,16 +274,18 @@ def _ensure_note_type(root: etree._Element) -> None:
         root.insert(0, st)
 
 
-def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: ShapeIds) -> list[bytes]:
+def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: ShapeIds,
+                     prefixes: dict[str, str]) -> list[bytes]:
     """Reserve shape ids (o:idmap) for note shapes on `cells`; returns the shapes' VML text
-    (prefixes v, o, x; one UTF-8 piece per shape) for the caller to append to `root`.
+    (in the part's `prefixes`; one UTF-8 piece per shape) for the caller to append to `root`.
     """
-    _ensure_note_type(root)
+    _ensure_note_type(root, prefixes)
     idmap = root.find(f"{{{OFF}}}shapelayout/{{{OFF}}}idmap")
     if idmap is None:
         layout = root.find(f"{{{OFF}}}shapelayout")
         if layout is None:
-            layout = etree.Element(f"{{{OFF}}}shapelayout", {f"{{{V}}}ext": "edit"})
+            layout = etree.Element(f"{{{OFF}}}shapelayout", {f"{{{V}}}ext": "edit"},
+                                   nsmap={prefixes[OFF]: OFF, prefixes[V]: V})
             root.insert(0, layout)
         idmap = etree.SubElement(layout, f"{{{OFF}}}idmap", {f"{{{V}}}ext": "edit", "data": ""})
     have = [int(x) for x in re.split(r"[,\s]+", idmap.get("data", "")) if x.isdigit()]
@@ -270,4 +316,4 @@ def _add_note_shapes(root: etree._Element, cells: list[tuple[int, int]], ids: Sh
             f"<x:MoveWithCells/><x:SizeWithCells/><x:Anchor>{c}, 15, {top}, 10, {c + 3}, 15, {top + 4}, 4"
             f"</x:Anchor><x:AutoFill>False</x:AutoFill><x:Row>{r - 1}</x:Row><x:Column>{c - 1}</x:Column>"
             "</x:ClientData></v:shape>".encode())
-    return out
+    return [_with_prefixes(shape, prefixes) for shape in out]

@@ -5,6 +5,13 @@ re-serialised when it is replaced with :meth:`Package.put`. On :meth:`Package.wr
 untouched members are copied *raw* (their compressed bytes, no inflate/deflate), in the
 input's order and with their compression; new members are appended.
 
+Zip directory entries (``xl/``, ``_rels/`` ... some zip tools write them) are copied too.
+
+A package in the ISO/IEC 29500 *Strict* namespaces (Excel's "Strict Open XML Spreadsheet")
+is patched like any other: :meth:`Package.read` gives every XML part in the transitional
+namespaces the patcher works in (:mod:`khbook.ooxml.strict`), and :meth:`Package.put`
+writes what changes back in Strict; untouched parts are copied raw as always.
+
 A large part that is put (1 MB and more) is deflated in a background thread right away
 and only its compressed stream is kept, so a book with several rewritten 50 MB sheets
 does not hold them all uncompressed until :meth:`Package.write`.
@@ -24,6 +31,7 @@ from pathlib import Path
 from lxml import etree
 
 from khbook.base.errors import Hint, WorkbookError
+from khbook.ooxml import strict
 from khbook.ooxml.xmlutil import CT_NS, PKG_REL, parse, serialize
 
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
@@ -93,7 +101,8 @@ class Package:
             raise WorkbookError(str(src), f"not an .xlsx/.xlsm package ({exc})",
                                 Hint("save_unencrypted", "save it as .xlsx from Excel or WPS (encrypted files cannot be read)"),
                                 code="not_package", params={"detail": str(exc)}) from None
-        self.infos = [i for i in self._zip.infolist() if not i.is_dir()]
+        self._all_infos = self._zip.infolist()
+        self.infos = [i for i in self._all_infos if not i.is_dir()]
         self._names = {i.filename for i in self.infos}
         self._changed: dict[str, bytes | Deflated] = {}
         self._added: dict[str, bytes | Deflated] = {}
@@ -103,6 +112,7 @@ class Package:
         self._removed: set[str] = set()
         self._rels_cache: dict[str, list[Rel]] = {}
         self._rels_dirty: set[str] = set()
+        self.strict = "_rels/.rels" in self._names and strict.is_strict(self._zip.read("_rels/.rels"))
         self._ct = parse(self.read("[Content_Types].xml"), "[Content_Types].xml", str(src))
         self._ct_dirty = False
         self._dropped: set[str] = set()
@@ -118,12 +128,14 @@ class Package:
         if data is None:
             data = self._added.get(name)
         if data is not None:
-            return data.data() if isinstance(data, Deflated | Pieces) else data
+            data = data.data() if isinstance(data, Deflated | Pieces) else data
+            return strict.to_transitional(data) if self.strict and strict.is_xml(name) else data
         if name in self._removed or name not in self._names:
             raise WorkbookError(str(self.src), f"the package has no part {name}",
                                 Hint("damaged_resave", "the file is damaged: re-save it in Excel or WPS"),
                                 code="no_part", params={"part": name})
-        return self._zip.read(name)
+        data = self._zip.read(name)
+        return strict.to_transitional(data) if self.strict and strict.is_xml(name) else data
 
     def xml(self, name: str) -> etree._Element:
         return parse(self.read(name), name, str(self.src))
@@ -139,7 +151,10 @@ class Package:
             data = serialize(data)
         elif isinstance(data, list):
             size = sum(len(piece) for piece in data)
-            data = b"".join(data) if size < _BIG_PART or name in self._stored else Pieces(data, size)
+            data = (b"".join(data) if size < _BIG_PART or name in self._stored or self.strict
+                    else Pieces(data, size))
+        if self.strict and strict.is_xml(name):
+            data = strict.to_strict(data)
         self._removed.discard(name)
         self._deflating.pop(name, None)
         if name in self._names:
@@ -321,8 +336,12 @@ class Package:
         self._collect(wait=True)
         deflated = self._deflate_all()
         with open(self.src, "rb") as raw, zipfile.ZipFile(dst, "w", allowZip64=True) as out:
-            for info in self.infos:
+            for info in self._all_infos:
                 name = info.filename
+                if info.is_dir():   # a directory entry: kept as it is
+                    _raw_copy(raw, info, out)
+                    copied += 1
+                    continue
                 if name in self._removed:
                     continue
                 if name in self._changed:

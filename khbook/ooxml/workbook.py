@@ -23,6 +23,7 @@ from khbook.ooxml.xmlutil import (
     RT_EXTENDED,
     RT_WORKSHEET,
     insert_ordered,
+    nsmap_for,
     q,
 )
 
@@ -93,7 +94,7 @@ class Workbook:
         rid = self.pkg.add_rel(self.part, RT_WORKSHEET, part)
         sheets = self.root.find(q("sheets"))
         sheet_id = max([s.sheet_id for s in self.sheets()] + [0]) + 1
-        el = etree.SubElement(sheets, q("sheet"), name=name, sheetId=str(sheet_id))
+        el = etree.SubElement(sheets, q("sheet"), name=name, sheetId=str(sheet_id), nsmap=nsmap_for(sheets, REL_NS))
         el.set(_RID, rid)
         if hidden:
             el.set("state", "hidden")

@@ -19,6 +19,25 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
+XM = "http://schemas.microsoft.com/office/excel/2006/main"
+X14AC = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"
+VML = "urn:schemas-microsoft-com:vml"
+VML_OFFICE = "urn:schemas-microsoft-com:office:office"
+VML_EXCEL = "urn:schemas-microsoft-com:office:excel"
+VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+DML = "http://schemas.openxmlformats.org/drawingml/2006/main"
+DML_CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+
+PREFIXES: dict[str, str] = {
+    REL_NS: "r", MC: "mc", X14: "x14", XM: "xm", X14AC: "x14ac", VML: "v", VML_OFFICE: "o",
+    VML_EXCEL: "x", VT: "vt", DML: "a", DML_CHART: "c", XDR: "xdr",
+}
+"""The conventional prefix of each namespace khbook writes in (what Office writes).
+
+Some consumers (Gnumeric) resolve a namespace through one prefix per document, so a
+generated ``ns0:`` beside the part's own ``r:`` loses the element."""
 
 RT_WORKSHEET = f"{REL_NS}/worksheet"
 RT_COMMENTS = f"{REL_NS}/comments"
@@ -204,4 +223,29 @@ def insert_ordered(parent: etree._Element, new: etree._Element, order: Sequence[
         if name is not None and name in rank and rank[name] <= mine:
             pos = i + 1
     parent.insert(pos, new)
+
+
+def nsmap_for(parent: etree._Element, *uris: str) -> dict[str, str] | None:
+    """The namespace declarations a new child of `parent` needs for `uris` (None: none).
+
+    A namespace already in scope at `parent` keeps the prefix it has there (lxml reuses
+    it). Otherwise the new element declares it itself, with the prefix the part already
+    uses for it on a sibling (openpyxl declares ``r`` on each ``<sheet>``), else the
+    conventional one of :data:`PREFIXES`; never a generated ``ns0``.
+    """
+    scope = parent.nsmap
+    out: dict[str, str] = {}
+    for uri in uris:
+        if uri in scope.values():
+            continue
+        prefix = None
+        for sibling in parent.iterchildren("{*}*"):
+            for p, u in sibling.nsmap.items():
+                if u == uri and p is not None:
+                    prefix = p
+                    break
+            if prefix is not None:
+                break
+        out[prefix or PREFIXES.get(uri, "ns")] = uri
+    return out or None
 

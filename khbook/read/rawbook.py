@@ -7,6 +7,13 @@ ignores the stored sheet dimension that WPS sometimes writes wrong). calamine tu
 error cells (#N/A, #REF!) into blanks, so their coordinates are recovered from the sheet
 XML with a bounded scan.
 
+Valid packages calamine refuses are read another way (README "Safety"): a workbook it
+cannot open at all (an Excel 4.0 macro sheet, for one) or a sheet it cannot read
+(unusual relationship targets) goes through openpyxl's reader instead; macro sheets are
+never read, and :attr:`RawBook.notes` says what was skipped or read the other way (the
+reader turns each note into a 提示 finding). Where neither reader copes, the package is
+damaged, and the error says so in words, not the library's.
+
 The xlwings adapter builds the same :class:`RawBook` from the open workbook, so everything
 downstream (reader, checks, classifier) is shared.
 """
@@ -83,6 +90,8 @@ class RawBook:
     # the decrypted package when the file was encrypted with Excel's default password
     # (the patcher writes the annotated copy from it)
     decrypted: bytes | None = field(default=None, repr=False)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    """(rule, sheet name) of sheets skipped or read another way: 提示 findings."""
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.sheets]
@@ -98,24 +107,31 @@ _CELL_ERR = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?\bt="e"[^>]*>(?
 _CELL_ERR2 = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
 
 
-def _sheet_parts(zf: zipfile.ZipFile, path: str, workbook_part: str) -> dict[str, str]:
-    """Sheet name -> part name inside the package (through the workbook part's relationships)."""
+_MACRO_TYPES = ("/xlMacrosheet", "/xlIntlMacrosheet", "/macrosheet")
+
+
+def _sheet_parts(zf: zipfile.ZipFile, path: str, workbook_part: str) -> tuple[dict[str, str], set[str]]:
+    """(sheet name -> part name inside the package, names of Excel 4.0 macro sheets), through the
+    workbook part's relationships."""
     from khbook.base.xmlsafe import parse_xml
     from khbook.read.zipcheck import local, part_rels, read_member, resolve_target
 
     wb = parse_xml(read_member(zf, workbook_part, limit=limits.MAX_PART_BYTES), path=path, part=workbook_part)
     rels = part_rels(workbook_part)
     if rels not in zf.namelist():
-        return {}
+        return {}, set()
     root = parse_xml(read_member(zf, rels, limit=16 * 1024**2), path=path, part=rels)
     targets = {r.get("Id"): resolve_target(workbook_part, r.get("Target", "")) for r in root}
-    out = {}
+    macro_ids = {r.get("Id") for r in root if r.get("Type", "").endswith(_MACRO_TYPES)}
+    out, macro = {}, set()
     for s in wb.iter():
         if isinstance(s.tag, str) and local(s.tag) == "sheet":
             rid = next((v for k, v in s.attrib.items() if local(k) == "id" and k != "id"), None)
             if rid in targets:
                 out[s.get("name")] = targets[rid]
-    return out
+            if rid in macro_ids:
+                macro.add(s.get("name"))
+    return out, macro
 
 
 def _error_cells(zf: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
@@ -142,6 +158,13 @@ def load_raw(path: str | Path) -> RawBook:
 
     info = inspect_workbook(path)
     p = str(path)
+    with _package(p, info) as zf:
+        try:
+            parts, macro = _sheet_parts(zf, p, info.workbook_part)
+        except WorkbookError:
+            parts, macro = {}, set()
+        version = spec_version(zf, p)
+    hidden = set(info.hidden_sheets)
     try:
         if posixpath.basename(info.workbook_part) != "workbook.xml":
             wb = CalamineWorkbook.from_filelike(_calamine_view(p, info))
@@ -149,28 +172,45 @@ def load_raw(path: str | Path) -> RawBook:
             wb = CalamineWorkbook.from_filelike(io.BytesIO(info.decrypted))
         else:
             wb = CalamineWorkbook.from_path(p)
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        raise library_error(p, exc) from None
-    hidden = set(info.hidden_sheets)
+    except Exception as exc:  # calamine raises its own error types: read it the other way
+        try:
+            book = _load_openpyxl(p, _source(p, info), info.date1904, info.kind, hidden, macro)
+        except WorkbookError:
+            raise library_error(p, exc) from None  # neither reader copes: calamine's cause, in words
+        book.spec_version, book.decrypted = version, info.decrypted
+        return book
     sheets: list[RawSheet] = []
+    fallback = _Fallback(p, _source(p, info))
     try:
-        with zipfile.ZipFile(p if info.decrypted is None else io.BytesIO(info.decrypted)) as zf:
-            zf.filename = p
-            parts = _sheet_parts(zf, p, info.workbook_part)
-            version = spec_version(zf, p)
+        with _package(p, info) as zf:
             for meta in wb.sheets_metadata:
-                if str(meta.typ).split(".")[-1] != "WorkSheet":
+                if str(meta.typ).split(".")[-1] != "WorkSheet" or meta.name in macro:
                     continue
                 name = meta.name
                 errors = _error_cells(zf, parts[name]) if name in parts else {}
-                sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, p, name)))
+                sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, name, fallback)))
     except zipfile.BadZipFile as exc:
         wb.close()
         raise WorkbookError(p, f"is damaged ({exc})", _HINT_RETRY, code="damaged", params={"detail": str(exc)}) from None
     except BaseException:
         wb.close()
         raise
-    return RawBook(p, sheets, info.date1904, info.kind, version, closer=wb.close, decrypted=info.decrypted)
+    book = RawBook(p, sheets, info.date1904, info.kind, version, closer=lambda: (wb.close(), fallback.close()),
+                   decrypted=info.decrypted)
+    book.notes = fallback.notes
+    book.notes += [("macro_sheet_skipped", name) for name in info.sheet_names if name in macro]
+    return book
+
+
+def _source(path: str, info: PackageInfo) -> str | io.BytesIO:
+    """What a reader opens: the file, or the decrypted package (Excel's default password)."""
+    return path if info.decrypted is None else io.BytesIO(info.decrypted)
+
+
+def _package(path: str, info: PackageInfo) -> zipfile.ZipFile:
+    zf = zipfile.ZipFile(_source(path, info))
+    zf.filename = path  # messages name the user's file
+    return zf
 
 
 def _calamine_view(path: str, info: PackageInfo) -> io.BytesIO:
@@ -202,13 +242,108 @@ def _copy_member(zf: zipfile.ZipFile, zo: zipfile.ZipFile, name: str, as_name: s
         shutil.copyfileobj(fin, fout, limits.CHUNK)
 
 
-def _loader(wb: Any, path: str, name: str) -> Callable[[], list[list[Any]]]:
+def _loader(wb: Any, name: str, fallback: _Fallback) -> Callable[[], list[list[Any]]]:
     def load() -> list[list[Any]]:
         try:
             return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:  # calamine's own error types
-            raise library_error(path, exc, name) from None
+        except Exception:  # noqa: BLE001 - calamine's own error types: read the sheet the other way
+            return fallback.sheet(name)
     return load
+
+
+class _Fallback:
+    """openpyxl's reader for the sheets calamine cannot read (opened on first use)."""
+
+    def __init__(self, path: str, source: str | io.BytesIO) -> None:
+        self.path, self.source = path, source
+        self.notes: list[tuple[str, str]] = []
+        self._wb: Any = None
+
+    def sheet(self, name: str) -> list[list[Any]]:
+        if self._wb is None:
+            self._wb = _open_openpyxl(self.path, self.source)
+        rows, _errors = _openpyxl_rows(self._wb, self.path, name)
+        if ("read_fallback", name) not in self.notes:
+            self.notes.append(("read_fallback", name))
+        return rows
+
+    def close(self) -> None:
+        if self._wb is not None:
+            self._wb.close()
+            self._wb = None
+
+
+def _open_openpyxl(path: str, source: str | io.BytesIO) -> Any:
+    import warnings
+
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(source, read_only=True, data_only=True, keep_links=False)
+    except Exception:  # noqa: BLE001 - neither reader understands the package: it is damaged
+        raise WorkbookError(path, "cannot be read: the workbook's structure is damaged", _HINT_RETRY,
+                            code="unreadable") from None
+
+
+def _openpyxl_rows(wb: Any, path: str, name: str) -> tuple[list[list[Any]], dict[tuple[int, int], str]]:
+    """A sheet's values as calamine gives them (blank cells as "", errors recorded apart)."""
+    import warnings
+
+    errors: dict[tuple[int, int], str] = {}
+    try:
+        ws = wb[name]
+        grid: list[list[Any]] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for row in ws.iter_rows():
+                cells = [c for c in row if getattr(c, "row", None) is not None]
+                if not cells:
+                    continue
+                r0 = cells[0].row - 1
+                while len(grid) < r0:
+                    grid.append([])
+                values: list[Any] = []
+                for c in cells:
+                    while len(values) < c.column - 1:
+                        values.append("")
+                    value = c.value
+                    if c.data_type == "e":
+                        errors[(r0, c.column - 1)] = str(value)
+                        value = None
+                    values.append("" if value is None else value)
+                grid.append(values)
+    except IndexError:
+        raise WorkbookError(path, f"sheet {name!r} is damaged: a cell refers to a shared text that does not exist",
+                            _HINT_RETRY, code="shared_string_missing", params={"sheet": repr(name)}) from None
+    except Exception:  # noqa: BLE001 - openpyxl's own failures on a damaged part
+        raise WorkbookError(path, f"sheet {name!r} is damaged and cannot be read", _HINT_RETRY,
+                            code="sheet_unreadable", params={"sheet": repr(name)}) from None
+    width = max((len(r) for r in grid), default=0)
+    for r in grid:
+        r.extend([""] * (width - len(r)))
+    return grid, errors
+
+
+def _load_openpyxl(path: str, source: str | io.BytesIO, date1904: bool, kind: str, hidden: set[str],
+                   macro: set[str]) -> RawBook:
+    """The whole workbook through openpyxl (calamine could not open it); macro sheets skipped."""
+    wb = _open_openpyxl(path, source)
+    sheets: list[RawSheet] = []
+    notes: list[tuple[str, str]] = []
+    for name in wb.sheetnames:
+        if name in macro:
+            notes.append(("macro_sheet_skipped", name))
+            continue
+        if not hasattr(wb[name], "iter_rows"):
+            continue   # a chartsheet
+        rows, errors = _openpyxl_rows(wb, path, name)
+        sheets.append(RawSheet(name, rows, name in hidden, errors))
+    wb.close()
+    if not notes:
+        notes.append(("book_read_fallback", ""))
+    return RawBook(path, sheets, date1904, kind, notes=notes)
 
 
 # What the reader library's own messages mean, in words a user understands; the library's

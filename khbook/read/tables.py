@@ -352,5 +352,7 @@ def read_book(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh", fil
         if t is not None:
             tables[sheet.key] = t
             untrusted.update((sheet.key, r, k) for r, k in bad)
+    for rule, name in raw.notes:   # sheets skipped or read another way (read.rawbook)
+        ff.add(rule, sheet=name, value=name)
     book = Book(raw.path, tables, extra, raw.date1904)
     return ReadResult(book, StageResult(tuple(ff.items), frozenset(untrusted)))
