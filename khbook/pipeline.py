@@ -8,12 +8,16 @@ refresh: check -> annotate (a plan of what to write where) -> ooxml (the annotat
 whether it came from a file or from an open Excel book (the xlwings adapter builds one):
 the CLI, the batch worker and the adapter all call these, nothing wires the stages again.
 The input file is never touched; the copy is written atomically to a new path (default
-``NAME.checked.xlsx`` beside the input, ``.xlsm`` kept for macro books).
+``NAME.checked.xlsx`` beside the input, ``.xlsm`` kept for macro books). Refreshing that copy
+again (the rep's second round) rewrites it in place, atomically.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +88,7 @@ class RefreshResult:
     output: Path
     plan: Plan
     stats: PatchStats
+    in_place: bool = False  # khbook's own annotated copy, refreshed in place (the second round)
 
 
 def default_output(src: Path) -> Path:
@@ -96,20 +101,47 @@ def apply_plan(src: Path, dst: Path, plan: Plan) -> PatchStats:
     return write_annotated(src, dst, plan.sheets, plan.new_sheets)
 
 
+def is_annotated_copy(path: Path, raw: RawBook, spec: Spec) -> bool:
+    """khbook's own annotated copy: named ``NAME.checked.xlsx`` (or .xlsm) and holding the
+    sheets khbook adds (异常清单 or 变更日志, in either language)."""
+    if not path.stem.endswith(".checked"):
+        return False
+    own = {spec.output_sheets[k](lang) for k in ("findings", "changelog") for lang in ("zh", "en")}
+    return any(s.name in own for s in raw.sheets)
+
+
+def _apply_in_place(path: Path, plan: Plan) -> PatchStats:
+    """Rewrite `path` from a private copy of itself; the new file replaces it atomically."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".src{path.suffix}", dir=path.parent)
+    os.close(fd)
+    copy = Path(name)
+    try:
+        shutil.copyfile(path, copy)
+        return apply_plan(copy, path, plan)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
 def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec | None = None,
                  as_of: dt.date | None = None, lang: str = "zh", now: dt.datetime | None = None) -> RefreshResult:
-    """Check `src`, then write its annotated copy to `dst` (never onto `src`)."""
+    """Check `src`, then write its annotated copy to `dst` (default ``NAME.checked.xlsx``).
+
+    A user's file is never written to. khbook's own annotated copy (see :func:`is_annotated_copy`)
+    is the rep's second round: with no `dst` (or `dst` = `src`) it is rewritten in place,
+    atomically, its 变更日志 continued.
+    """
     src = Path(src)
     out = Path(dst) if dst is not None else default_output(src)
-    if out.exists() and src.exists() and out.resolve() == src.resolve():
-        raise WorkbookError(str(src), "the output would overwrite the input",
-                            Hint("other_output", "choose another output path with -o"), code="overwrite_input")
+    same = out.exists() and src.exists() and out.resolve() == src.resolve()
     spec = spec or load_spec()
     raw = load_raw(src)
     try:
+        if same and not is_annotated_copy(src, raw, spec):
+            raise WorkbookError(str(src), "the output would overwrite the input",
+                                Hint("other_output", "choose another output path with -o"), code="overwrite_input")
         report, plan = plan_refresh(raw, spec, as_of=as_of or dt.date.today(), lang=lang, now=now)
     finally:
         raw.close()
     del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
-    stats = apply_plan(src, out, plan)
-    return RefreshResult(report, out, plan, stats)
+    stats = _apply_in_place(src, plan) if same else apply_plan(src, out, plan)
+    return RefreshResult(report, out, plan, stats, in_place=same)

@@ -28,7 +28,7 @@ def test_command_has_help_and_is_documented(name, capsys):
         main([name, "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: khbook " + name)
+    assert out.startswith("用法：khbook " + name)  # the default language: Chinese
     assert f"khbook {name}" in README, f"README does not document `khbook {name}`"
     for action in _commands()[name]._actions:
         if action.help == argparse.SUPPRESS:

@@ -90,9 +90,9 @@ def test_read_reports_package(corpus: dict[str, Path], name: str) -> None:
 
 def test_specific_messages(corpus: dict[str, Path]) -> None:
     assert "looks like a CSV text file" in str(_refusal(corpus["csv_renamed.xlsx"]))
-    assert "open it in Excel and save as .xlsx" in str(_refusal(corpus["csv_renamed.xlsx"]))
+    assert "open it in Excel or WPS and save it as an Excel workbook" in str(_refusal(corpus["csv_renamed.xlsx"]))
     enc = _refusal(corpus["encrypted.xlsx"])
-    assert "password-protected" in enc.message and "文件 > 信息 > 保护工作簿" in enc.hint
+    assert "password-protected" in enc.message and "File > Info > Protect Workbook" in enc.hint
     old = _refusal(corpus["biff_renamed.xlsx"])
     assert "old .xls" in old.message and "save it as .xlsx" in old.hint
     assert "OpenDocument spreadsheet" in _refusal(corpus["odf.xlsx"]).message

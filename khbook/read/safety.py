@@ -40,7 +40,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from khbook.base.errors import Hint, WorkbookError
+from khbook.base.errors import Hint, WorkbookError, os_error_name
 from khbook.base.xmlsafe import parse_xml, sniff_text, unsafe_part_error
 
 
@@ -67,12 +67,14 @@ WORKBOOK_PART = "xl/workbook.xml"
 
 _RESAVE = "open it in Excel or WPS and save it again as .xlsx"
 _HINT_RESAVE = Hint("resave", _RESAVE)
-_HINT_RESEND = Hint("resend", "the copy is damaged or incomplete: ask the sender for a fresh copy, or re-save it in Excel")
-_HINT_PASSWORD = Hint("password", "remove the password in Excel via 文件 > 信息 > 保护工作簿, then save again")
-_HINT_XLS = Hint("save_as_xlsx_menu", "open it in Excel or WPS and save it as .xlsx via 文件 > 另存为 > Excel 工作簿")
+_HINT_RESEND = Hint("resend", "ask the sender for a fresh copy, or re-save it in Excel")
+_HINT_PASSWORD = Hint("password", "remove the password in Excel via File > Info > Protect Workbook, then save again")
+_HINT_XLS = Hint("save_as_xlsx_menu", "open it in Excel or WPS and save it as .xlsx via File > Save As > Excel Workbook")
+_HINT_CSV = Hint("csv_convert", "open it in Excel or WPS and save it as an Excel workbook (.xlsx) via File > Save As, "
+                 "or paste its rows into a template written by khbook template")
 _HINT_SAVE_XLSX = Hint("save_as_xlsx", "open it in Excel and save as .xlsx")
 _HINT_XLSB = Hint("xlsb", "open it in Excel and save it as .xlsx")
-_HINT_WPS = Hint("wps_et", "open it in WPS and save it as .xlsx via 文件 > 另存为 > Excel 工作簿")
+_HINT_WPS = Hint("wps_et", "open it in WPS and save it as .xlsx via File > Save As > Excel Workbook")
 _HINT_NUMBERS = Hint("numbers", "export it from Numbers as Excel (.xlsx)")
 _HINT_GIVE_XLSX = Hint("give_xlsx", "give the .xlsx workbook instead")
 _HINT_WRONG_FILE = Hint("wrong_file", "check you picked the right file; if Excel opens it, save it again as .xlsx")
@@ -94,7 +96,7 @@ _CT_KIND = {
 _FOREIGN_SUFFIX: dict[str, tuple[str, str, Hint]] = {
     ".xls": ("xls_suffix", "is an old .xls file", _HINT_XLS),
     ".xlsb": ("xlsb_suffix", "is a binary .xlsb workbook", _HINT_XLSB),
-    ".csv": ("csv_suffix", "is a CSV text file, not an Excel workbook", _HINT_SAVE_XLSX),
+    ".csv": ("csv_suffix", "is a CSV text file, not an Excel workbook", _HINT_CSV),
     ".txt": ("text_file", "is a text file, not an Excel workbook", _HINT_SAVE_XLSX),
     ".et": ("wps_et_suffix", "is a WPS .et spreadsheet", _HINT_WPS),
     ".ods": ("ods_suffix", "is an OpenDocument spreadsheet", Hint("open_save_xlsx", "open it and save as .xlsx")),
@@ -148,7 +150,7 @@ def _check_path(p: Path) -> int:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise WorkbookError(str(p), f"cannot be read: {reason}", _HINT_CHECK_PATH,
-                            code="read_failed", params={"reason": reason}) from None
+                            code="read_failed", params={"reason": reason, "errno": os_error_name(exc)}) from None
     if stat.S_ISDIR(st.st_mode):
         raise WorkbookError(str(p), "is a folder, not a workbook file",
                             Hint("use_batch", "give a .xlsx file, or use the batch command for a folder"), code="is_folder")
@@ -187,7 +189,7 @@ class _open_readonly:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise WorkbookError(str(self.p), f"cannot be read: {reason}", _HINT_CHECK_PATH,
-                                code="read_failed", params={"reason": reason}) from None
+                                code="read_failed", params={"reason": reason, "errno": os_error_name(exc)}) from None
         return self.fh
 
     def __exit__(self, *exc: object) -> None:
@@ -292,8 +294,10 @@ def _not_zip_error(p: Path, head: bytes) -> WorkbookError:
                              _HINT_SAVE_XLSX, code="html")
     if "urn:schemas-microsoft-com:office:spreadsheet" in low[:8192]:
         return WorkbookError(str(p), "is an Excel 2003 XML spreadsheet, not .xlsx", _HINT_SAVE_XLSX, code="xml2003")
+    if suffix == ".csv":  # a genuine CSV, named as one
+        return WorkbookError(str(p), "is a CSV text file, not an Excel workbook", _HINT_CSV, code="csv_suffix")
     if _looks_like_csv(text):
-        return WorkbookError(str(p), "looks like a CSV text file, not an Excel workbook", _HINT_SAVE_XLSX,
+        return WorkbookError(str(p), "looks like a CSV text file, not an Excel workbook", _HINT_CSV,
                              code="csv_text")
     return WorkbookError(str(p), "is a text file, not an Excel workbook", _HINT_SAVE_XLSX, code="text_file")
 
@@ -352,7 +356,7 @@ def _check_directory(p: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
         raise WorkbookError(str(p), "has duplicate parts (an ambiguous zip, a known attack)",
-                            Hint("unsafe_resave", "refused as unsafe: " + _RESAVE), code="duplicate_parts")
+                            Hint("unsafe_resave", _RESAVE), code="duplicate_parts")
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise _too_big(p, total)
@@ -375,7 +379,7 @@ def _check_info(p: Path, info: zipfile.ZipInfo) -> None:
         raise WorkbookError(
             str(p), f"part {info.filename} would expand {ratio} times (to {size}): "
             f"a zip bomb; refused before unpacking (the limit is {MAX_MEMBER_RATIO} times)",
-            Hint("genuine_resave", "refused as unsafe: if the file is genuine, " + _RESAVE),
+            Hint("genuine_resave", "if the file is genuine, " + _RESAVE),
             code="zip_bomb", params={"part": info.filename, "ratio": ratio, "size": size, "limit": MAX_MEMBER_RATIO})
 
 

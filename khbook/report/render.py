@@ -27,7 +27,8 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
 def render_text(report: Report, *, customers: bool = False) -> str:
     """The text output of `khbook check`; its words are labels.yaml's `check_text` area."""
     t = report.spec.texts("check_text", report.lang)
-    lines = [f"{report.file}  (as-of {report.as_of.isoformat()})"]
+    as_of = report.spec.text("console.as_of", report.lang).format(date=report.as_of.isoformat())
+    lines = [f"{report.file}  {as_of}"]
     current = None
     rows: list[list[str]] = []
 
@@ -40,7 +41,8 @@ def render_text(report: Report, *, customers: bool = False) -> str:
             flush()
             current = f.sheet
             lines.append(f"[{f.sheet or t['workbook']}]")
-        rows.append([report.severity_label(f.severity), f.cell or "-", f.customer_id or "-", f.rule, f.message])
+        rows.append([report.severity_label(f.severity), f.cell or "-", f.customer_id or "-",
+                     report.spec.rule(f.rule).title(report.lang), f.message])
     flush()
     if not report.findings:
         lines.append("  " + t["none"])

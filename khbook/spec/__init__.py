@@ -5,7 +5,7 @@ holds the types, :mod:`khbook.spec.load` the loading and validation. This packag
 neither openpyxl nor pandera.
 """
 
-from khbook.spec.load import OPTIONAL_LABEL_AREAS, default_spec_dir, load_spec
+from khbook.spec.load import OPTIONAL_LABEL_AREAS, builtin_labels, default_spec_dir, load_spec
 from khbook.spec.model import (
     COLUMN_TYPES,
     LANGS,
@@ -24,5 +24,5 @@ from khbook.spec.model import (
 
 __all__ = [
     "COLUMN_TYPES", "LANGS", "OPTIONAL_LABEL_AREAS", "SEVERITIES", "SPEC_FILES", "CheckRule", "Column", "ListItem",
-    "Sheet", "Spec", "Text", "TextList", "ValueList", "default_spec_dir", "load_spec", "utf16_len",
+    "Sheet", "Spec", "Text", "TextList", "ValueList", "builtin_labels", "default_spec_dir", "load_spec", "utf16_len",
 ]

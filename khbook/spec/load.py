@@ -435,12 +435,17 @@ def _parse_labels(directory: Path) -> dict[str, Text | TextList]:
 
 # Areas a spec copy may leave out (or leave incomplete): their entries come from the built-in labels.yaml.
 # The error texts are added as khbook learns new refusals; a copy made earlier must keep loading.
-OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints")
+OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "cli_help", "cli_argparse", "console")
 
 
 @cache
 def _builtin_label_texts() -> dict[str, Text | TextList]:
     return _parse_labels(default_spec_dir())
+
+
+def builtin_labels() -> dict[str, Text | TextList]:
+    """The built-in labels.yaml (cached): the command line's words before any spec is loaded."""
+    return _builtin_label_texts()
 
 
 @cache

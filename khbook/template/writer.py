@@ -298,6 +298,22 @@ _MACRO_TEXT = {
 }
 
 
+def template_output(output: str | Path | None, *, macro: bool, default_stem: str) -> tuple[Path, str]:
+    """The template's output path and, when the given name had to change, its old suffix.
+
+    The template is an .xlsx workbook (.xlsm with `macro`): ``-o 模板.xls`` (or any other
+    extension) becomes ``模板.xlsx``, and the caller says so; no output gives ``default_stem``.
+    """
+    suffix = ".xlsm" if macro else ".xlsx"
+    if not output:
+        return Path(default_stem + suffix), ""
+    path = Path(output)
+    if path.suffix.lower() == suffix:
+        return path, ""
+    old = path.suffix
+    return (path.with_suffix(suffix) if old else path.with_name(path.name + suffix)), old or path.name
+
+
 def _macro_preflight(target: Path) -> Path:
     """Refuse a --macro output that cannot work, before writing anything; returns the
     companion module's path."""
@@ -310,7 +326,8 @@ def _macro_preflight(target: Path) -> Path:
         name = companion_name(target)
         vba_project_bin()
     except (MacroUnavailable, ValueError) as exc:
-        raise KhbookError(f"--macro: {exc}") from None
+        raise WorkbookError(str(target), f"cannot write a macro workbook: {exc}", code="macro_unavailable",
+                            params={"detail": str(exc)}) from None
     return target.with_name(name)
 
 
