@@ -57,7 +57,7 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
     run_rules(book, spec, ff, as_of)
     untrusted = {(t.key, r, k) for t in book.tables.values() for (r, k) in t.bad}
     customers = classify(book, spec, as_of, untrusted=untrusted, lang=lang)
-    report_changes(computed_changes(book, customers, spec, lang), book, ff)
+    report_changes(computed_changes(book, customers, spec, book.lang), book, ff)
     return Report(Path(raw.path).name, as_of, lang, _order(book, spec, ff.items), customers,
                   summarize(customers, spec), spec, book)
 

@@ -98,7 +98,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
     t = book.table("customers")
     if t is not None:
         sp = plan_for(t.name)
-        changes = computed_changes(book, report.customers, spec, lang)
+        changes = computed_changes(book, report.customers, spec, book.lang)
         next_col = _width(raw, t.name)
         letters: dict[str, str] = {}
         columns = class_columns(spec)
@@ -107,7 +107,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
             if info is None:
                 letter = col_letter(next_col)
                 next_col += 1
-                sp.writes[f"{letter}{t.header_row}"] = col.header(lang)
+                sp.writes[f"{letter}{t.header_row}"] = col.header(book.lang)
                 sp.new_columns[letter] = col.width
                 sp.header_marks[f"{letter}{t.header_row}"] = "computed"
             else:
@@ -118,7 +118,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
             if c.row is None:
                 continue
             for col in columns:
-                value = display(spec, col, canonical_value(c, col), lang)
+                value = display(spec, col, canonical_value(c, col), book.lang)  # the workbook's own list language
                 if value is None and col.derived:
                     continue
                 present = col.key in t.columns
@@ -148,7 +148,8 @@ def _findings_sheet(report: Report, spec: Spec) -> NewSheet:
     fills: dict[str, str] = {}
     ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER[f.severity])  # stable: keeps sheet/row order
     for i, f in enumerate(ordered, start=2):
-        rows.append([spec.text(f"severity.{f.severity}", lang), f.sheet, f.cell, f.customer_id or "", f.column, f.value, f.message, f.rule])
+        rows.append([spec.text(f"severity.{f.severity}", lang), f.sheet, f.cell, f.customer_id or "", f.column, f.value,
+                     f.message, spec.rule(f.rule).title(lang)])  # the rule's title: ids are for JSON
         if f.cell and f.sheet:
             links[f"C{i}"] = f"{quote_sheet(f.sheet)}!{f.cell}"
         fills[f"A{i}"] = f.severity

@@ -320,4 +320,21 @@ def read_book(raw: RawBook, spec: Spec, ff: FindingFactory, *, as_of: dt.date) -
         rs.release()  # the typed and raw frames now hold what is needed
         if t is not None:
             tables[sheet.key] = t
-    return Book(raw.path, tables, extra, raw.date1904)
+    return Book(raw.path, tables, extra, raw.date1904, lang=_book_lang(tables, spec))
+
+
+def _book_lang(tables: dict[str, Table], spec: Spec) -> str:
+    """The workbook's own language: the one most of its sheet names and headers are in (zh on a tie).
+
+    Values khbook writes into the workbook (list labels of computed columns) are in this
+    language, whatever the language of the messages.
+    """
+    votes = {"zh": 0, "en": 0}
+    for key, t in tables.items():
+        sheet = spec.sheet(key)
+        names = [(sheet.name, t.name)] + [(sheet.column(k).header, info.header) for k, info in t.columns.items()]
+        for text, found in names:
+            for lang in votes:
+                if text(lang) != text("zh" if lang == "en" else "en") and norm_header(found) == norm_header(text(lang)):
+                    votes[lang] += 1
+    return "en" if votes["en"] > votes["zh"] else "zh"
