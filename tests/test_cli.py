@@ -46,3 +46,21 @@ def test_bad_spec_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert main(["check", "--as-of", "24/11/2026", str(tmp_path / "x.xlsx")]) == 2
     assert "--as-of" in capsys.readouterr().err
+
+
+def test_demo_ignores_no_errors():
+    """`make demo` must read cleanly: no `-cmd` lines (make prints `Error 1 (ignored)` for them);
+    the expected exit statuses are explicit (expect1/expect2)."""
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert not [line for line in recipe.splitlines() if line.startswith("\t-")]
+    assert "expect1" in recipe and "expect2" in recipe
+
+
+def test_version(capsys):
+    import khbook
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"khbook {khbook.__version__}\n"

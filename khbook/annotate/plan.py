@@ -81,7 +81,6 @@ def _existing_rows(raw: RawBook, name: str) -> list[list[Any]]:
 
 
 def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetime | None = None) -> Plan:
-    lang = report.lang
     book = report.book
     assert book is not None
     marks = _marks(report)
