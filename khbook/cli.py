@@ -163,7 +163,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     out, renamed_from = template_output(args.output, macro=args.macro, default_stem=t("console.template_name"))
     write_template(spec, out, lang=args.lang, examples=args.examples, macro=args.macro)
     if renamed_from:
-        print(t("console.template_renamed", path=out, suffix=renamed_from))
+        print(t("console.template_renamed", path=out, suffix=renamed_from, new=out.suffix))
     else:
         print(t("console.wrote", path=out))
     return 0

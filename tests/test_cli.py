@@ -64,3 +64,11 @@ def test_version(capsys):
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out == f"khbook {khbook.__version__}\n"
+
+
+def test_template_with_an_xls_name_is_written_as_xlsx(tmp_path, capsys):
+    assert main(["template", "-o", str(tmp_path / "模板.xls")]) == 0
+    assert capsys.readouterr().out == f"已写入 {tmp_path / '模板.xlsx'}（模板是 .xlsx 工作簿，所以扩展名用 .xlsx，而不是 .xls）\n"
+    assert (tmp_path / "模板.xlsx").is_file() and not (tmp_path / "模板.xls").exists()
+    assert main(["template", "-o", str(tmp_path / "t.xls"), "--lang", "en"]) == 0
+    assert capsys.readouterr().out == f"wrote {tmp_path / 't.xlsx'} (the template is an .xlsx workbook, so it is named .xlsx, not .xls)\n"

@@ -661,8 +661,10 @@ def test_template_macro_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     monkeypatch.chdir(tmp_path)
     assert main(["template", "--macro"]) == 0
     assert (tmp_path / "客户管理模板.xlsm").is_file() and (tmp_path / "客户管理模板.py").is_file()
-    assert main(["template", "--macro", "-o", "x.xlsx"]) != 0
-    assert ".xlsm" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["template", "--macro", "-o", "x.xlsx"]) == 0  # a macro workbook is an .xlsm: renamed, and said
+    assert capsys.readouterr().out == "已写入 x.xlsm（模板是 .xlsm 工作簿，所以扩展名用 .xlsm，而不是 .xlsx）\n"
+    assert (tmp_path / "x.xlsm").is_file() and not (tmp_path / "x.xlsx").exists()
 
 
 def test_template_macro_validates_like_the_xlsx(macro_books: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -159,7 +159,7 @@ def freshness(book: Book, spec: Spec, ff: FindingFactory, as_of: dt.date) -> Non
     if "first_contact" in f:
         never = first_rows[lastd.isna()]
         waited = (asof - never["first_contact"]).dt.days
-        none = "无" if ff.lang == "zh" else "none"
+        none = ff.spec.text("words.none", ff.lang)
         for row, days in zip(never.index[waited > stale_days], waited[waited > stale_days], strict=True):
             _add(ff, c, "stale_customer", int(row), "customer_id", value=none, detail=str(int(days)))
     if fu is None or "next_date" not in fu.frame or "date" not in fu.frame or "customer_id" not in fu.frame:

@@ -18,6 +18,7 @@ import pandera.pandas as pa
 from khbook.findings import FindingFactory
 from khbook.read.model import Table
 from khbook.spec import Column, Sheet, Spec
+from khbook.spec.vocabulary import list_join
 
 # check name (as pandera reports it) -> rule id in checks.yaml
 _NOT_NULL = "not_nullable"
@@ -117,7 +118,7 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
         elif check == "not_in_list":
             values = spec.list_for(col)
             labels = values.labels(ff.lang) if values else []
-            f = ff.add("not_in_list", value=rawv, allowed="、".join(labels) if ff.lang == "zh" else ", ".join(labels), **common)
+            f = ff.add("not_in_list", value=rawv, allowed=list_join(ff.lang).join(labels), **common)
         elif check == "duplicate":
             v = typed[r]
             if v not in firsts:

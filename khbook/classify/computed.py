@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from khbook.findings import FindingFactory, value_text
 from khbook.read.model import Book, CustomerClass
 from khbook.spec import Column, Spec
+from khbook.spec.vocabulary import list_join, words
 
 # spec column key -> CustomerClass attribute, where the names differ
 _ATTR = {"status_tags": "tags"}
-_MULTI_SEP = {"zh": "、", "en": ", "}
+
 
 
 def class_columns(spec: Spec) -> list[Column]:
@@ -34,12 +35,11 @@ def display(spec: Spec, col: Column, value: object, lang: str) -> str | None:
     if value is None:
         return None
     if col.key == "reasons" and isinstance(value, dict):
-        sep = "；" if lang == "zh" else "; "
-        return sep.join(str(v) for v in value.values() if v) or None
+        return words("separators", "reasons_join")[lang].join(str(v) for v in value.values() if v) or None
     values = spec.list_for(col)
     if col.type == "multi":
         items = [values.translate(v, lang) if values else v for v in value]  # type: ignore[union-attr]
-        return _MULTI_SEP[lang].join(items) or None
+        return list_join(lang).join(items) or None
     if values is not None:
         return values.translate(str(value), lang)
     return str(value)

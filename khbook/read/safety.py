@@ -42,6 +42,7 @@ from lxml import etree
 
 from khbook.base.errors import Hint, WorkbookError, os_error_name
 from khbook.base.xmlsafe import parse_xml, sniff_text, unsafe_part_error
+from khbook.spec.vocabulary import words
 
 
 def _env_int(name: str, default: int) -> int:
@@ -323,11 +324,14 @@ def _as_text(head: bytes) -> str | None:
     return text if text and printable >= 0.95 * len(text) else None
 
 
+_CSV_SEPARATORS = tuple(str(s) for s in words("separators", "csv"))
+
+
 def _looks_like_csv(text: str) -> bool:
     lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
     if not lines:
         return False
-    for sep in (",", "\t", ";", "，"):
+    for sep in _CSV_SEPARATORS:
         counts = [ln.count(sep) for ln in lines]
         if counts[0] >= 1 and sum(c >= 1 for c in counts) >= 0.8 * len(counts):
             return True

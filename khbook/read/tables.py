@@ -27,10 +27,11 @@ from khbook.read import parsers
 from khbook.read.model import Book, ColumnInfo, Table, col_letter
 from khbook.read.rawbook import RawBook, RawSheet
 from khbook.spec import Column, Sheet, Spec
+from khbook.spec.vocabulary import words
 
 HEADER_SCAN_ROWS = 30
 EXCEL_CELL_LIMIT = 32767
-_STAR = re.compile(r"[*＊]+")
+_STAR = re.compile(words("separators", "header_stars"))
 _SPACE = re.compile(r"\s+")
 
 

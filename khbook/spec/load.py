@@ -244,8 +244,8 @@ def _load_workbook(directory: Path, lists: dict[str, ValueList]) -> dict[str, An
         raise ctx.fail("header_row", "expected a row number >= 1")
     if not isinstance(data_rows, int) or not 1 <= data_rows <= 1_048_000:
         raise ctx.fail("data_rows", "expected a whole number of rows (1 to 1,048,000)")
-    lists_sheet = ctx.text(raw.get("lists_sheet", {"zh": "下拉列表", "en": "Lists"}), "lists_sheet")
-    instructions = ctx.text(raw.get("instructions_sheet", {"zh": "填写说明", "en": "Instructions"}), "instructions_sheet")
+    lists_sheet = ctx.text(raw.get("lists_sheet"), "lists_sheet")
+    instructions = ctx.text(raw.get("instructions_sheet"), "instructions_sheet")
     for lang in LANGS:
         _check_sheet_name(ctx, lists_sheet(lang), f"lists_sheet.{lang}")
         _check_sheet_name(ctx, instructions(lang), f"instructions_sheet.{lang}")
@@ -333,7 +333,7 @@ def _load_rules(directory: Path, lists: dict[str, ValueList]) -> dict[str, Any]:
         tm = ctx.mapping(t, f"value_tier.tiers[{i}]")
         label(tm.get("label"), "value_tier", f"value_tier.tiers[{i}].label")
         if not isinstance(tm.get("min"), (int, float)):
-            raise ctx.fail(f"value_tier.tiers[{i}].min", "expected a number (万元)")
+            raise ctx.fail(f"value_tier.tiers[{i}].min", "expected a number (in 10k CNY)")
         if last is not None and tm["min"] >= last:
             raise ctx.fail(f"value_tier.tiers[{i}].min", "tiers must be listed from the highest threshold down")
         last = tm["min"]
@@ -435,7 +435,7 @@ def _parse_labels(directory: Path) -> dict[str, Text | TextList]:
 
 # Areas a spec copy may leave out (or leave incomplete): their entries come from the built-in labels.yaml.
 # The error texts are added as khbook learns new refusals; a copy made earlier must keep loading.
-OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "cli_help", "cli_argparse", "console")
+OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "cli_help", "cli_argparse", "console", "words", "macro_text", "template_text")
 
 
 @cache

@@ -44,7 +44,6 @@ from khbook.template.validation import (
 # fixed document dates: the same spec gives byte-identical files
 DOC_CREATED = dt.datetime(2024, 1, 1, 0, 0, 0)
 WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
-_TITLES = {"zh": "客户管理工作簿", "en": "Customer workbook"}
 
 # header fills by column state; data fills for computed/derived columns
 _HEADER_STYLE = {
@@ -235,7 +234,7 @@ def build_workbook(wb: Workbook, spec: Spec, *, lang: str = "zh",
     check_spec(spec, lang)
     rows = DataRange.of(spec)
     fmt = _Formats(wb)
-    wb.set_properties({"title": _TITLES[lang], "author": "khbook", "comments": "khbook template", "created": DOC_CREATED})
+    wb.set_properties({"title": spec.text("words.workbook_title", lang), "author": "khbook", "comments": "khbook template", "created": DOC_CREATED})
     instructions = wb.add_worksheet(spec.instructions_sheet(lang))
     _write_instructions(instructions, spec, lang, fmt)
     sheets = {s.key: _write_data_sheet(wb, spec, s, lang, fmt, rows) for s in spec.sheets}
@@ -286,18 +285,6 @@ def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: 
 
 
 # --------------------------------------------------------------------------- --macro
-_MACRO_TEXT = {
-    "zh": ["## 刷新分类按钮",
-           "点“刷新分类”按钮：重新计算客户等级、标签和检查结果，写回本工作簿（异常清单、分类汇总、变更日志）。",
-           "需要：本工作簿旁边的 {py}（同名，不要改名或移走），以及电脑上的 Python：pip install khbook \"xlwings=={version}\"",
-           "本文件的宏来自 xlwings {version}；打开时请“启用内容”（启用宏）。"],
-    "en": ["## The 刷新分类 (refresh) button",
-           "Click 刷新分类 to recompute tiers, tags and findings in this workbook (异常清单, 分类汇总, 变更日志 sheets).",
-           "Needs {py} next to this workbook (same name: do not rename or move it) and Python with: pip install khbook \"xlwings=={version}\"",
-           "The macro in this file comes from xlwings {version}; click 'Enable Content' (macros) when opening it."],
-}
-
-
 def template_output(output: str | Path | None, *, macro: bool, default_stem: str) -> tuple[Path, str]:
     """The template's output path and, when the given name had to change, its old suffix.
 
@@ -320,8 +307,7 @@ def _macro_preflight(target: Path) -> Path:
     from khbook.template.macro import MacroUnavailable, companion_name, vba_project_bin
 
     if target.suffix.lower() != ".xlsm":
-        raise KhbookError(f"--macro writes a macro-enabled workbook: the output name must end in .xlsm, not {target.name!r} "
-                          "(e.g. -o 客户管理模板.xlsm)")
+        raise KhbookError(f"--macro writes a macro-enabled workbook: the output name must end in .xlsm, not {target.name!r}")
     try:
         name = companion_name(target)
         vba_project_bin()
@@ -336,19 +322,18 @@ def _add_macro_buttons(wb: Workbook, layout: TemplateLayout, spec: Spec, lang: s
     frozen header row, right of the last column) and the set-up lines on the instructions sheet."""
     from khbook.template.macro import add_refresh_button, xlwings_version
 
-    add_refresh_button(wb, layout.instructions, cell="B2")
+    label = spec.text("words.button", lang)
+    add_refresh_button(wb, layout.instructions, cell="B2", label=label)
     first = layout.sheets[spec.sheets[0].key]
     ncols = len(spec.sheets[0].columns)
     header_row = DataRange.of(spec).first  # 1-based row of the header
-    add_refresh_button(wb, first.worksheet, cell=f"{xl_col_to_name(ncols + 1)}{header_row}", y_offset=6)
+    add_refresh_button(wb, first.worksheet, cell=f"{xl_col_to_name(ncols + 1)}{header_row}", y_offset=6, label=label)
     row = len(instruction_lines(spec, lang)) + 1
     heading = wb.add_format({"bold": True, "font_size": 11, "bg_color": "#DDEBF7", "font_color": "#1F3864"})
-    for i, line in enumerate(_MACRO_TEXT[lang]):
-        text = line.format(py=py, version=xlwings_version())
-        if text.startswith("## "):
-            layout.instructions.write_string(row + i, 0, text[3:], heading)
-        else:
-            layout.instructions.write_string(row + i, 0, text)
+    names = {k: spec.output_sheets[k](lang) for k in ("findings", "summary", "changelog")}
+    for i, key in enumerate(("heading", "click", "needs", "origin")):
+        text = spec.text(f"macro_text.{key}", lang).format(py=py, version=xlwings_version(), button=label, **names)
+        layout.instructions.write_string(row + i, 0, text, *([heading] if key == "heading" else []))
 
 
 def _close(wb: Workbook, target: Path) -> None:
