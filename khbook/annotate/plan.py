@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from khbook.base.textwidth import fit_width
 from khbook.classify.computed import (
     Change,
     canonical_value,
@@ -40,6 +41,23 @@ class Plan:
     new_sheets: list[NewSheet]
     changes: list[Change]
     filled: int
+
+
+def fit_columns(rows: list[list[Any]], caps: dict[str, float], *, minimum: float = 6,
+                default_cap: float = 40) -> tuple[dict[str, float], frozenset[str]]:
+    """Column widths that hold every text of `rows` by display width (CJK counts double), each
+    capped (``caps`` by letter, else `default_cap`); columns with a longer text wrap."""
+    ncols = max((len(r) for r in rows), default=0)
+    widths: dict[str, float] = {}
+    wrap: set[str] = set()
+    for c in range(ncols):
+        letter = col_letter(c)
+        values = [r[c] for r in rows if c < len(r) and r[c] is not None]
+        cap = caps.get(letter, default_cap)
+        widths[letter] = fit_width(values, minimum=minimum, maximum=cap)
+        if fit_width(values, minimum=minimum, maximum=10_000) > cap:
+            wrap.add(letter)
+    return widths, frozenset(wrap)
 
 
 def quote_sheet(name: str) -> str:
@@ -152,8 +170,8 @@ def _findings_sheet(report: Report, spec: Spec) -> NewSheet:
         if f.cell and f.sheet:
             links[f"C{i}"] = f"{quote_sheet(f.sheet)}!{f.cell}"
         fills[f"A{i}"] = f.severity
-    widths = {"A": 10, "B": 14, "C": 9, "D": 14, "E": 16, "F": 22, "G": 60, "H": 24}
-    return NewSheet(spec.output_sheets["findings"](lang), rows, widths, links, fills)
+    widths, wrap = fit_columns(rows, {"F": 30, "G": 60})
+    return NewSheet(spec.output_sheets["findings"](lang), rows, widths, links, fills, wrap=wrap)
 
 
 def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
@@ -173,7 +191,8 @@ def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
             rows[i][c0] = label
             rows[i][c0 + 1] = n
         la, lb = col_letter(c0), col_letter(c0 + 1)
-        widths[la], widths[lb] = 16, 8
+        widths[la] = fit_width([title, *(label for label, _ in items)], minimum=10, maximum=40)
+        widths[lb] = fit_width([rows[0][c0 + 1]], minimum=8)
         if items:
             anchor_row = height + 3 + 16 * (b // 2)
             anchor_col = col_letter(0 if b % 2 == 0 else 9)
@@ -202,5 +221,5 @@ def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Cha
                      ch.new or "", reason])
     if filled:
         rows.append([stamp, report.as_of.isoformat(), t.name if t else "", "", "", "", "", spec.text("annotated.filled", lang).format(n=filled), ""])
-    widths = {"A": 19, "B": 11, "C": 14, "D": 8, "E": 14, "F": 16, "G": 18, "H": 18, "I": 50}
-    return NewSheet(name, rows, widths)
+    widths, wrap = fit_columns(rows, {"G": 30, "H": 30, "I": 60})
+    return NewSheet(name, rows, widths, wrap=wrap)

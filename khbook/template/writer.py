@@ -28,6 +28,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from khbook.base.errors import Hint, KhbookError, WorkbookError
 from khbook.base.fsutil import atomic_output
+from khbook.base.textwidth import LINE_HEIGHT, line_count
 from khbook.spec import LANGS, Column, Sheet, Spec
 from khbook.template.instructions import instruction_lines
 from khbook.template.validation import (
@@ -118,10 +119,16 @@ def header_text(col: Column, lang: str) -> str:
 # --------------------------------------------------------------------------- sheets
 
 
+INSTRUCTIONS_WIDTH = 120
+
+
 def _write_instructions(ws: Worksheet, spec: Spec, lang: str, fmt: _Formats) -> None:
-    ws.set_column(0, 0, 120, fmt.body)
+    ws.set_column(0, 0, INSTRUCTIONS_WIDTH, fmt.body)
     ws.hide_gridlines(2)
     for row, line in enumerate(instruction_lines(spec, lang)):
+        lines = line_count(line, INSTRUCTIONS_WIDTH)
+        if lines > 1:  # a wrapped line gets the height it needs (no application autofits it)
+            ws.set_row(row, LINE_HEIGHT * lines)
         if line.startswith("## "):
             ws.write_string(row, 0, line[3:], fmt.heading)
         elif line.startswith("# "):
