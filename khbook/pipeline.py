@@ -24,6 +24,7 @@ from pathlib import Path
 from khbook.annotate.plan import Plan, plan_annotation
 from khbook.base.errors import Hint, WorkbookError
 from khbook.checks.crosssheet import run_rules
+from khbook.checks.lists_sheet import check_lists_sheet
 from khbook.checks.schema import validate_table
 from khbook.classify.computed import computed_changes, report_changes
 from khbook.classify.engine import classify, summarize
@@ -55,6 +56,7 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
         if t is not None:
             validate_table(t, sheet, spec, ff, as_of=as_of)
     run_rules(book, spec, ff, as_of)
+    check_lists_sheet(raw, spec, ff)
     untrusted = {(t.key, r, k) for t in book.tables.values() for (r, k) in t.bad}
     customers = classify(book, spec, as_of, untrusted=untrusted, lang=lang)
     report_changes(computed_changes(book, customers, spec, book.lang), book, ff)

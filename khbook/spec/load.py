@@ -261,6 +261,11 @@ def _load_workbook(directory: Path, lists: dict[str, ValueList]) -> dict[str, An
     }
 
 
+@cache
+def _builtin_checks() -> dict[str, CheckRule]:
+    return _load_checks(default_spec_dir())
+
+
 def _load_checks(directory: Path) -> dict[str, CheckRule]:
     ctx = _Ctx(directory / "checks.yaml")
     raw = ctx.mapping(_read_yaml(directory, "checks.yaml"), "")
@@ -477,6 +482,8 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     lists = _load_lists(d)
     wb = _load_workbook(d, lists)
     checks = _load_checks(d)
+    if d.resolve() != default_spec_dir().resolve():  # rules khbook learned after the copy was made
+        checks = {**_builtin_checks(), **checks}
     rules = _load_rules(d, lists)
     regions = _load_regions(d, lists)
     reasons = _load_reasons(d)
