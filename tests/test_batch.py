@@ -231,13 +231,13 @@ def test_exit_status_errors_and_clean(tmp_path, template, capsys):
     lina(template, clean / "李娜.xlsx", month=1)      # a bad phone and a bad e-mail
     code, out, err = run_cli(capsys, str(clean), "-o", str(tmp_path / "o2"), "--as-of", AS_OF.isoformat(), "--jobs", "1")
     assert code == 1
-    assert "2 of 2 files read" in out
+    assert out.startswith("读取了 2/2 个文件（0 个失败）：")
 
 
 def test_previous_missing_is_one_line_error(month1, capsys, tmp_path):
     code, out, err = run_cli(capsys, str(month1), "-o", str(tmp_path / "o"), "--previous", str(tmp_path / "nowhere"))
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith("khbook: error:")
+    assert err.count("\n") == 1 and err.startswith("khbook：错误：")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "batch.json").write_text("{not json", encoding="utf-8")
     code, out, err = run_cli(capsys, str(month1), "-o", str(tmp_path / "o"), "--previous", str(tmp_path / "bad"))
