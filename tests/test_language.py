@@ -27,11 +27,13 @@ ENGLISH = re.compile(r"[A-Za-z][A-Za-z_]+")
 PROPER = {"khbook", "Excel", "WPS", "LibreOffice", "Numbers", "Python", "xlwings", "KHBOOK_LANG", "KHBOOK_DEBUG",
           "ABC", "CSV", "JSON", "HTML", "COMMAND", "FILE", "DIR", "OUT", "OUTDIR", "PREV_OUTDIR", "YYYY", "MM", "DD",
           "text", "json", "zh", "en", "templates", "khbook-batch", "EIO", "ID", "NAME",
-          "template", "check", "refresh", "batch"}  # the command names
+          "template", "check", "refresh", "batch",  # the command names
+          "zip", "DTD", "XML", "OpenDocument", "Word", "PowerPoint", "KB", "MB", "GB"}  # formats and units
+ENV = re.compile(r"\bKHBOOK_[A-Z_]+\b")
 # khbook's command names, quoted in hints ("khbook template", "khbook refresh")
 COMMANDS = re.compile(r"\bkhbook (?:template|check|refresh|batch)\b")
 PATHLIKE = re.compile(r"[^\s：（）(),，、；]*[/\\][^\s：（）(),，、；]*|[^\s：（）(),，、；/]+\.(?:xlsx|xlsm|xls|csv|json|html|py|checked)\b")
-EXTENSION = re.compile(r"\.(?:xlsx|xlsm|xls|csv|json|html|py)\b")
+EXTENSION = re.compile(r"\.(?:xlsx|xlsm|xlsb|xls|csv|json|html|py|ods|et|doc|docx|pptx|numbers)\b")
 OPTION = re.compile(r"(?<![\w])--?[A-Za-z][\w-]*")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 IDS = re.compile(r"[A-Za-z]+\d+")  # customer ids such as KH2024001
@@ -57,6 +59,7 @@ def _residue(text: str, data: set[str]) -> str:
     text = COMMANDS.sub(" ", text)
     text = PATHLIKE.sub(" ", text)
     text = EXTENSION.sub(" ", text)
+    text = ENV.sub(" ", text)
     text = OPTION.sub(" ", text)
     text = DATE.sub(" ", text)
     text = IDS.sub(" ", text)
@@ -169,3 +172,24 @@ def test_argparse_errors_are_worded(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(["check"])
     assert capsys.readouterr().err.splitlines()[-1] == "khbook：错误：缺少必需的参数：FILE"
+
+
+def test_every_refusal_of_the_hostile_corpus_is_worded_in_each_language(tmp_path, capsys, monkeypatch):
+    """Broken, foreign and hostile files: the one-line error names the cause in the output
+    language, never a library's or the OS's English words in a Chinese line."""
+    from tests.corpus import make_corpus
+
+    corpus = make_corpus.build_corpus(tmp_path / "corpus")
+    refused = sorted(n for n, e in make_corpus.CORPUS_EXPECT.items() if e == "refuse")
+    assert len(refused) > 10
+    problems = []
+    for lang in ("zh", "en"):
+        monkeypatch.setenv("KHBOOK_LANG", lang)
+        for name in refused:
+            assert main(["check", str(corpus[name])]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1, (name, err)
+            bad = _foreign(err, lang, {name})
+            if bad:
+                problems.append(f"{lang} {name}: {bad}: {err}")
+    assert not problems, "\n".join(problems)
