@@ -47,6 +47,11 @@ def _order(book: Book, spec: Spec, findings: list[Finding]) -> list[Finding]:
                                            SEVERITY_ORDER[f.severity], f.rule))
 
 
+def _untrusted(book: Book) -> set[tuple[str, int, str]]:
+    """Cells the checks found bad: the classifier does not trust them."""
+    return {(t.key, r, k) for t in book.tables.values() for (r, k) in t.bad}
+
+
 def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> Report:
     """Check an already-read workbook (a file, or an open Excel book via xlwings)."""
     ff = FindingFactory(spec, lang, file=Path(raw.path).name)
@@ -57,8 +62,7 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
             validate_table(t, sheet, spec, ff, as_of=as_of)
     run_rules(book, spec, ff, as_of)
     check_lists_sheet(raw, spec, ff)
-    untrusted = {(t.key, r, k) for t in book.tables.values() for (r, k) in t.bad}
-    customers = classify(book, spec, as_of, untrusted=untrusted, lang=lang)
+    customers = classify(book, spec, as_of, untrusted=_untrusted(book), lang=lang)
     report_changes(computed_changes(book, customers, spec, book.lang), book, ff)
     return Report(Path(raw.path).name, as_of, lang, _order(book, spec, ff.items), customers,
                   summarize(customers, spec), spec, book)
@@ -78,7 +82,11 @@ def plan_refresh(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh",
                  now: dt.datetime | None = None) -> tuple[Report, Plan]:
     """Check an already-read workbook and plan its annotation (what to write where)."""
     report = check_raw(raw, spec, as_of=as_of, lang=lang)
-    return report, plan_annotation(raw, report, spec, now=now)
+    in_book_lang = None
+    book = report.book
+    if book is not None and book.lang != lang:  # the reasons written into the sheet: the workbook's language
+        in_book_lang = classify(book, spec, as_of, untrusted=_untrusted(book), lang=book.lang)
+    return report, plan_annotation(raw, report, spec, now=now, in_book_lang=in_book_lang)
 
 
 @dataclass

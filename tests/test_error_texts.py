@@ -240,3 +240,17 @@ def test_cli_refresh_and_template_errors_follow_lang(tmp_path: Path, capsys: pyt
     assert main(["template", "-o", str(nowhere)]) == 2
     err = capsys.readouterr().err
     assert err == f"khbook：错误：{nowhere}：无法写入：输出文件夹不存在（请先创建该文件夹，或用 -o 指定其他文件夹）\n"
+
+
+def test_batch_says_each_failure_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "团队"
+    folder.mkdir()
+    write_template(load_spec(), folder / "空白.xlsx")
+    (folder / "损坏.xlsx").write_bytes(b"not a workbook")
+    assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "--jobs", "1", "--as-of", "2026-11-24"]) == 2
+    out, err = capsys.readouterr()
+    reason = "不是 Excel 工作簿，而是文本文件（请用 Excel 打开后另存为 .xlsx）"
+    assert err.count(reason) == 1
+    assert "[2/2] 损坏.xlsx：处理失败\n" in err or "[1/2] 损坏.xlsx：处理失败\n" in err
+    assert err.endswith(f"khbook：错误：损坏.xlsx：{reason}\n")
+    assert out.startswith("读取了 1/2 个文件（1 个失败）：0 个客户，错误 0 个，警告 0 个，跨文件重复 0 组\n已写入 ")

@@ -24,7 +24,7 @@ from khbook.classify.computed import (
 )
 from khbook.findings import SEVERITY_ORDER, Finding
 from khbook.ooxml import ChartSpec, NewSheet, SheetEdits
-from khbook.read.model import col_letter
+from khbook.read.model import CustomerClass, col_letter
 from khbook.read.rawbook import RawBook
 from khbook.report.report import Report
 from khbook.spec import Spec
@@ -98,7 +98,11 @@ def _existing_rows(raw: RawBook, name: str) -> list[list[Any]]:
     return []
 
 
-def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetime | None = None) -> Plan:
+def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetime | None = None,
+                    in_book_lang: list[CustomerClass] | None = None) -> Plan:
+    """The plan for `report`'s workbook. The computed columns are written in the workbook's own
+    language: `in_book_lang` is the classification with its reasons in that language, when it
+    differs from the report's (the added sheets follow the report's language)."""
     book = report.book
     assert book is not None
     marks = _marks(report)
@@ -131,7 +135,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
                 letter = info.letter
             letters[col.key] = letter
         raws = {k: dict(zip(t.raw.index, t.raw[k], strict=True)) for k in t.columns}
-        for c in report.customers:
+        for c in in_book_lang or report.customers:
             if c.row is None:
                 continue
             for col in columns:
