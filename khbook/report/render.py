@@ -47,16 +47,21 @@ def render_text(report: Report, *, customers: bool = False) -> str:
     if not report.findings:
         lines.append("  " + t["none"])
     c = report.counts
-    lines.append(f"{t['total']}: " + ", ".join(f"{report.severity_label(k)} {v}" for k, v in c.items()))
+    sep = report.spec.text("console.count_sep", report.lang)
+
+    def heading(label: str, rest: str = "") -> str:
+        return (report.spec.text("console.heading", report.lang).format(label=label) + rest).rstrip()
+
+    lines.append(heading(t["total"], sep.join(f"{report.severity_label(k)} {v}" for k, v in c.items())))
     summary = report.translated_summary()
     if any(summary.get(dim) for dim in ("value_tier", "abc_class", "stage", "tag")):
-        lines.append(f"{t['summary']}:")
+        lines.append(heading(t["summary"]))
         for dim in ("value_tier", "abc_class", "stage", "tag"):
             counts = summary.get(dim) or {}
             if counts:
-                lines.append(f"  {t['dim_' + dim]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+                lines.append("  " + heading(t["dim_" + dim], sep.join(f"{k} {v}" for k, v in counts.items())))
     if customers:
-        lines.append(f"{t['customers']}:")
+        lines.append(heading(t["customers"]))
         table = [report.spec.text_list("check_text.customer_columns", report.lang)]
         for cust in report.customers:
             d = report.customer_dict(cust)
