@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from khbook.cli import main
-from khbook.spec import load_spec
+from khbook.spec import default_spec_dir, load_spec
 from tests.rep import AS_OF, make_template
 from tests.test_check import fill_messy
 
@@ -85,6 +85,7 @@ def books(tmp_path_factory) -> dict[str, Path]:
     make_template(folder / "李娜.xlsx", spec, examples=3, as_of=AS_OF)
     (folder / "损坏.xlsx").write_bytes(b"not a workbook")
     (d / "客户.csv").write_text("客户ID,客户名称\nKH001,华为\n", encoding="utf-8")
+    shutil.copytree(default_spec_dir(), d / "my-spec")
     return {"dir": d, "messy": messy, "folder": folder, "template": template}
 
 
@@ -101,7 +102,8 @@ def _cases(b: dict[str, Path], lang: str) -> list[list[str]]:
         ["template", "--examples", "x"],
         ["template", "-o", str(out / "nowhere" / "x.xlsx")],
         ["check", messy, *asof],
-        ["check", messy, *asof, "--customers"],
+        ["check", messy, *asof, "--customers", "--spec", str(d / "my-spec")],
+        ["check", messy, str(d / "missing.xlsx"), *asof, "--format", "json"],
         ["check", messy, str(d / "客户.csv"), str(d / "missing.xlsx"), *asof],
         ["check", messy, "--as-of", "24/11/2026"],
         ["check"],
@@ -130,7 +132,7 @@ def test_every_command_speaks_one_language(books, lang, capsys, monkeypatch):
         except SystemExit:
             pass
         out, err = capsys.readouterr()
-        text = out + err
+        text = err if "json" in argv else out + err  # JSON is for machines
         assert text.strip(), argv
         assert "Traceback" not in text and "internal error" not in text and "内部错误" not in text, (argv, text)
         bad = _foreign(text, lang, data | set(argv))  # what the user typed may be quoted back
