@@ -123,6 +123,14 @@ class Parser(argparse.ArgumentParser):
         self._optionals.title = texts("cli_argparse.options")
         self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=texts("cli_help.help"))
 
+    def format_help(self) -> str:
+        """argparse's help, its section titles punctuated in the output language (选项：)."""
+        text = super().format_help()
+        for key in ("cli_argparse.positionals", "cli_argparse.options", "cli_help.commands"):
+            title = self.texts(key)
+            text = text.replace(f"\n{title}:\n", "\n" + self.texts("console.heading", label=title).rstrip() + "\n")
+        return text
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, self.texts.error(_argparse_message(self.texts, message)) + "\n")

@@ -145,7 +145,9 @@ def test_lang_option_beats_the_environment(capsys, monkeypatch):
     monkeypatch.setenv("KHBOOK_LANG", "en")
     with pytest.raises(SystemExit):
         main(["check", "--lang", "zh", "--help"])
-    assert capsys.readouterr().out.startswith("用法：khbook check")
+    out = capsys.readouterr().out
+    assert out.startswith("用法：khbook check")
+    assert "\n位置参数：\n" in out and "\n选项：\n" in out
 
 
 @pytest.mark.parametrize("env, expected", [
