@@ -241,7 +241,7 @@ def test_exit_status_errors_and_clean(tmp_path, template, capsys):
 def test_previous_missing_is_one_line_error(month1, capsys, tmp_path):
     code, out, err = run_cli(capsys, str(month1), "-o", str(tmp_path / "o"), "--previous", str(tmp_path / "nowhere"))
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith("khbook: error:")
+    assert err.count("\n") == 1 and err.startswith("khbook：错误：")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "batch.json").write_text("{not json", encoding="utf-8")
     code, out, err = run_cli(capsys, str(month1), "-o", str(tmp_path / "o"), "--previous", str(tmp_path / "bad"))

@@ -114,7 +114,7 @@ def test_cli_text_and_exit_codes(template, tmp_path, capsys):
     path, _ = fill_messy(template, tmp_path / "messy.xlsx")
     assert main(["check", str(path), "--as-of", AS_OF.isoformat()]) == 1
     out = capsys.readouterr().out
-    assert "[客户基础信息]" in out and "合计: 错误 15, 警告 5, 提示 2" in out
+    assert "[客户基础信息]" in out and "合计：错误 15，警告 5，提示 2" in out
     bad = tmp_path / "not.xlsx"
     bad.write_text("客户ID,客户名称\nKH1,x\n", encoding="utf-8")
     assert main(["check", str(bad)]) == 2

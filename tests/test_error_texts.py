@@ -21,6 +21,7 @@ from khbook.base.errors import Hint, WorkbookError
 from khbook.cli import main
 from khbook.read.rawbook import load_raw
 from khbook.spec import Spec, default_spec_dir, load_spec
+from khbook.template.writer import write_template
 from tests.corpus import make_corpus
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -127,15 +128,56 @@ def test_unknown_code_falls_back_to_english(spec: Spec) -> None:
     assert missing.render_reason(spec, "zh") == "part x is missing"
 
 
-def test_write_failures_are_worded(spec: Spec) -> None:
-    cases = {errno.ENOSPC: ("disk_full", "磁盘已满"), errno.EACCES: ("write_denied", "没有写入权限"),
-             errno.EROFS: ("read_only", "只读"), errno.ENOENT: ("no_output_folder", "不存在"),
-             errno.EIO: ("unwritable", "无法写入")}
-    for err, (code, words) in cases.items():
-        exc = fsutil._error(Path("输出.xlsx"), OSError(err, "os text"))
-        assert exc.code == code and str(exc).startswith("输出.xlsx: cannot write: os text (")
-        assert words in exc.render(spec, "zh")
+def test_write_failures_are_worded(spec: Spec, tmp_path: Path) -> None:
+    """One message per OS error, naming the real cause once; never the OS's English words in zh."""
+    out = tmp_path / "输出.xlsx"
+    cases = {
+        errno.ENOSPC: ("disk_full", f"{out}：无法写入：磁盘已满（请释放一些空间后重新运行）"),
+        errno.EACCES: ("write_denied", f"{out}：无法写入：没有写入权限（如果 Excel/WPS 正打开着该文件请先关闭，或用 -o 指定其他输出位置）"),
+        errno.EROFS: ("read_only", f"{out}：无法写入：文件夹是只读的（请用 -o 指定其他输出文件夹）"),
+        errno.ENOENT: ("not_writable", f"{out}：无法写入：该位置不可写入新文件（请用 -o 指定其他输出文件夹）"),
+        errno.EIO: ("unwritable", f"{out}：无法写入（系统错误 EIO）（请检查输出文件夹后重新运行）"),
+    }
+    for err, (code, line) in cases.items():
+        exc = fsutil._error(out, OSError(err, "os text"))
+        assert exc.code == code and exc.render(spec, "zh") == line
         assert exc.render(spec, "en") == str(exc)
+    gone = fsutil._error(tmp_path / "nowhere" / "x.xlsx", OSError(errno.ENOENT, "os text"))
+    assert gone.render(spec, "zh").endswith("：无法写入：输出文件夹不存在（请先创建该文件夹，或用 -o 指定其他文件夹）")
+
+
+def test_unwritable_location_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`-o /proc/x.xlsx`: the folder exists but takes no files; said once, not 'folder missing' twice."""
+    src = tmp_path / "a.xlsx"
+    write_template(load_spec(), src)
+    if not Path("/proc").is_dir():
+        pytest.skip("no /proc on this system")
+    assert main(["refresh", str(src), "-o", "/proc/x.xlsx"]) == 2
+    assert capsys.readouterr().err == "khbook：错误：/proc/x.xlsx：无法写入：该位置不可写入新文件（请用 -o 指定其他输出文件夹）\n"
+    assert main(["refresh", str(src), "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"khbook：错误：{tmp_path}：无法写入：这是一个文件夹（请用 -o 指定一个文件名）\n"
+    assert main(["refresh", str(src), "-o", str(src / "x.xlsx"), "--lang", "en"]) == 2
+    assert capsys.readouterr().err == (f"khbook: error: {src / 'x.xlsx'}: cannot write: a part of the path is a file, "
+                                       "not a folder (choose another output folder with -o)\n")
+
+
+def test_genuine_csv_is_called_a_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "客户.csv"
+    path.write_text("客户ID,客户名称\nKH001,华为\n", encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"khbook：错误：{path}：是 CSV 文本文件，不是 Excel 工作簿（请用 Excel 或 WPS 打开它，通过 文件 > 另存为 保存为 "
+        "Excel 工作簿（.xlsx），或把其中的行粘贴到 khbook template 生成的模板里）\n")
+
+
+def test_truncated_zip_is_said_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    whole = tmp_path / "whole.xlsx"
+    write_template(load_spec(), whole)
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(whole.read_bytes()[:3000])
+    assert main(["check", str(cut)]) == 2
+    assert capsys.readouterr().err == (f"khbook：错误：{cut}：文件已损坏或不完整（zip 目录缺失或损坏，文件似乎被截断）"
+                                       "（请让发送人重新发一份，或用 Excel 打开后重新保存）\n")
 
 
 def test_spec_copy_without_error_texts_uses_the_built_in_ones(tmp_path: Path, spec: Spec) -> None:
@@ -162,9 +204,10 @@ def test_cli_check_csv_renamed_is_chinese_by_default(tmp_path: Path, capsys: pyt
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith(f"khbook: error: {path}：")  # the file name first
-    assert "不是 Excel 工作簿" in err and "另存为 .xlsx" in err
-    assert not re.search(r"[A-Za-z]{5,}", err.removeprefix(f"khbook: error: {path}").replace("Excel", ""))
+    assert err.startswith(f"khbook：错误：{path}：")  # the file name first
+    assert "不是 Excel 工作簿" in err and "另存为" in err
+    assert not re.search(r"[A-Za-z]{5,}", err.removeprefix(f"khbook：错误：{path}").replace("Excel", "")
+                         .replace("khbook template", ""))
 
 
 def test_cli_check_csv_renamed_in_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,7 +215,8 @@ def test_cli_check_csv_renamed_in_english(tmp_path: Path, capsys: pytest.Capture
     assert main(["check", str(path), "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert err == (f"khbook: error: {path}: looks like a CSV text file, not an Excel workbook "
-                   "(open it in Excel and save as .xlsx)\n")
+                   "(open it in Excel or WPS and save it as an Excel workbook (.xlsx) via File > Save As, "
+                   "or paste its rows into a template written by khbook template)\n")
 
 
 def test_cli_json_keeps_code_and_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -182,16 +226,32 @@ def test_cli_json_keeps_code_and_english(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["check", str(path), "--format", "json"]) == 2
     payload = json.loads(capsys.readouterr().out)
     assert payload["code"] == "csv_text" and "不是 Excel 工作簿" in payload["error"]
-    assert payload["error_en"].endswith("looks like a CSV text file, not an Excel workbook (open it in Excel and save as .xlsx)")
+    assert payload["error_en"].endswith("looks like a CSV text file, not an Excel workbook (open it in Excel or WPS and "
+                                        "save it as an Excel workbook (.xlsx) via File > Save As, or paste its rows "
+                                        "into a template written by khbook template)")
 
 
 def test_cli_refresh_and_template_errors_follow_lang(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "李娜.xlsx"
     assert main(["refresh", str(missing)]) == 2
-    assert capsys.readouterr().err == f"khbook: error: {missing}：找不到该文件（请检查文件名和所在文件夹）\n"
+    assert capsys.readouterr().err == f"khbook：错误：{missing}：找不到该文件（请检查文件名和所在文件夹）\n"
     assert main(["refresh", str(missing), "--lang", "en"]) == 2
     assert capsys.readouterr().err == f"khbook: error: {missing}: file not found (check the name and the folder)\n"
     nowhere = tmp_path / "nowhere" / "模板.xlsx"
     assert main(["template", "-o", str(nowhere)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"khbook: error: {nowhere}：") and "无法写入" in err
+    assert err == f"khbook：错误：{nowhere}：无法写入：输出文件夹不存在（请先创建该文件夹，或用 -o 指定其他文件夹）\n"
+
+
+def test_batch_says_each_failure_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "团队"
+    folder.mkdir()
+    write_template(load_spec(), folder / "空白.xlsx")
+    (folder / "损坏.xlsx").write_bytes(b"not a workbook")
+    assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "--jobs", "1", "--as-of", "2026-11-24"]) == 2
+    out, err = capsys.readouterr()
+    reason = "不是 Excel 工作簿，而是文本文件（请用 Excel 打开后另存为 .xlsx）"
+    assert err.count(reason) == 1
+    assert "[2/2] 损坏.xlsx：处理失败\n" in err or "[1/2] 损坏.xlsx：处理失败\n" in err
+    assert err.endswith(f"khbook：错误：损坏.xlsx：{reason}\n")
+    assert out.startswith("读取了 1/2 个文件（1 个失败）：0 个客户，错误 0 个，警告 0 个，跨文件重复 0 组\n已写入 ")

@@ -73,13 +73,13 @@ def test_disk_full_from_writer(tmp_path: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
     assert type(info.value) is WorkbookError
     assert str(target) in str(info.value)
-    assert "disk is full" in info.value.hint
+    assert "disk is full" in info.value.message and "free some space" in info.value.hint
     assert _leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("code, words", [
-    (errno.EACCES, "permission"), (errno.EPERM, "permission"), (errno.EROFS, "read-only"),
-    (errno.ENOSPC, "disk is full"), (errno.EIO, "check the output folder"),
+    (errno.EACCES, "permission denied"), (errno.EPERM, "permission denied"), (errno.EROFS, "read-only"),
+    (errno.ENOSPC, "disk is full"), (errno.EIO, "Input/output error"),
 ])
 def test_rename_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, words: str) -> None:
     target = tmp_path / "out.xlsx"
@@ -91,7 +91,7 @@ def test_rename_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: i
     monkeypatch.setattr(fsutil.os, "replace", refuse)
     with pytest.raises(WorkbookError) as info, atomic_output(target) as tmp:
         tmp.write_bytes(b"new")
-    assert str(target) in str(info.value) and words in info.value.hint
+    assert str(target) in str(info.value) and words in info.value.message
     assert "\n" not in str(info.value)
     monkeypatch.undo()
     assert target.read_bytes() == b"previous"
@@ -100,7 +100,7 @@ def test_rename_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: i
 
 @pytest.mark.parametrize("exc, words", [
     (PermissionError(errno.EACCES, "Permission denied"), "-o"),
-    (OSError(errno.ENOSPC, "No space left on device"), "disk is full"),
+    (OSError(errno.ENOSPC, "No space left on device"), "free some space"),
 ])
 def test_cannot_create_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                  exc: OSError, words: str) -> None:

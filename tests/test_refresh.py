@@ -112,7 +112,7 @@ def test_annotated_copy(messy, tmp_path, spec):
     assert len(rows) == len(report.findings)
     severities = [r[0] for r in rows]
     assert severities == sorted(severities, key=["错误", "警告", "提示"].index)
-    assert {(r[1], r[2], r[7]) for r in rows} == {(f.sheet, f.cell, f.rule) for f in report.findings}
+    assert {(r[1], r[2], r[7]) for r in rows} == {(f.sheet, f.cell, spec.rule(f.rule).title("zh")) for f in report.findings}
     for i, r in enumerate(rows, start=2):
         if r[2]:
             assert fl[f"C{i}"].hyperlink.location == f"'{r[1]}'!{r[2]}"
@@ -182,7 +182,7 @@ def test_default_output_and_cli(messy, tmp_path, capsys):
     assert default_output(tmp_path / "a.checked.xlsm") == tmp_path / "a.checked.xlsm"
     assert main(["refresh", str(src), "--as-of", AS_OF.isoformat()]) == 1
     assert (tmp_path / "张伟 11月.checked.xlsx").exists()
-    assert "wrote" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith(f"已写入 {tmp_path / '张伟 11月.checked.xlsx'}：")
     # refusing to write over the input
     assert main(["refresh", str(src), "-o", str(src)]) == 2
 

@@ -90,7 +90,7 @@ def test_read_reports_package(corpus: dict[str, Path], name: str) -> None:
 
 def test_specific_messages(corpus: dict[str, Path]) -> None:
     assert "looks like a CSV text file" in str(_refusal(corpus["csv_renamed.xlsx"]))
-    assert "open it in Excel and save as .xlsx" in str(_refusal(corpus["csv_renamed.xlsx"]))
+    assert "open it in Excel or WPS and save it as an Excel workbook" in str(_refusal(corpus["csv_renamed.xlsx"]))
     enc = _refusal(corpus["encrypted.xlsx"])
     assert "password-protected" in enc.message and "File > Info > Protect Workbook" in enc.hint
     old = _refusal(corpus["biff_renamed.xlsx"])

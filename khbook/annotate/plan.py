@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from khbook.base.excel import quote_sheet
+from khbook.base.textwidth import fit_width
 from khbook.classify.computed import (
     Change,
     canonical_value,
@@ -23,7 +24,7 @@ from khbook.classify.computed import (
 )
 from khbook.findings import SEVERITY_ORDER, Finding
 from khbook.ooxml import ChartSpec, NewSheet, SheetEdits
-from khbook.read.model import col_letter
+from khbook.read.model import CustomerClass, col_letter
 from khbook.read.rawbook import RawBook
 from khbook.report.report import Report
 from khbook.spec import Spec
@@ -38,6 +39,23 @@ class Plan:
     new_sheets: list[NewSheet]
     changes: list[Change]
     filled: int
+
+
+def fit_columns(rows: list[list[Any]], caps: dict[str, float], *, minimum: float = 6,
+                default_cap: float = 40) -> tuple[dict[str, float], frozenset[str]]:
+    """Column widths that hold every text of `rows` by display width (CJK counts double), each
+    capped (``caps`` by letter, else `default_cap`); columns with a longer text wrap."""
+    ncols = max((len(r) for r in rows), default=0)
+    widths: dict[str, float] = {}
+    wrap: set[str] = set()
+    for c in range(ncols):
+        letter = col_letter(c)
+        values = [r[c] for r in rows if c < len(r) and r[c] is not None]
+        cap = caps.get(letter, default_cap)
+        widths[letter] = fit_width(values, minimum=minimum, maximum=cap)
+        if fit_width(values, minimum=minimum, maximum=10_000) > cap:
+            wrap.add(letter)
+    return widths, frozenset(wrap)
 
 
 def _comment(findings: list[Finding], report: Report) -> str:
@@ -74,8 +92,11 @@ def _existing_rows(raw: RawBook, name: str) -> list[list[Any]]:
     return []
 
 
-def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetime | None = None) -> Plan:
-    lang = report.lang
+def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetime | None = None,
+                    in_book_lang: list[CustomerClass] | None = None) -> Plan:
+    """The plan for `report`'s workbook. The computed columns are written in the workbook's own
+    language: `in_book_lang` is the classification with its reasons in that language, when it
+    differs from the report's (the added sheets follow the report's language)."""
     book = report.book
     assert book is not None
     marks = _marks(report)
@@ -92,7 +113,7 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
     t = book.table("customers")
     if t is not None:
         sp = plan_for(t.name)
-        changes = report.changes
+        changes = report.changes  # computed once by the check, in the workbook's own list language
         next_col = _width(raw, t.name)
         letters: dict[str, str] = {}
         columns = class_columns(spec)
@@ -101,18 +122,18 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
             if info is None:
                 letter = col_letter(next_col)
                 next_col += 1
-                sp.writes[f"{letter}{t.header_row}"] = col.header(lang)
+                sp.writes[f"{letter}{t.header_row}"] = col.header(book.lang)
                 sp.new_columns[letter] = col.width
                 sp.header_marks[f"{letter}{t.header_row}"] = "computed"
             else:
                 letter = info.letter
             letters[col.key] = letter
         raws = {k: dict(zip(t.raw.index, t.raw[k], strict=True)) for k in t.columns}
-        for c in report.customers:
+        for c in in_book_lang or report.customers:
             if c.row is None:
                 continue
             for col in columns:
-                value = display(spec, col, canonical_value(c, col), lang)
+                value = display(spec, col, canonical_value(c, col), book.lang)  # the workbook's own list language
                 if value is None and col.derived:
                     continue
                 present = col.key in t.columns
@@ -142,12 +163,13 @@ def _findings_sheet(report: Report, spec: Spec) -> NewSheet:
     fills: dict[str, str] = {}
     ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER[f.severity])  # stable: keeps sheet/row order
     for i, f in enumerate(ordered, start=2):
-        rows.append([spec.text(f"severity.{f.severity}", lang), f.sheet, f.cell, f.customer_id or "", f.column, f.value, f.message, f.rule])
+        rows.append([spec.text(f"severity.{f.severity}", lang), f.sheet, f.cell, f.customer_id or "", f.column, f.value,
+                     f.message, spec.rule(f.rule).title(lang)])  # the rule's title: ids are for JSON
         if f.cell and f.sheet:
             links[f"C{i}"] = f"{quote_sheet(f.sheet)}!{f.cell}"
         fills[f"A{i}"] = f.severity
-    widths = {"A": 10, "B": 14, "C": 9, "D": 14, "E": 16, "F": 22, "G": 60, "H": 24}
-    return NewSheet(spec.output_sheets["findings"](lang), rows, widths, links, fills)
+    widths, wrap = fit_columns(rows, {"F": 30, "G": 60})
+    return NewSheet(spec.output_sheets["findings"](lang), rows, widths, links, fills, wrap=wrap)
 
 
 def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
@@ -167,7 +189,8 @@ def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
             rows[i][c0] = label
             rows[i][c0 + 1] = n
         la, lb = col_letter(c0), col_letter(c0 + 1)
-        widths[la], widths[lb] = 16, 8
+        widths[la] = fit_width([title, *(label for label, _ in items)], minimum=10, maximum=40)
+        widths[lb] = fit_width([rows[0][c0 + 1]], minimum=8)
         if items:
             anchor_row = height + 4 + 16 * (b // 2)
             anchor_col = col_letter(0 if b % 2 == 0 else 9)
@@ -197,5 +220,5 @@ def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Cha
                      ch.new or "", reason])
     if filled:
         rows.append([stamp, report.as_of.isoformat(), t.name if t else "", "", "", "", "", spec.text("annotated.filled", lang).format(n=filled), ""])
-    widths = {"A": 19, "B": 11, "C": 14, "D": 8, "E": 14, "F": 16, "G": 18, "H": 18, "I": 50}
-    return NewSheet(name, rows, widths)
+    widths, wrap = fit_columns(rows, {"G": 30, "H": 30, "I": 60})
+    return NewSheet(name, rows, widths, wrap=wrap)

@@ -10,6 +10,7 @@ words it in the user's language from the ``errors``/``error_hints`` areas of lab
 
 from __future__ import annotations
 
+import errno as _errno
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
@@ -21,6 +22,11 @@ class Spec(Protocol):
     """
 
     labels: Mapping[str, Any]
+
+
+def os_error_name(exc: OSError) -> str:
+    """The symbolic name of an OS error (``EIO``), which reads the same in every language."""
+    return _errno.errorcode.get(exc.errno or 0, "") or type(exc).__name__
 
 
 class KhbookError(Exception):

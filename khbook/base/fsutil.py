@@ -13,19 +13,22 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from khbook.base.errors import Hint, WorkbookError
+from khbook.base.errors import Hint, WorkbookError, os_error_name
 
-_DENIED = Hint("write_denied", "no permission to write there: close the file if Excel/WPS has it open, "
-               "or choose another output folder with -o")
-# errno -> (code, hint); the code names the message in the `errors` area of labels.yaml
-_HINTS: dict[int, tuple[str, Hint]] = {
-    errno.ENOSPC: ("disk_full", Hint("disk_full", "the disk is full: free some space and run again")),
-    errno.EACCES: ("write_denied", _DENIED),
-    errno.EPERM: ("write_denied", _DENIED),
-    errno.EROFS: ("read_only", Hint("read_only", "the folder is read-only: choose another output folder with -o")),
-    errno.ENOENT: ("no_output_folder", Hint("no_output_folder", "the output folder does not exist: create it or choose another with -o")),
+_DENIED = Hint("write_denied", "close the file if Excel/WPS has it open, or choose another output with -o")
+_OTHER_FOLDER = Hint("read_only", "choose another output folder with -o")
+_CREATE = Hint("no_output_folder", "create the folder, or choose another with -o")
+# errno -> (code, English message, hint); the code names the message in the `errors` area of labels.yaml
+_CAUSES: dict[int, tuple[str, str, Hint]] = {
+    errno.ENOSPC: ("disk_full", "the disk is full", Hint("disk_full", "free some space and run again")),
+    errno.EDQUOT: ("disk_full", "the disk is full", Hint("disk_full", "free some space and run again")),
+    errno.EACCES: ("write_denied", "permission denied", _DENIED),
+    errno.EPERM: ("write_denied", "permission denied", _DENIED),
+    errno.EROFS: ("read_only", "the folder is read-only", _OTHER_FOLDER),
+    errno.EISDIR: ("output_is_folder", "this is a folder", Hint("output_name", "give a file name with -o")),
+    errno.ENOTDIR: ("path_not_folder", "a part of the path is a file, not a folder", _OTHER_FOLDER),
+    errno.ENAMETOOLONG: ("name_too_long", "the file name is too long", Hint("output_name", "give a file name with -o")),
 }
-_UNWRITABLE = ("unwritable", Hint("check_output", "check the output folder and run again"))
 
 
 def _default_mode() -> int:
@@ -36,9 +39,17 @@ def _default_mode() -> int:
 
 
 def _error(path: Path, exc: OSError) -> WorkbookError:
-    code, hint = _HINTS.get(exc.errno or 0, _UNWRITABLE)
+    """One message naming the real cause of a failed write (never the OS's English words in zh)."""
     reason = exc.strerror or str(exc)
-    return WorkbookError(str(path), f"cannot write: {reason}", hint, code=code, params={"reason": reason})
+    params = {"reason": reason, "errno": os_error_name(exc)}
+    if exc.errno == errno.ENOENT:
+        if path.parent.is_dir():  # the folder is there but takes no new files (/proc, a vanished mount)
+            return WorkbookError(str(path), "cannot write: this location does not accept new files", _OTHER_FOLDER,
+                                 code="not_writable", params=params)
+        return WorkbookError(str(path), "cannot write: the output folder does not exist", _CREATE,
+                             code="no_output_folder", params=params)
+    code, message, hint = _CAUSES.get(exc.errno or 0, ("unwritable", reason, Hint("check_output", "check the output folder and run again")))
+    return WorkbookError(str(path), f"cannot write: {message}", hint, code=code, params=params)
 
 
 def refuse_overwrite(src: str | Path, dst: str | Path) -> None:
@@ -55,8 +66,14 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        raise WorkbookError(str(target), "cannot write: the output folder does not exist",
-                            Hint("create_folder", "create it or choose another with -o"), code="output_folder_missing")
+        if parent.exists():
+            raise WorkbookError(str(target), "cannot write: a part of the path is a file, not a folder", _OTHER_FOLDER,
+                                code="path_not_folder")
+        raise WorkbookError(str(target), "cannot write: the output folder does not exist", _CREATE,
+                            code="output_folder_missing")
+    if target.is_dir():
+        raise WorkbookError(str(target), "cannot write: this is a folder", Hint("output_name", "give a file name with -o"),
+                            code="output_is_folder")
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=parent)
         os.close(fd)

@@ -172,7 +172,7 @@ def freshness(book: Book, spec: Spec, ck: Checks) -> None:
     if "first_contact" in f:
         never = first_rows[lastd.isna()]
         waited = (asof - never["first_contact"]).dt.days
-        none = "无" if ck.ff.lang == "zh" else "none"
+        none = ck.ff.spec.text("words.none", ck.ff.lang)
         for row, days in zip(never.index[waited > stale_days], waited[waited > stale_days], strict=True):
             ck.add(c, "stale_customer", int(row), "customer_id", value=none, detail=str(int(days)))
     if fu is None or "next_date" not in fu.frame or "date" not in fu.frame or "customer_id" not in fu.frame:

@@ -19,6 +19,7 @@ import pandera.pandas as pa
 from khbook.findings import Cell, FindingFactory, StageResult
 from khbook.read.model import Book, Table
 from khbook.spec import Column, Sheet, Spec
+from khbook.spec.vocabulary import list_join
 
 # check name (as pandera reports it) -> rule id in checks.yaml
 _NOT_NULL = "not_nullable"
@@ -151,7 +152,7 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
         elif check == "not_in_list":
             values = spec.list_for(col)
             labels = values.labels(ff.lang) if values else []
-            sep = spec.reasons["list_sep"](ff.lang)
+            sep = list_join(ff.lang)
             allowed = sep.join(labels)
             if col.type == "multi" and values is not None:
                 # keep the valid items, name only the unknown ones

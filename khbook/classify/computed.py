@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from khbook.findings import FindingFactory, StageResult, value_text
 from khbook.read.model import Book, CustomerClass
 from khbook.spec import Column, Spec
+from khbook.spec.vocabulary import list_join
 
 # spec column key -> CustomerClass attribute, where the names differ
 _ATTR = {"status_tags": "tags"}
+
 
 
 def class_columns(spec: Spec) -> list[Column]:
@@ -37,7 +39,7 @@ def display(spec: Spec, col: Column, value: object, lang: str) -> str | None:
     values = spec.list_for(col)
     if col.type == "multi":
         items = [values.translate(v, lang) if values else v for v in value]  # type: ignore[union-attr]
-        return spec.reasons["list_sep"](lang).join(items) or None
+        return list_join(lang).join(items) or None
     if values is not None:
         return values.translate(str(value), lang)
     return str(value)

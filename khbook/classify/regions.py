@@ -21,8 +21,13 @@ import re
 from typing import Any
 
 from khbook.read.parsers import clean_text
+from khbook.spec.vocabulary import words
 
-_DIRECTIONS = "东西南北中"
+# the address words of vocabulary.yaml
+_DIRECTIONS = re.escape(str(words("addresses", "directions")))
+_PROVINCE_ONLY = str(words("addresses", "province_only_blocker"))
+_DISTRICT = re.escape(str(words("addresses", "district_suffix")))
+_COUNTRY = str(words("addresses", "country_prefix"))
 
 
 def _alternation(names: list[str]) -> str:
@@ -56,12 +61,12 @@ class RegionTable:
         blockers = [str(b) for b in regions_cfg.get("short_name_blockers") or ()]
         block = f"(?![{_DIRECTIONS}]?(?:{_alternation(blockers)}))" if blockers else ""
         # 州 only blocks province short names (海南州); 恩施州, 大理州 are the cities themselves
-        city_blockers = [b for b in blockers if b != "州"]
+        city_blockers = [b for b in blockers if b != _PROVINCE_ONLY]
         city_block = f"(?![{_DIRECTIONS}]?(?:{_alternation(city_blockers)}))" if city_blockers else ""
         self._stages: list[tuple[re.Pattern[str] | None, dict[str, str]]] = [
             (re.compile(f"(?:{_alternation(list(full))})") if full else None, full),
             (re.compile(f"(?:{_alternation(list(short))}){block}") if short else None, short),
-            (re.compile(f"(?:{_alternation(list(cities))}){city_block}(?!区)") if cities else None, cities),
+            (re.compile(f"(?:{_alternation(list(cities))}){city_block}(?!{_DISTRICT})") if cities else None, cities),
         ]
         self._cache: dict[str, str | None] = {}
 
@@ -74,7 +79,7 @@ class RegionTable:
             return self._cache[text]
         except KeyError:
             pass
-        body = text.removeprefix("中国").lstrip(" ·-,")
+        body = text.removeprefix(_COUNTRY).lstrip(" ·-,")
         found: str | None = None
         for pattern, table in self._stages:
             if pattern is None:

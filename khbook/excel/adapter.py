@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from khbook.base.excel import ERROR_CODES, MARK_COLOURS, col_letters
+from khbook.spec.vocabulary import words
 
 if TYPE_CHECKING:
     from khbook.annotate.plan import Plan
@@ -291,7 +292,7 @@ HEADER_MARK_COLOR = "#D9D9D9"
 
 #: A CJK ideograph that is not part of a date or time ("2026年9月1日" is a date to Excel).
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_DATE_CJK = frozenset("年月日时分秒上下午")
+_DATE_CJK = frozenset(str(words("dates", "excel_date_chars")))
 _FORMULA_START = ("=", "+", "-", "@", "'")
 #: Most column-width runs a new sheet gets (one call each); more collapse into one call.
 MAX_WIDTH_CALLS = 8
@@ -592,13 +593,16 @@ def refresh_caller() -> str:
         pass
     try:
         message = refresh_book(book)
+        from khbook.spec import load_spec
+
+        alert_title = load_spec().text("words.button_title", "zh")
     finally:
         try:
             app.screen_updating = True
         except Exception:
             pass
     try:
-        app.alert(message, title="khbook 刷新分类")
+        app.alert(message, title=alert_title)
     except Exception:  # an Excel without alert support: the status bar still shows it
         app.status_bar = message.splitlines()[0]
     return message

@@ -48,6 +48,7 @@ class NewSheet:
     links: dict[str, str] = field(default_factory=dict)
     fills: dict[str, str] = field(default_factory=dict)
     charts: list[ChartSpec] = field(default_factory=list)
+    wrap: frozenset[str] = frozenset()  # column letters whose long texts wrap (rows get a fitting height)
     autofilter: bool = True
     freeze_header: bool = True
     hidden: bool = False

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from lxml import etree
 
 from khbook.base.excel import col_index, col_letters, quote_sheet
+from khbook.base.textwidth import LINE_HEIGHT, row_height
 from khbook.ooxml.edits import ChartSpec, NewSheet
 from khbook.ooxml.package import Package
 from khbook.ooxml.sheetxml import MARK_FILLS, cell_xml
@@ -71,13 +72,15 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
     header_xf = styles.derived_xf(0, bold=True, fill_rgb=HEADER_FILL)
     cache: dict[tuple, int] = {}
     links, fills = spec.links, spec.fills
+    wrap_cols = {col_index(letter) for letter in spec.wrap}
+    col_width = {col_index(letter): float(w) for letter, w in spec.widths.items()}
 
-    def xf(value: object, ref: str) -> int:
+    def xf(value: object, ref: str, wrap: bool) -> int:
         fill = MARK_FILLS.get(fills.get(ref, "")) if fills else None
         fmt = (DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
                if isinstance(value, dt.date) else None)
         link = ref in links
-        key = (fmt, fill, link)
+        key = (fmt, fill, link, wrap)
         idx = cache.get(key)
         if idx is None:
             idx = styles.derived_xf(0, num_fmt=fmt) if fmt else 0
@@ -85,6 +88,8 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
                 idx = styles.derived_xf(idx, fill_rgb=fill)
             if link:
                 idx = styles.derived_xf(idx, link=True)
+            if wrap:
+                idx = styles.derived_xf(idx, wrap=True)
             cache[key] = idx
         return idx
 
@@ -93,12 +98,16 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
     out.append("<sheetData>" if row_count else "<sheetData/>")
     for r in range(1, row_count + 1):
         values: Sequence[object] = spec.rows[r - 1] if r <= len(spec.rows) else ()
-        cells: list[str] = [f'<row r="{r}">']
+        height = LINE_HEIGHT
+        if wrap_cols and r > 1:
+            height = row_height((values[c - 1], col_width.get(c, 8.43)) for c in wrap_cols
+                                if c <= len(values) and isinstance(values[c - 1], str))
+        cells: list[str] = [f'<row r="{r}" ht="{height:g}" customHeight="1">' if height > LINE_HEIGHT else f'<row r="{r}">']
         width = max(len(values), extra.get(r, 0))
         for c in range(1, width + 1):
             value = values[c - 1] if c <= len(values) else None
             ref = f"{letters[c - 1]}{r}"
-            s = header_xf if r == 1 else xf(value, ref)
+            s = header_xf if r == 1 else xf(value, ref, bool(wrap_cols))  # one alignment (top) for the whole row
             if value is None and s == 0:
                 continue
             cells.append(cell_xml(ref, s, value, styles, date1904))

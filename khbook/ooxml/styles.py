@@ -134,9 +134,9 @@ class Styles:
 
     # ---- derived xfs ------------------------------------------------------------------
     def derived_xf(self, base: int = 0, *, num_fmt: str | None = None, bold: bool = False,
-                   fill_rgb: str | None = None, link: bool = False) -> int:
-        """An xf like `base` with a number format, bold/link font or solid fill applied."""
-        key = (base, num_fmt, bold, fill_rgb, link)
+                   fill_rgb: str | None = None, link: bool = False, wrap: bool = False) -> int:
+        """An xf like `base` with a number format, bold/link font, solid fill or wrapped, top-aligned text."""
+        key = (base, num_fmt, bold, fill_rgb, link, wrap)
         if key in self._xf_cache:
             return self._xf_cache[key]
         xf = copy.deepcopy(self._xf(base))
@@ -164,6 +164,16 @@ class Styles:
             etree.SubElement(pf, q("bgColor"), indexed="64")
             xf.set("fillId", str(self._append("fills", fill)))
             xf.set("applyFill", "1")
+        if wrap:
+            for el in xf.findall(q("alignment")):
+                xf.remove(el)
+            align = etree.Element(q("alignment"), wrapText="1", vertical="top")
+            protection = xf.find(q("protection"))
+            if protection is not None:
+                protection.addprevious(align)
+            else:
+                xf.append(align)
+            xf.set("applyAlignment", "1")
         idx = self._append("cellXfs", xf) if _canon(xf) != _canon(self._xf(base)) else base
         self._xf_cache[key] = idx
         return idx

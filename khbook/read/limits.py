@@ -36,7 +36,9 @@ def mb(n: int) -> str:
 
 RESAVE = "open it in Excel or WPS and save it again as .xlsx"
 HINT_RESAVE = Hint("resave", RESAVE)
-HINT_RESEND = Hint("resend", "the copy is damaged or incomplete: ask the sender for a fresh copy, or re-save it in Excel")
+HINT_RESEND = Hint("resend", "ask the sender for a fresh copy, or re-save it in Excel")
+HINT_CSV = Hint("csv_convert", "open it in Excel or WPS and save it as an Excel workbook (.xlsx) via File > Save As, "
+                "or paste its rows into a template written by khbook template")
 HINT_PASSWORD = Hint("password", "give its password with --password (or the KHBOOK_PASSWORD environment variable), "
                      "or remove the password in Excel via File > Info > Protect Workbook and save again")
 HINT_XLS = Hint("save_as_xlsx_menu", "open it in Excel or WPS and save it as .xlsx via File > Save As > Excel Workbook")

@@ -87,6 +87,7 @@ class Book:
     tables: dict[str, Table]              # spec sheet key -> table (absent sheets missing)
     extra_sheets: list[str] = field(default_factory=list)
     date1904: bool = False
+    lang: str = "zh"                      # the workbook's own language (its sheet names and headers)
 
     def table(self, key: str) -> Table | None:
         return self.tables.get(key)

@@ -12,6 +12,7 @@ from pathlib import Path
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.xmlsafe import sniff_text
 from khbook.read.limits import (
+    HINT_CSV,
     HINT_NUMBERS,
     HINT_SAVE_XLSX,
     HINT_WPS,
@@ -19,13 +20,14 @@ from khbook.read.limits import (
     HINT_XLS,
     HINT_XLSB,
 )
+from khbook.spec.vocabulary import words
 
 # Suffixes that are never a workbook khbook reads, with what to do about them.
 # (code, message, hint): the code names the message in the `errors` area of labels.yaml.
 FOREIGN_SUFFIX: dict[str, tuple[str, str, Hint]] = {
     ".xls": ("xls_suffix", "is an old .xls file", HINT_XLS),
     ".xlsb": ("xlsb_suffix", "is a binary .xlsb workbook", HINT_XLSB),
-    ".csv": ("csv_suffix", "is a CSV text file, not an Excel workbook", HINT_SAVE_XLSX),
+    ".csv": ("csv_suffix", "is a CSV text file, not an Excel workbook", HINT_CSV),
     ".txt": ("text_file", "is a text file, not an Excel workbook", HINT_SAVE_XLSX),
     ".et": ("wps_et_suffix", "is a WPS .et spreadsheet", HINT_WPS),
     ".ods": ("ods_suffix", "is an OpenDocument spreadsheet", Hint("open_save_xlsx", "open it and save as .xlsx")),
@@ -49,8 +51,10 @@ def not_zip_error(p: Path, head: bytes) -> WorkbookError:
                              HINT_SAVE_XLSX, code="html")
     if "urn:schemas-microsoft-com:office:spreadsheet" in low[:8192]:
         return WorkbookError(str(p), "is an Excel 2003 XML spreadsheet, not .xlsx", HINT_SAVE_XLSX, code="xml2003")
+    if suffix == ".csv":  # a genuine CSV, named as one
+        return WorkbookError(str(p), "is a CSV text file, not an Excel workbook", HINT_CSV, code="csv_suffix")
     if _looks_like_csv(text):
-        return WorkbookError(str(p), "looks like a CSV text file, not an Excel workbook", HINT_SAVE_XLSX,
+        return WorkbookError(str(p), "looks like a CSV text file, not an Excel workbook", HINT_CSV,
                              code="csv_text")
     return WorkbookError(str(p), "is a text file, not an Excel workbook", HINT_SAVE_XLSX, code="text_file")
 
@@ -80,7 +84,7 @@ def _looks_like_csv(text: str) -> bool:
     lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
     if not lines:
         return False
-    for sep in (",", "\t", ";", chr(0xFF0C)):  # the last: a full-width comma
+    for sep in tuple(str(s) for s in words("separators", "csv")):
         counts = [ln.count(sep) for ln in lines]
         if counts[0] >= 1 and sum(c >= 1 for c in counts) >= 0.8 * len(counts):
             return True

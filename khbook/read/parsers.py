@@ -45,6 +45,7 @@ from functools import lru_cache
 from typing import Any
 
 from khbook.base.excel import ERROR_CODES
+from khbook.spec.vocabulary import words
 
 __all__ = [
     "Parsed",
@@ -154,10 +155,7 @@ SERIAL_MIN, SERIAL_MAX = 20000, 80000
 
 _TIME = r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*(?:Z|[+-]\d{2}:?\d{2}|[AaPp][Mm]))?)?"
 _DATE_YMD = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})" + _TIME)
-_DATE_CJK = re.compile(
-    r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?"
-    r"(?:\s*(?:\d{1,2}\s*[:时点]\s*(?:\d{1,2}\s*(?:[:分]\s*(?:\d{1,2}\s*秒?)?)?)?|上午|下午|晚上))*"
-)
+_DATE_CJK = re.compile(words("dates", "cjk"))  # vocabulary.yaml: 2026年9月1日 and its time parts
 _DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _DATE_DMY = re.compile(r"\d{1,2}([-/.])\d{1,2}\1\d{2,4}" + _TIME)
 _SERIAL_TEXT = re.compile(r"\d{5}(?:\.\d+)?")
@@ -250,15 +248,23 @@ def _date_parsed(d: dt.date) -> Parsed:
 # ---------------------------------------------------------------------------- amounts
 
 _PLAIN_NUM = re.compile(r"-?\d+(?:\.\d+)?")
-_UNDETERMINED = ("待定", "未知", "面议", "未定", "不详", "不确定", "待确认", "待议", "再议", "tbd", "tba", "unknown", "n/a")
-_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟点"
-_NUMCH = r"[\d." + _CN_DIGITS + r"]"
-_RANGE = re.compile(_NUMCH + r"\s*[万亿千百wWkK元]*\s*(?:-|~|—|–|到|至)\s*[-+]?\s*" + _NUMCH)
-_CURRENCY = re.compile(r"人民币|RMB|CNY|¥|￥", re.IGNORECASE)
-_NOISE = re.compile(r"大约|大概|约|左右|上下|整|[,\s]")
-_UNIT = re.compile(r"^(.*?)(亿|千万|百万|万|[wW]|千|[kK])元?$")
-_UNIT_FACTOR = {"亿": Decimal(10000), "千万": Decimal(1000), "百万": Decimal(100), "万": Decimal(1),
-                "w": Decimal(1), "W": Decimal(1), "千": Decimal("0.1"), "k": Decimal("0.1"), "K": Decimal("0.1")}
+# the words of amounts: vocabulary.yaml `amounts`
+_UNDETERMINED = tuple(str(w).casefold() for w in words("amounts", "undetermined"))
+_QUESTION = frozenset(str(w) for w in words("amounts", "question_marks"))
+_CN_DIGITS = str(words("amounts", "numeral_chars"))
+_NUMCH = r"[\d." + re.escape(_CN_DIGITS) + r"]"
+_RANGE = re.compile(_NUMCH + r"\s*" + words("amounts", "range_units") + r"\s*" + words("amounts", "range_dashes")
+                    + r"\s*[-+]?\s*" + _NUMCH)
+_CURRENCY = re.compile(words("amounts", "currency"), re.IGNORECASE)
+_CURRENCY_SIGNS = tuple(words("amounts", "currency_signs"))
+_NOISE = re.compile(words("amounts", "noise"))
+_MINUS = ("-", *words("amounts", "minus_words"))
+_YUAN = str(words("amounts", "yuan"))
+_UNIT_FACTOR = {str(k): Decimal(str(v)) for k, v in words("amounts", "units").items()}
+_UNIT = re.compile(r"^(.*?)(" + "|".join(re.escape(u) for u in sorted(_UNIT_FACTOR, key=len, reverse=True)) + ")"
+                   + re.escape(_YUAN) + "?$")
+_MAGNITUDE = tuple(words("amounts", "magnitude_chars"))
+_MAGNITUDE_END = str(words("amounts", "magnitude_end"))
 _TEN_K = Decimal(10000)
 _CN_NUMERAL = re.compile(r"[\d." + _CN_DIGITS + r"]+")
 _BAD_AMOUNT = {k: Parsed(None, "bad_amount", k) for k in ("range", "undetermined", "unrecognised", "too_large")}
@@ -304,7 +310,7 @@ def _amount_text(s: str) -> Parsed:
     if _PLAIN_NUM.fullmatch(s):
         return _amount_result(Decimal(s))
     low = s.casefold()
-    if any(w in low for w in _UNDETERMINED) or low in {"?", "??", "？", "-?"}:
+    if any(w in low for w in _UNDETERMINED) or low in _QUESTION:
         return _BAD_AMOUNT["undetermined"]
     t = _NOISE.sub("", s)
     yuan = False
@@ -312,13 +318,13 @@ def _amount_text(s: str) -> Parsed:
     if t2 != t:
         yuan, t = True, t2
     neg = False
-    if t[:1] in ("-", "负"):
+    if t[:1] in _MINUS:
         neg, t = True, t[1:]
     elif t[:1] == "+":
         t = t[1:]
     if _RANGE.search(t):
         return _BAD_AMOUNT["range"]
-    if t.startswith(("¥", "￥")):  # sign after the minus: -¥500
+    if t.startswith(_CURRENCY_SIGNS):  # sign after the minus: -¥500
         yuan, t = True, t[1:]
     if not t:
         return _BAD_AMOUNT["unrecognised"]
@@ -327,7 +333,7 @@ def _amount_text(s: str) -> Parsed:
     if m and _PLAIN_NUM.fullmatch(m[1]):
         value = Decimal(m[1]) * _UNIT_FACTOR[m[2]]
     else:
-        if t.endswith("元"):
+        if t.endswith(_YUAN):
             yuan, t = True, t[:-1]
         if _PLAIN_NUM.fullmatch(t):
             value = Decimal(t)
@@ -336,7 +342,7 @@ def _amount_text(s: str) -> Parsed:
             if n is None:
                 return _BAD_AMOUNT["unrecognised"]
             value = n
-            if "万" in t or "亿" in t or t.endswith("千"):
+            if any(m in t for m in _MAGNITUDE) or t.endswith(_MAGNITUDE_END):
                 yuan = True
         if yuan:
             value = value / _TEN_K
@@ -375,9 +381,9 @@ def parse_amount(v: Any) -> Parsed:
 # --------------------------------------------------------------------------- integers
 
 _BAD_INT = Parsed(None, "bad_integer")
-_INT_NOISE = re.compile(r"大约|大概|约|左右|上下|以上|多|余|来|[+,\s人名个位]")
-_INT_UNIT = re.compile(r"^(\d+(?:\.\d+)?)(万|千|[wWkK])$")
-_INT_FACTOR = {"万": 10000, "w": 10000, "W": 10000, "千": 1000, "k": 1000, "K": 1000}
+_INT_NOISE = re.compile(words("integers", "noise"))
+_INT_FACTOR = {str(k): int(v) for k, v in words("integers", "units").items()}
+_INT_UNIT = re.compile(r"^(\d+(?:\.\d+)?)(" + "|".join(re.escape(u) for u in _INT_FACTOR) + ")$")
 
 
 def _int_of(d: Decimal) -> Parsed:
@@ -430,7 +436,7 @@ def parse_integer(v: Any) -> Parsed:
 
 # --------------------------------------------------------------------- multi-select
 
-_MULTI_SEP = re.compile(r"[;；,，、/\r\n]+")
+_MULTI_SEP = re.compile(words("separators", "multi"))
 
 
 @lru_cache(maxsize=_CACHE)
@@ -521,8 +527,8 @@ def check_credit_code(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed
 
 # ----------------------------------------------------------------------------- phones
 
-_PHONE_SPLIT = re.compile(r"[/、;；,，\r\n]+")
-_EXT_WORD = re.compile(r"\s*(?:转分机|转|分机号?|ext\.?|extension|x|#)\s*(?=\d)", re.IGNORECASE)
+_PHONE_SPLIT = re.compile(words("separators", "phones"))
+_EXT_WORD = re.compile(words("phones", "extension"), re.IGNORECASE)
 _LANDLINE_EXT = re.compile(r"((?:(?:\+|00)?86[- ]?)?(?:0?[1-9]\d{1,2}|\(0?[1-9]\d{1,2}\))[- ]?\d{7,8})-(\d{1,6})")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _RETRY_PLUS = ("852", "853", "886")
@@ -703,7 +709,7 @@ def check_phone(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed:
 
 # ----------------------------------------------------------------------------- e-mail
 
-_EMAIL_SPLIT = re.compile(r"[;；,，、\s]+")
+_EMAIL_SPLIT = re.compile(words("separators", "emails"))
 _BAD_EMAIL = Parsed(None, "bad_email", "unrecognised")
 
 
@@ -782,7 +788,7 @@ _EN_FORMS = re.compile(
     r"(?:[\s,.]+(?:co|company|corp|corporation|ltd|limited|inc|incorporated|llc|plc|gmbh)\b\.?)+\s*$"
 )
 _NON_WORD = re.compile(r"[\W_]+")
-_CN_FORMS = re.compile(r"(?:股份有限公司|有限责任公司|股份有限|有限公司|股份公司|责任公司|公司|股份)$")
+_CN_FORMS = re.compile(words("companies", "legal_forms"))
 
 
 @lru_cache(maxsize=_CACHE)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from khbook.base.errors import Hint, WorkbookError
+from khbook.base.errors import Hint, WorkbookError, os_error_name
 from khbook.base.xmlsafe import parse_xml
 from khbook.read import limits
 from khbook.read.limits import HINT_RESAVE, mb
@@ -126,7 +126,7 @@ def _check_path(p: Path) -> int:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise WorkbookError(str(p), f"cannot be read: {reason}", _HINT_CHECK_PATH,
-                            code="read_failed", params={"reason": reason}) from None
+                            code="read_failed", params={"reason": reason, "errno": os_error_name(exc)}) from None
     if stat.S_ISDIR(st.st_mode):
         raise WorkbookError(str(p), "is a folder, not a workbook file",
                             Hint("use_batch", "give a .xlsx file, or use the batch command for a folder"), code="is_folder")
@@ -165,7 +165,7 @@ class _open_readonly:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise WorkbookError(str(self.p), f"cannot be read: {reason}", _HINT_CHECK_PATH,
-                                code="read_failed", params={"reason": reason}) from None
+                                code="read_failed", params={"reason": reason, "errno": os_error_name(exc)}) from None
         return self.fh
 
     def __exit__(self, *exc: object) -> None:

@@ -15,6 +15,7 @@ for the pandera schemas in khbook.checks.schema to report.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -28,10 +29,11 @@ from khbook.read.model import Book, ColumnInfo, ReadResult, Table, col_letter
 from khbook.read.rawbook import RawBook, RawSheet
 from khbook.read.shape import not_khbook_error
 from khbook.spec import Column, Sheet, Spec
+from khbook.spec.vocabulary import words
 
 HEADER_SCAN_ROWS = 30
 EXCEL_CELL_LIMIT = 32767
-_STAR = re.compile(r"[*＊]+")
+_STAR = re.compile(words("separators", "header_stars"))
 _SPACE = re.compile(r"\s+")
 
 
@@ -197,6 +199,21 @@ class _ColumnParser:
 _DTYPES = {"date": "datetime64[ns]", "amount": "float64", "integer": "Int64"}
 
 
+SIMILAR = 0.6  # difflib ratio from which an unknown header is taken for a renamed template column
+
+
+def likely_column(header: str, candidates: list[Column]) -> Column | None:
+    """The template column an unknown header most likely is (similar to its name or an alias), or None."""
+    h = norm_header(header)
+    best, score = None, SIMILAR
+    for col in candidates:
+        for name in col.match_names():
+            ratio = difflib.SequenceMatcher(None, h, norm_header(name)).ratio()
+            if ratio >= score and (best is None or ratio > score):
+                best, score = col, ratio
+    return best
+
+
 def read_table(
     raw: RawSheet, sheet: Sheet, spec: Spec, ff: FindingFactory, *, as_of: dt.date, date1904: bool = False
 ) -> tuple[Table | None, set[tuple[int, str]]]:
@@ -211,6 +228,7 @@ def read_table(
         return None, set()
     header_row = raw.rows[header0]
     columns: dict[str, ColumnInfo] = {}
+    extras: list[tuple[str, str]] = []  # (cell, header text) of columns that are not the template's
     for j, value in enumerate(header_row):
         h = norm_header(value)
         if not h:
@@ -219,14 +237,22 @@ def read_table(
         key = matcher.keys.get(h)
         cell = f"{col_letter(j)}{header0 + 1}"
         if key is None:
-            ff.add("extra_column", sheet=raw.name, cell=cell, row=header0 + 1, column=text, value=text)
+            extras.append((cell, text))
         elif key in columns:
             ff.add("duplicate_header", sheet=raw.name, cell=cell, row=header0 + 1, column=text, field=key,
                    other=f"{columns[key].letter}{header0 + 1}")
         else:
             columns[key] = ColumnInfo(key, text, j, col_letter(j))
-    for col in sheet.columns:
-        if col.required and col.key not in columns:
+    absent = [col for col in sheet.columns if col.key not in columns]
+    for cell, text in extras:
+        likely = likely_column(text, absent)
+        if likely is None:
+            ff.add("extra_column", sheet=raw.name, cell=cell, row=header0 + 1, column=text, value=text)
+        else:  # a renamed header: say which column it probably is (khbook learns no alias silently)
+            ff.add("renamed_column", sheet=raw.name, cell=cell, row=header0 + 1, column=text, value=text,
+                   field=likely.key, detail=likely.header(ff.lang))
+    for col in absent:
+        if col.required:
             ff.add("missing_column", sheet=raw.name, cell=f"A{header0 + 1}", row=header0 + 1,
                    column=col.header(ff.lang), field=col.key)
 
@@ -354,5 +380,22 @@ def read_book(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh", fil
             untrusted.update((sheet.key, r, k) for r, k in bad)
     for rule, name in raw.notes:   # sheets skipped or read another way (read.rawbook)
         ff.add(rule, sheet=name, value=name)
-    book = Book(raw.path, tables, extra, raw.date1904)
+    book = Book(raw.path, tables, extra, raw.date1904, lang=_book_lang(tables, spec))
     return ReadResult(book, StageResult(tuple(ff.items), frozenset(untrusted)))
+
+
+def _book_lang(tables: dict[str, Table], spec: Spec) -> str:
+    """The workbook's own language: the one most of its sheet names and headers are in (zh on a tie).
+
+    Values khbook writes into the workbook (list labels of computed columns) are in this
+    language, whatever the language of the messages.
+    """
+    votes = {"zh": 0, "en": 0}
+    for key, t in tables.items():
+        sheet = spec.sheet(key)
+        names = [(sheet.name, t.name)] + [(sheet.column(k).header, info.header) for k, info in t.columns.items()]
+        for text, found in names:
+            for lang in votes:
+                if text(lang) != text("zh" if lang == "en" else "en") and norm_header(found) == norm_header(text(lang)):
+                    votes[lang] += 1
+    return "en" if votes["en"] > votes["zh"] else "zh"

@@ -77,7 +77,7 @@ def check_directory(p: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
         raise WorkbookError(str(p), "has duplicate parts (an ambiguous zip, a known attack)",
-                            Hint("unsafe_resave", "refused as unsafe: " + RESAVE), code="duplicate_parts")
+                            Hint("unsafe_resave", RESAVE), code="duplicate_parts")
     total = sum(i.file_size for i in infos)
     if total > limits.MAX_UNCOMPRESSED_BYTES:
         raise too_big(p, total)
@@ -101,7 +101,7 @@ def _check_info(p: Path, info: zipfile.ZipInfo) -> None:
         raise WorkbookError(
             str(p), f"part {info.filename} would expand {ratio} times (to {size}): "
             f"a zip bomb; refused before unpacking (the limit is {ratio_limit} times)",
-            Hint("genuine_resave", "refused as unsafe: if the file is genuine, " + RESAVE),
+            Hint("genuine_resave", "if the file is genuine, " + RESAVE),
             code="zip_bomb", params={"part": info.filename, "ratio": ratio, "size": size, "limit": ratio_limit})
 
 

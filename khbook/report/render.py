@@ -27,7 +27,8 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
 def render_text(report: Report, *, customers: bool = False) -> str:
     """The text output of `khbook check`; its words are labels.yaml's `check_text` area."""
     t = report.spec.texts("check_text", report.lang)
-    lines = [f"{report.file}  (as-of {report.as_of.isoformat()})"]
+    as_of = report.spec.text("console.as_of", report.lang).format(date=report.as_of.isoformat())
+    lines = [f"{report.file}  {as_of}"]
     current = None
     rows: list[list[str]] = []
 
@@ -40,23 +41,29 @@ def render_text(report: Report, *, customers: bool = False) -> str:
             flush()
             current = f.sheet
             lines.append(f"[{f.sheet or t['workbook']}]")
-        rows.append([report.severity_label(f.severity), f.cell or "-", f.customer_id or "-", f.rule, f.message])
+        rows.append([report.severity_label(f.severity), f.cell or "-", f.customer_id or "-",
+                     report.spec.rule(f.rule).title(report.lang), f.message])
     flush()
     if not report.findings:
         lines.append("  " + t["none"])
     c = report.counts
-    lines.append(f"{t['total']}: " + ", ".join(f"{report.severity_label(k)} {v}" for k, v in c.items()))
+    sep = report.spec.text("console.count_sep", report.lang)
+
+    def heading(label: str, rest: str = "") -> str:
+        return (report.spec.text("console.heading", report.lang).format(label=label) + rest).rstrip()
+
+    lines.append(heading(t["total"], sep.join(f"{report.severity_label(k)} {v}" for k, v in c.items())))
     summary = report.translated_summary()
     if any(summary.get(dim) for dim in ("value_tier", "abc_class", "stage", "tag")):
-        lines.append(f"{t['summary']}:")
+        lines.append(heading(t["summary"]))
         for dim in ("value_tier", "abc_class", "stage", "tag"):
             counts = summary.get(dim) or {}
             if counts:
-                lines.append(f"  {t['dim_' + dim]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+                lines.append("  " + heading(t["dim_" + dim], sep.join(f"{k} {v}" for k, v in counts.items())))
                 if dim == "abc_class":
                     lines.append(f"    {report.abc_basis()}")
     if customers:
-        lines.append(f"{t['customers']}:")
+        lines.append(heading(t["customers"]))
         table = [report.spec.text_list("check_text.customer_columns", report.lang)]
         for cust in report.customers:
             d = report.customer_dict(cust)

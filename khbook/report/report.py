@@ -28,6 +28,7 @@ class Report:
     book: Book | None = field(default=None, repr=False)
     changes: list[Change] = field(default_factory=list, repr=False)  # computed values that differ from the file's
     untrusted: frozenset[Cell] = field(default=frozenset(), repr=False)  # cells in error: not used to classify
+    suspect: frozenset[Cell] = field(default=frozenset(), repr=False)  # amounts that look typed in yuan: left out of ABC
 
     @property
     def counts(self) -> dict[str, int]:

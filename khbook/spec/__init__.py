@@ -6,7 +6,7 @@ holds the types, :mod:`khbook.spec.rules` the typed rules (rules.yaml) and their
 neither openpyxl nor pandera.
 """
 
-from khbook.spec.load import OPTIONAL_LABEL_AREAS, default_spec_dir, load_spec
+from khbook.spec.load import OPTIONAL_LABEL_AREAS, builtin_labels, default_spec_dir, load_spec
 from khbook.spec.model import (
     COLUMN_TYPES,
     LANGS,
@@ -27,5 +27,6 @@ from khbook.spec.rules import Rules
 
 __all__ = [
     "COLUMN_TYPES", "LANGS", "OPTIONAL_LABEL_AREAS", "SEVERITIES", "SPEC_FILES", "CheckRule", "Column", "ListItem",
-    "Protection", "Rules", "Sheet", "Spec", "Text", "TextList", "ValueList", "default_spec_dir", "load_spec", "utf16_len",
+    "Protection", "Rules", "Sheet", "Spec", "Text", "TextList", "ValueList", "builtin_labels", "default_spec_dir",
+    "load_spec", "utf16_len",
 ]

@@ -183,8 +183,8 @@ def _load_workbook(directory: Path, lists: dict[str, ValueList]) -> dict[str, An
         raise ctx.fail("header_row", "expected a row number >= 1")
     if not isinstance(data_rows, int) or not 1 <= data_rows <= 1_048_000:
         raise ctx.fail("data_rows", "expected a whole number of rows (1 to 1,048,000)")
-    lists_sheet = ctx.text(raw.get("lists_sheet", {"zh": "下拉列表", "en": "Lists"}), "lists_sheet")
-    instructions = ctx.text(raw.get("instructions_sheet", {"zh": "填写说明", "en": "Instructions"}), "instructions_sheet")
+    lists_sheet = ctx.text(raw.get("lists_sheet"), "lists_sheet")
+    instructions = ctx.text(raw.get("instructions_sheet"), "instructions_sheet")
     for lang in LANGS:
         _check_sheet_name(ctx, lists_sheet(lang), f"lists_sheet.{lang}")
         _check_sheet_name(ctx, instructions(lang), f"instructions_sheet.{lang}")
@@ -216,6 +216,11 @@ def _protection(ctx: _Ctx, value: Any) -> Protection:
     if not isinstance(password, str) or len(password) > 255:
         raise ctx.fail("protection.password", "expected a text of at most 255 characters")
     return Protection(m.get("enabled", True), password, m.get("lock_computed", True))
+
+
+@cache
+def _builtin_checks() -> dict[str, CheckRule]:
+    return _load_checks(default_spec_dir())
 
 
 def _load_checks(directory: Path) -> dict[str, CheckRule]:
@@ -304,14 +309,20 @@ def _parse_labels(directory: Path) -> dict[str, Text | TextList]:
 
 
 # Areas a spec copy may leave out (or leave incomplete): their entries come from the built-in labels.yaml.
-# The error texts (and the notes beside them) are added as khbook learns new cases; a copy made
-# earlier must keep loading.
-OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "importer", "kit", "output_notes", "team")
+# The error texts (and the notes beside them) and the console's words are added as khbook learns
+# new cases; a copy made earlier must keep loading.
+OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "importer", "kit", "output_notes", "team", "cli_help",
+                        "cli_argparse", "console", "words", "macro_text", "template_text")
 
 
 @cache
 def _builtin_label_texts() -> dict[str, Text | TextList]:
     return _parse_labels(default_spec_dir())
+
+
+def builtin_labels() -> dict[str, Text | TextList]:
+    """The built-in labels.yaml (cached): the command line's words before any spec is loaded."""
+    return _builtin_label_texts()
 
 
 @cache
@@ -343,6 +354,8 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     lists = _load_lists(d)
     wb = _load_workbook(d, lists)
     checks = _load_checks(d)
+    if d.resolve() != default_spec_dir().resolve():  # rules khbook learned after the copy was made
+        checks = {**_builtin_checks(), **checks}
     rules = load_rules(d, lists, wb["sheets"])
     regions = _load_regions(d, lists)
     reasons = _load_reasons(d)

@@ -18,12 +18,6 @@ from khbook.classify.words import abc_basis_text, num
 from khbook.spec import Column, Spec, default_spec_dir
 
 TEMPLATE_NAME = "instructions.j2"
-_TYPES = {
-    "zh": {"text": "文本", "id": "编号", "date": "日期", "amount": "数字(万元)", "integer": "整数",
-           "choice": "下拉选择", "multi": "可多选", "phone": "电话", "email": "邮箱", "uscc": "18位代码"},
-    "en": {"text": "text", "id": "ID", "date": "date", "amount": "number (10k CNY)", "integer": "whole number",
-           "choice": "dropdown", "multi": "several values", "phone": "phone", "email": "e-mail", "uscc": "18-char code"},
-}
 
 
 def _template_path(spec: Spec) -> Path:
@@ -34,7 +28,7 @@ def _template_path(spec: Spec) -> Path:
 def _column(spec: Spec, col: Column, lang: str) -> dict[str, Any]:
     vl = spec.list_for(col)
     return {
-        "key": col.key, "header": col.header(lang), "type": _TYPES[lang].get(col.type, col.type),
+        "key": col.key, "header": col.header(lang), "type": spec.text(f"template_text.type_{col.type}", lang),
         "required": col.required, "computed": col.computed, "derived": col.derived,
         "unique": col.unique, "references": col.references, "help": col.help(lang),
         "list": vl.labels(lang) if vl else [], "multi": col.type == "multi",

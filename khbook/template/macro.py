@@ -91,7 +91,14 @@ def _vba_added(workbook: Any) -> bool:
     return getattr(workbook, "vba_project", None) is not None
 
 
-def add_refresh_button(workbook: Any, worksheet: Any, *, label: str = "刷新分类",
+def _default_label() -> str:
+    """The button's Chinese caption (labels.yaml ``words.button``), for callers without a spec."""
+    from khbook.spec import builtin_labels
+
+    return str(builtin_labels()["words.button"]("zh"))
+
+
+def add_refresh_button(workbook: Any, worksheet: Any, *, label: str | None = None,
                        macro: str = SAMPLE_MACRO, cell: str = "A1",
                        width: int = 96, height: int = 28, x_offset: int = 2,
                        y_offset: int = 2) -> None:
@@ -109,7 +116,7 @@ def add_refresh_button(workbook: Any, worksheet: Any, *, label: str = "刷新分
         workbook.add_vba_project(io.BytesIO(vba_project_bin()), is_stream=True)
     worksheet.insert_button(cell, {
         "macro": macro,
-        "caption": label,
+        "caption": label or _default_label(),
         "width": width,
         "height": height,
         "x_offset": x_offset,
@@ -155,7 +162,7 @@ def companion_py(workbook_stem: str) -> str:
     """Source of ``<workbook_stem>.py``, the module the xlwings ``SampleCall`` macro imports."""
     _check_stem(workbook_stem)
     return (
-        f'"""Companion of {workbook_stem}.xlsm: its 刷新分类 button runs main() through xlwings.\n'
+        f'"""Companion of {workbook_stem}.xlsm: its refresh button runs main() through xlwings.\n'
         "\n"
         "Keep this file next to the workbook, with the same name. Needs khbook and xlwings in the\n"
         "Python that xlwings starts (the team kit's installer puts both there; see khbook kit).\n"

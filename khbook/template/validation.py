@@ -29,36 +29,7 @@ _NAME_OK = re.compile(r"^[A-Za-z_\\\u0080-\uffff][A-Za-z0-9_.?\\\u0080-\uffff]*$
 _A1 = re.compile(r"^\$?[A-Za-z]{1,3}\$?\d+$")
 _R1C1 = re.compile(r"^[Rr](\d*)([Cc](\d*))?$|^[Cc]\d*$")
 
-# (error title, error message) per rule kind; {header} and friends are filled in
-_ERRORS: dict[str, dict[str, tuple[str, str]]] = {
-    "list": {
-        "zh": ("不在可选范围", "“{header}”只能从下拉列表中选择，请点单元格右侧的箭头挑选。"),
-        "en": ("Not in the list", "{header} must be one of the dropdown values: click the arrow at the right of the cell."),
-    },
-    "unique": {
-        "zh": ("编号重复或为空", "“{header}”不能只有空格，也不能与上方已有的编号重复。"),
-        "en": ("Duplicate or blank ID", "{header} must not be only spaces and must not repeat an ID entered above."),
-    },
-    "reference": {
-        "zh": ("编号不存在", "这个{header}在“{target}”中不存在：请从下拉列表选择，或先在“{target}”登记该客户。"),
-        "en": ("Unknown ID", "This {header} is not on the {target} sheet: pick one from the list, or add the customer there first."),
-    },
-    "date": {
-        "zh": ("日期无效", "请输入 {min} 至 {max} 之间的日期，例如 2024-05-10。"),
-        "en": ("Not a valid date", "Type a date between {min} and {max}, e.g. 2024-05-10."),
-    },
-    "decimal": {
-        "zh": ("金额无效", "请输入不小于 0 的数字，不要带单位或文字，例如 50 或 12.5。"),
-        "en": ("Not a valid amount", "Type a number >= 0 without units or text, e.g. 50 or 12.5."),
-    },
-    "integer": {
-        "zh": ("不是整数", "请输入不小于 0 的整数，例如 120。"),
-        "en": ("Not a whole number", "Type a whole number >= 0, e.g. 120."),
-    },
-}
-_RECOMPUTED = {"zh": "（此列由 khbook 重新计算。）", "en": " (khbook recomputes this column.)"}
-_ALLOWED = {"zh": "\n可选值：", "en": "\nAllowed values: "}
-_JOIN = {"zh": "、", "en": "; "}
+# the error title and message of each rule kind, the input-message additions: labels.yaml `template_text`
 
 
 @dataclass(frozen=True)
@@ -136,11 +107,11 @@ def prompt(spec: Spec, sheet: Sheet, col: Column, lang: str) -> str:
     help_text = _limit(col.help(lang), PROMPT_MAX, file, f"{key}.help.{lang}", "the help text")
     text = help_text
     if col.computed and "khbook" not in text:
-        text += _RECOMPUTED[lang]
+        text += spec.text("template_text.recomputed", lang)
     if col.type == "multi" and not col.computed:
         vl = spec.list_for(col)
         assert vl is not None
-        text += _ALLOWED[lang] + _JOIN[lang].join(vl.labels(lang))
+        text += spec.text("template_text.allowed", lang) + spec.text("template_text.allowed_join", lang).join(vl.labels(lang))
         return _limit(text, PROMPT_MAX, str(spec.directory / "lists.yaml"), str(col.list),
                       f"the input message of multi-select column {sheet.key}.{col.key} ({lang}: help text plus every value of list {col.list!r})")
     return _limit(text, PROMPT_MAX, file, f"{key}.help.{lang}", "the input message")
@@ -190,7 +161,8 @@ def validation(spec: Spec, sheet: Sheet, index: int, lang: str, rows: DataRange)
     if kind == "prompt":
         opts["show_error"] = False
         return opts
-    err_title, err_msg = _ERRORS["list" if kind == "list" else kind][lang]
+    err_title = spec.text(f"template_text.{kind}_title", lang)
+    err_msg = spec.text(f"template_text.{kind}_message", lang)
     target = spec.sheet(str(col.references).split(".")[0]).name(lang) if col.references else ""
     msg = err_msg.format(header=col.header(lang), target=target, min=date_min(spec).isoformat(), max=DATE_MAX.isoformat())
     file, key = _where(spec, sheet, col)

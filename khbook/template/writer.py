@@ -30,6 +30,7 @@ from xlsxwriter.worksheet import Worksheet
 from khbook.base.errors import Hint, KhbookError, WorkbookError
 from khbook.base.excel import MARK_COLOURS
 from khbook.base.fsutil import atomic_output, workbook_suffix
+from khbook.base.textwidth import LINE_HEIGHT, line_count
 from khbook.read.docprops import SPEC_VERSION_PROPERTY
 from khbook.spec import LANGS, Column, Sheet, Spec
 from khbook.template.instructions import instruction_lines
@@ -48,7 +49,6 @@ from khbook.template.validation import (
 # fixed document dates: the same spec gives byte-identical files
 DOC_CREATED = dt.datetime(2024, 1, 1, 0, 0, 0)
 WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
-_TITLES = {"zh": "客户管理工作簿", "en": "Customer workbook"}
 
 # what a rep may still do on a protected data sheet: filter, sort, resize, add and remove rows
 PROTECT_OPTIONS = {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
@@ -117,29 +117,24 @@ def header_text(col: Column, lang: str) -> str:
 # --------------------------------------------------------------------------- sheets
 
 
-_INSTRUCTIONS_WIDTH = 100  # characters of the text column
-
-
-def _text_lines(text: str) -> int:
-    """Rows of text a wrapped line takes in the instructions column (a CJK character is two wide)."""
-    width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-    return max(1, -(-width // (_INSTRUCTIONS_WIDTH - 4)))
+INSTRUCTIONS_WIDTH = 120
 
 
 def _write_instructions(ws: Worksheet, spec: Spec, lang: str, fmt: _Formats) -> None:
-    ws.set_column(0, 0, _INSTRUCTIONS_WIDTH, fmt.body)
+    ws.set_column(0, 0, INSTRUCTIONS_WIDTH, fmt.body)
     ws.hide_gridlines(2)
     ws.set_landscape()  # printed: the text column fits the page width
     ws.fit_to_pages(1, 0)
     for row, line in enumerate(instruction_lines(spec, lang)):
+        lines = line_count(line, INSTRUCTIONS_WIDTH)
+        if lines > 1:  # a wrapped line gets the height it needs (no application autofits it)
+            ws.set_row(row, LINE_HEIGHT * lines)
         if line.startswith("## "):
             ws.write_string(row, 0, line[3:], fmt.heading)
         elif line.startswith("# "):
             ws.write_string(row, 0, line[2:], fmt.title)
         elif line:
             ws.write_string(row, 0, line, fmt.body)
-            if _text_lines(line) > 1:
-                ws.set_row(row, 15 * _text_lines(line))
 
 
 def _write_lists(ws: Worksheet, spec: Spec, lang: str, fmt: _Formats) -> dict[str, str]:
@@ -250,7 +245,8 @@ def build_workbook(wb: Workbook, spec: Spec, *, lang: str = "zh",
     check_spec(spec, lang)
     rows = DataRange.of(spec)
     fmt = _Formats(wb, spec)
-    wb.set_properties({"title": _TITLES[lang], "author": "khbook", "comments": "khbook template", "created": DOC_CREATED})
+    wb.set_properties({"title": spec.text("words.workbook_title", lang), "author": "khbook", "comments": "khbook template",
+                       "created": DOC_CREATED})
     wb.set_custom_property(SPEC_VERSION_PROPERTY, int(spec.version))
     instructions = wb.add_worksheet(spec.instructions_sheet(lang))
     _write_instructions(instructions, spec, lang, fmt)
@@ -314,16 +310,20 @@ def write_template(spec: Spec, path: str | Path, *, lang: str = "zh", examples: 
 
 
 # --------------------------------------------------------------------------- --macro
-_MACRO_TEXT = {
-    "zh": ["## 刷新分类按钮",
-           "点“刷新分类”按钮：重新计算客户等级、标签和检查结果，写回本工作簿（异常清单、分类汇总、变更日志）。",
-           "需要：本工作簿旁边的 {py}（同名，不要改名或移走），以及电脑上的 Python：pip install khbook \"xlwings=={version}\"",
-           "本文件的宏来自 xlwings {version}；打开时请“启用内容”（启用宏）。"],
-    "en": ["## The 刷新分类 (refresh) button",
-           "Click 刷新分类 to recompute tiers, tags and findings in this workbook (异常清单, 分类汇总, 变更日志 sheets).",
-           "Needs {py} next to this workbook (same name: do not rename or move it) and Python with: pip install khbook \"xlwings=={version}\"",
-           "The macro in this file comes from xlwings {version}; click 'Enable Content' (macros) when opening it."],
-}
+def template_output(output: str | Path | None, *, macro: bool, default_stem: str) -> tuple[Path, str]:
+    """The template's output path and, when the given name had to change, its old suffix.
+
+    The template is an .xlsx workbook (.xlsm with `macro`): ``-o 模板.xls`` (or any other
+    extension) becomes ``模板.xlsx``, and the caller says so; no output gives ``default_stem``.
+    """
+    suffix = ".xlsm" if macro else ".xlsx"
+    if not output:
+        return Path(default_stem + suffix), ""
+    path = Path(output)
+    if path.suffix.lower() == suffix:
+        return path, ""
+    old = path.suffix
+    return (path.with_suffix(suffix) if old else path.with_name(path.name + suffix)), old or path.name
 
 
 def _macro_preflight(target: Path) -> Path:
@@ -335,7 +335,8 @@ def _macro_preflight(target: Path) -> Path:
         name = companion_name(target)
         vba_project_bin()
     except (MacroUnavailable, ValueError) as exc:
-        raise KhbookError(f"--macro: {exc}") from None
+        raise WorkbookError(str(target), f"cannot write a macro workbook: {exc}", code="macro_unavailable",
+                            params={"detail": str(exc)}) from None
     return target.with_name(name)
 
 
@@ -344,19 +345,18 @@ def _add_macro_buttons(wb: Workbook, layout: TemplateLayout, spec: Spec, lang: s
     frozen header row, right of the last column) and the set-up lines on the instructions sheet."""
     from khbook.template.macro import add_refresh_button, xlwings_version
 
-    add_refresh_button(wb, layout.instructions, cell="B2")
+    label = spec.text("words.button", lang)
+    add_refresh_button(wb, layout.instructions, cell="B2", label=label)
     first = layout.sheets[spec.sheets[0].key]
     ncols = len(spec.sheets[0].columns)
     header_row = DataRange.of(spec).first  # 1-based row of the header
-    add_refresh_button(wb, first.worksheet, cell=f"{xl_col_to_name(ncols + 1)}{header_row}", y_offset=6)
+    add_refresh_button(wb, first.worksheet, cell=f"{xl_col_to_name(ncols + 1)}{header_row}", y_offset=6, label=label)
     row = len(instruction_lines(spec, lang)) + 1
     heading = wb.add_format({"bold": True, "font_size": 11, "bg_color": "#DDEBF7", "font_color": "#1F3864"})
-    for i, line in enumerate(_MACRO_TEXT[lang]):
-        text = line.format(py=py, version=xlwings_version())
-        if text.startswith("## "):
-            layout.instructions.write_string(row + i, 0, text[3:], heading)
-        else:
-            layout.instructions.write_string(row + i, 0, text)
+    names = {k: spec.output_sheets[k](lang) for k in ("findings", "summary", "changelog")}
+    for i, key in enumerate(("heading", "click", "needs", "origin")):
+        text = spec.text(f"macro_text.{key}", lang).format(py=py, version=xlwings_version(), button=label, **names)
+        layout.instructions.write_string(row + i, 0, text, *([heading] if key == "heading" else []))
 
 
 def _close(wb: Workbook, target: Path) -> None:
