@@ -47,7 +47,7 @@ CHURN = {"WL001": "流失风险", "CJ002": "已流失"}     # a won deal, no fol
 
 REFUSED = {   # file -> error code (the reason is the one `khbook check` gives)
     "李娜.xls": "old_xls",
-    "客户.csv": "csv_text",
+    "客户.csv": "csv_suffix",
     "赵六.ods": "ods",
     "加密.xlsx": "encrypted",
     "其他表格.xlsx": "not_khbook",

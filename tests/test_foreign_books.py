@@ -229,8 +229,8 @@ def test_refresh_xlsm_to_an_xlsx_name(macro_book: Path, tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     assert main(["refresh", "book.xlsm", "-o", "copy.xlsx", *ASOF]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("wrote copy.xlsm: ")
-    assert err == "khbook: note: 已保存为 copy.xlsm，而不是 copy.xlsx：这个工作簿带宏，扩展名必须是 .xlsm，否则 Excel 打不开\n"
+    assert out.startswith("已写入 copy.xlsm：")
+    assert err == "khbook：注意：已保存为 copy.xlsm，而不是 copy.xlsx：这个工作簿带宏，扩展名必须是 .xlsm，否则 Excel 打不开\n"
     assert not (tmp_path / "copy.xlsx").exists() and _is_macro_package(tmp_path / "copy.xlsm")
     assert main(["refresh", "book.xlsm", "-o", "copy2.xlsx", "--format", "json", "--lang", "en", *ASOF]) == 0
     payload = json.loads(capsys.readouterr().out)
@@ -253,14 +253,13 @@ def test_plain_book_to_an_xlsm_name(book: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.chdir(tmp_path)
     assert main(["refresh", "book.xlsx", "-o", "copy.xlsm", *ASOF]) == 1  # the bad phone is an error
     out, err = capsys.readouterr()
-    assert out.startswith("wrote copy.xlsx: ")
-    assert err == "khbook: note: 已保存为 copy.xlsx，而不是 copy.xlsm：这个工作簿不带宏，扩展名必须是 .xlsx，否则 Excel 打不开\n"
+    assert out.startswith("已写入 copy.xlsx：")
+    assert err == "khbook：注意：已保存为 copy.xlsx，而不是 copy.xlsm：这个工作簿不带宏，扩展名必须是 .xlsx，否则 Excel 打不开\n"
     assert not (tmp_path / "copy.xlsm").exists()
     assert main(["template", "-o", "空白.xlsm", "--lang", "en"]) == 0
     out, err = capsys.readouterr()
-    assert out == "wrote 空白.xlsx\n"
-    assert err == ("khbook: note: wrote 空白.xlsx instead of 空白.xlsm: the workbook has no macros, so it must end in "
-                   ".xlsx (Excel does not open a workbook without macros named .xlsm)\n")
+    assert out == "wrote 空白.xlsx (the template is an .xlsx workbook, so it is named .xlsx, not .xlsm)\n"
+    assert err == ""
     assert not (tmp_path / "空白.xlsm").exists() and (tmp_path / "空白.xlsx").is_file()
 
 
@@ -297,7 +296,7 @@ def test_default_password_book_is_read(book: Path, spec: Spec, tmp_path: Path) -
 def test_other_password_is_refused(book: Path, spec: Spec, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     locked = _encrypt(book, tmp_path / "加密.xlsx", "secret")
     assert main(["check", str(locked)]) == 2
-    assert capsys.readouterr().err == (f"khbook: error: {locked}：设置了打开密码（已加密），无法读取"
+    assert capsys.readouterr().err == (f"khbook：错误：{locked}：设置了打开密码（已加密），无法读取"
                                        "（用 --password 给出打开密码（或设置环境变量 KHBOOK_PASSWORD），或在 Excel 中通过 文件 > 信息 > 保护工作簿 取消密码后重新保存）\n")
     assert main(["check", str(locked), "--lang", "en"]) == 2
     assert capsys.readouterr().err == (f"khbook: error: {locked}: is password-protected (encrypted), so it cannot be "
@@ -337,7 +336,7 @@ def test_library_words_become_user_words(book: Path, tmp_path: Path, code: str, 
     path = _rewrite(book, tmp_path / "其他软件.xlsx", surgery)
     monkeypatch.delenv("KHBOOK_DEBUG", raising=False)
     assert main(["check", str(path)]) == 2
-    assert capsys.readouterr().err == f"khbook: error: {path}：{zh}{HINT_ZH}\n"
+    assert capsys.readouterr().err == f"khbook：错误：{path}：{zh}{HINT_ZH}\n"
     assert main(["check", str(path), "--lang", "en", "--format", "json"]) == 2
     captured = capsys.readouterr()
     assert captured.err == f"khbook: error: {path}: {en}{HINT_EN}\n"
@@ -346,7 +345,7 @@ def test_library_words_become_user_words(book: Path, tmp_path: Path, code: str, 
     assert library not in payload["error"]
     monkeypatch.setenv("KHBOOK_DEBUG", "1")
     assert main(["refresh", str(path)]) == 2
-    assert capsys.readouterr().err == f"khbook: error: {path}：{zh}{HINT_ZH}\nkhbook: detail: {library}\n"
+    assert capsys.readouterr().err == f"khbook：错误：{path}：{zh}{HINT_ZH}\nkhbook: detail: {library}\n"
 
 
 def test_a_range_calamine_refuses_is_read_the_other_way(book: Path, tmp_path: Path,

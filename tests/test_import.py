@@ -259,7 +259,7 @@ def test_bad_mapping_file_is_one_line(tmp_path, spec, capsys):
     map_file.write_text('"清单.xlsx":\n  "客户清单":\n    columns:\n      B: 客户基础信息.理财\n', encoding="utf-8")
     assert main(["import", str(src), "-o", str(tmp_path / "o.xlsx"), "--map", str(map_file)]) == 2
     err = capsys.readouterr().err
-    assert err == f"khbook: error: {map_file}：映射文件中“清单.xlsx / 客户清单 / B”的“客户基础信息.理财”不是模板中的列" \
+    assert err == f"khbook：错误：{map_file}：映射文件中“清单.xlsx / 客户清单 / B”的“客户基础信息.理财”不是模板中的列" \
                   "（请改正映射文件（或用 --write-map 重新生成一份）后重新运行）\n"
 
 
@@ -273,14 +273,14 @@ def test_mapping_file_errors_in_words(tmp_path, spec, capsys, text, reason):
     map_file = tmp_path / "map.yaml"
     map_file.write_text(text, encoding="utf-8")
     assert main(["import", str(src), "-o", str(tmp_path / "o.xlsx"), "--map", str(map_file)]) == 2
-    assert capsys.readouterr().err.startswith(f"khbook: error: {map_file}：{reason}（")
+    assert capsys.readouterr().err.startswith(f"khbook：错误：{map_file}：{reason}（")
     assert not (tmp_path / "o.xlsx").exists()
 
 
 def test_refusals(tmp_path, spec, capsys):
     khbook_book = write_template(spec, tmp_path / "已有.xlsx")
     assert main(["import", str(khbook_book), "-o", str(tmp_path / "o.xlsx")]) == 2
-    assert capsys.readouterr().err == (f"khbook: error: {khbook_book}：已经是 khbook 客户工作簿，不需要导入"
+    assert capsys.readouterr().err == (f"khbook：错误：{khbook_book}：已经是 khbook 客户工作簿，不需要导入"
                                        "（要把清单追加到这本工作簿，请用 --into 指定它）\n")
     src = book(tmp_path / "公海.xlsx", GONGHAI)
     assert main(["import", str(src), "-o", str(tmp_path / "o.xlsm")]) == 2
@@ -355,7 +355,7 @@ def test_libreoffice_opens_the_result(tmp_path, spec):
 def test_check_a_list_is_one_line(tmp_path, spec, capsys):
     src = book(tmp_path / "公海.xlsx", GONGHAI)
     assert main(["check", str(src)]) == 2
-    assert capsys.readouterr().err == (f"khbook: error: {src}：不是 khbook 客户工作簿，看起来是一份客户清单：工作表“客户公海”，"
+    assert capsys.readouterr().err == (f"khbook：错误：{src}：不是 khbook 客户工作簿，看起来是一份客户清单：工作表“客户公海”，"
                                        "3 行（请用 khbook import 把它导入为客户管理工作簿）\n")
     assert main(["check", str(src), "--lang", "en"]) == 2
     assert capsys.readouterr().err == (f"khbook: error: {src}: is not a khbook workbook; it looks like a customer list: "

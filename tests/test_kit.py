@@ -234,7 +234,9 @@ def test_kit_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     stand_in = tmp_path / WHEEL
     stand_in.write_bytes(b"PK\x05\x06" + b"\0" * 18)
     assert main(["kit", "-o", str(tmp_path / "k"), "--wheel", str(stand_in)]) == 0
-    assert f"and {tmp_path / 'k.zip'}" in capsys.readouterr().out
+    assert f"和 {tmp_path / 'k.zip'}" in capsys.readouterr().out
+    assert main(["kit", "-o", str(tmp_path / "k3"), "--wheel", str(stand_in), "--lang", "en"]) == 0
+    assert f"and {tmp_path / 'k3.zip'}" in capsys.readouterr().out
     assert main(["kit", "-o", str(tmp_path / "k2"), "--wheel", str(tmp_path / "nope.whl")]) == 2
     assert "--wheel expects" in capsys.readouterr().err
 

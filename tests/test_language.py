@@ -27,11 +27,14 @@ ENGLISH = re.compile(r"[A-Za-z][A-Za-z_]+")
 PROPER = {"khbook", "Excel", "WPS", "LibreOffice", "Numbers", "Python", "xlwings", "KHBOOK_LANG", "KHBOOK_DEBUG",
           "ABC", "CSV", "JSON", "HTML", "COMMAND", "FILE", "DIR", "OUT", "OUTDIR", "PREV_OUTDIR", "YYYY", "MM", "DD",
           "text", "json", "zh", "en", "templates", "khbook-batch", "EIO", "ID", "NAME",
-          "template", "check", "refresh", "batch",  # the command names
+          "template", "check", "refresh", "batch", "import", "kit", "split", "merge", "upgrade",  # the command names
+          "PASSWORD", "SRC", "BOOK", "MASTER", "COLUMN", "MAP", "PYVER", "URL", "KH", "ARCHIVE_DIR",  # metavars
+          "SHA", "CPython", "Windows", "macOS", "Linux", "YAML", "Lite", "bat", "command", "sh", "make", "dist",
+          "requirements", "txt", "whl", "CRM",  # platforms, tools and file kinds the team commands name
           "zip", "DTD", "XML", "OpenDocument", "Word", "PowerPoint", "KB", "MB", "GB"}  # formats and units
 ENV = re.compile(r"\bKHBOOK_[A-Z_]+\b")
 # khbook's command names, quoted in hints ("khbook template", "khbook refresh")
-COMMANDS = re.compile(r"\bkhbook (?:template|check|refresh|batch)\b")
+COMMANDS = re.compile(r"\bkhbook (?:template|check|refresh|batch|import|kit|split|merge|upgrade)\b")
 PATHLIKE = re.compile(r"[^\s：（）(),，、；]*[/\\][^\s：（）(),，、；]*|[^\s：（）(),，、；/]+\.(?:xlsx|xlsm|xls|csv|json|html|py|checked)\b")
 EXTENSION = re.compile(r"\.(?:xlsx|xlsm|xlsb|xls|csv|json|html|py|ods|et|doc|docx|pptx|numbers)\b")
 OPTION = re.compile(r"(?<![\w])--?[A-Za-z][\w-]*")
@@ -48,13 +51,17 @@ def _data_words(*books: Path) -> set[str]:
             for row in ws.iter_rows(values_only=True):
                 out.update(str(v) for v in row if isinstance(v, str) and v.strip())
                 out.update(str(v).strip("*＊ ") for v in row if isinstance(v, str) and v.strip("*＊ "))  # required marks
+                # the items of a multi-value cell, quoted one by one ("元宇宙" is not a tag)
+                out.update(x.strip() for v in row if isinstance(v, str) for x in re.split(r"[/、,，;；]", v) if x.strip())
         wb.close()
     return out
 
 
 def _residue(text: str, data: set[str]) -> str:
     for value in sorted(data, key=len, reverse=True):
-        if len(value) > 1:
+        if len(value) > 1 and value.isascii():  # a word typed in a cell ("NA"), not a piece of "NAME"
+            text = re.sub(rf"(?<![A-Za-z]){re.escape(value)}(?![A-Za-z])", " ", text)
+        elif len(value) > 1:
             text = text.replace(value, " ")
     text = COMMANDS.sub(" ", text)
     text = PATHLIKE.sub(" ", text)
@@ -95,7 +102,7 @@ def _cases(b: dict[str, Path], lang: str) -> list[list[str]]:
     out = d / lang
     return [
         ["--help"], ["--version"], [],
-        *[[cmd, "--help"] for cmd in ("template", "check", "refresh", "batch")],
+        *[[cmd, "--help"] for cmd in ("template", "check", "refresh", "batch", "import", "kit", "split", "merge", "upgrade")],
         ["template", "-o", str(out / "模板.xlsx")],
         ["template", "-o", str(out / "模板.xls"), "--examples", "2"],
         ["template", "--examples", "-1", "-o", str(out / "x.xlsx")],

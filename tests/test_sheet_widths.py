@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from khbook.base.textwidth import LINE_HEIGHT, display_width, line_count
 from khbook.pipeline import refresh_file
@@ -45,11 +46,16 @@ def copies(tmp_path_factory, spec) -> dict[str, Path]:
 def clipped(ws) -> list[str]:
     """Cells whose text is wider than the column and does not wrap in a tall enough row."""
     problems = []
+    merged = {m.start_cell.coordinate: m for m in ws.merged_cells.ranges}
     for row in ws.iter_rows():
         for cell in row:
             if not isinstance(cell.value, str) or not cell.value:
                 continue
             width = ws.column_dimensions[cell.column_letter].width or 8.43
+            if cell.coordinate in merged:  # a merged cell is as wide as its columns together
+                m = merged[cell.coordinate]
+                width = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43
+                            for c in range(m.min_col, m.max_col + 1))
             if cell.alignment is not None and cell.alignment.wrap_text:
                 height = ws.row_dimensions[cell.row].height or LINE_HEIGHT
                 if line_count(cell.value, width) * LINE_HEIGHT > height:

@@ -62,7 +62,7 @@ def test_missing_or_wrong_password_is_one_clear_line(encrypted, spec, capsys, mo
     assert err.count("\n") == 0 and "--password" in err and str(path) in err
     assert main(["check", str(path), "--password", "not-it", "--as-of", AS_OF.isoformat()]) == 2
     captured = capsys.readouterr()
-    assert captured.err.strip() == f"khbook: error: {path}：密码不对，无法打开（请检查 --password 或环境变量 KHBOOK_PASSWORD 给出的密码）"
+    assert captured.err.strip() == f"khbook：错误：{path}：密码不对，无法打开（请检查 --password 或环境变量 KHBOOK_PASSWORD 给出的密码）"
     assert "not-it" not in captured.err + captured.out
 
 

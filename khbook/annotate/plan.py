@@ -198,7 +198,8 @@ def _summary_sheet(report: Report, spec: Spec) -> NewSheet:
                                     f"{la}2:{la}{len(items) + 1}", f"{lb}2:{lb}{len(items) + 1}",
                                     f"{anchor_col}{anchor_row}"))
     rows += [[None] * len(rows[0]), [report.abc_basis(), *[None] * (len(rows[0]) - 1)]]  # how ABC was computed
-    return NewSheet(spec.output_sheets["summary"](lang), rows, widths, charts=charts)
+    note = f"A{len(rows)}:{col_letter(len(rows[0]) - 1)}{len(rows)}"  # the note spans the blocks: never clipped
+    return NewSheet(spec.output_sheets["summary"](lang), rows, widths, charts=charts, merges=(note,))
 
 
 def _changelog_sheet(raw: RawBook, report: Report, spec: Spec, changes: list[Change], filled: int,

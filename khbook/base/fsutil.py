@@ -100,8 +100,11 @@ def workbook_suffix(path: str | Path, kind: str) -> Path:
     """`path` with the extension its content needs: ``.xlsm`` for a macro workbook (``kind``
     ``"xlsm"``), ``.xlsx`` for any other. Excel refuses a macro package named .xlsx and a
     plain one named .xlsm, so every writer names its output through this. An .xlsx/.xlsm
-    extension is replaced, any other is kept and the right one appended."""
+    extension is replaced, any other is kept and the right one appended. An existing folder is
+    left as it is (writing to it is refused with its own message)."""
     target = Path(path)
+    if target.is_dir():
+        return target
     want = WORKBOOK_SUFFIXES[kind]
     suffix = target.suffix.lower()
     if suffix == want:

@@ -49,6 +49,7 @@ class NewSheet:
     fills: dict[str, str] = field(default_factory=dict)
     charts: list[ChartSpec] = field(default_factory=list)
     wrap: frozenset[str] = frozenset()  # column letters whose long texts wrap (rows get a fitting height)
+    merges: tuple[str, ...] = ()  # ranges merged into one cell (e.g. "A9:F9" for a note across the sheet)
     autofilter: bool = True
     freeze_header: bool = True
     hidden: bool = False

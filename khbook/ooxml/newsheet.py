@@ -118,6 +118,9 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
     if spec.autofilter and n_cols:
         filter_ref = f"A1:{make_ref(max(len(spec.rows), 1), n_cols)}"
         out.append(f'<autoFilter ref="{filter_ref}"/>')
+    if spec.merges:
+        out.append(f'<mergeCells count="{len(spec.merges)}">'
+                   + "".join(f'<mergeCell ref="{esc_attr(ref)}"/>' for ref in spec.merges) + "</mergeCells>")
     if spec.links:
         out.append("<hyperlinks>")
         for ref, target in sorted(spec.links.items(), key=lambda kv: split_ref(kv[0])):

@@ -1,0 +1,7 @@
+"""``python -m khbook.cli``: the same as the ``khbook`` command."""
+
+import sys
+
+from khbook.cli import main
+
+sys.exit(main())
