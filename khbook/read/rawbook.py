@@ -90,8 +90,8 @@ class RawBook:
     # the decrypted package when the file was encrypted with Excel's default password
     # (the patcher writes the annotated copy from it)
     decrypted: bytes | None = field(default=None, repr=False)
+    # (rule, sheet name) of sheets skipped or read another way: each becomes an info finding
     notes: list[tuple[str, str]] = field(default_factory=list)
-    """(rule, sheet name) of sheets skipped or read another way: 提示 findings."""
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.sheets]

@@ -197,7 +197,7 @@ def load_rules(directory: Path, lists: dict[str, ValueList], sheets: tuple[Sheet
     tiers: list[Tier] = []
     for i, t in enumerate(ctx.seq(get("value_tier", "tiers"), "value_tier.tiers")):
         tm = ctx.mapping(t, f"value_tier.tiers[{i}]")
-        lo = number(tm.get("min"), f"value_tier.tiers[{i}].min", "万元")
+        lo = number(tm.get("min"), f"value_tier.tiers[{i}].min", "in 10k CNY")
         if tiers and lo >= tiers[-1].min:
             raise ctx.fail(f"value_tier.tiers[{i}].min", "tiers must be listed from the highest threshold down")
         tiers.append(Tier(label(tm.get("label"), "value_tier", f"value_tier.tiers[{i}].label"), lo))
@@ -220,9 +220,9 @@ def load_rules(directory: Path, lists: dict[str, ValueList], sheets: tuple[Sheet
     if base not in ABC_BASES:
         raise ctx.fail("abc.base", "expected " + " or ".join(ABC_BASES))
     total = abc_sec.get("company_total")
-    company_total = None if total is None else number(total, "abc.company_total", "万元")
+    company_total = None if total is None else number(total, "abc.company_total", "in 10k CNY")
     if base == "company" and (company_total is None or company_total <= 0):
-        raise ctx.fail("abc.company_total", "base company needs the company's annual revenue in 万元 (a number > 0)")
+        raise ctx.fail("abc.company_total", "base company needs the company's annual revenue in 10k CNY (a number > 0)")
     abc = AbcRules(method, th["share"], th["pareto"], label(get("abc", "fallback"), "abc_class", "abc.fallback"),
                    label(get("abc", "unknown"), "abc_class", "abc.unknown"), base, company_total)
 
@@ -272,6 +272,6 @@ def load_rules(directory: Path, lists: dict[str, ValueList], sheets: tuple[Sheet
                         ctx.strings(get("checks", "not_applicable"), "checks.not_applicable"))
 
     unit_sec, default_unit = section("amount_unit", optional=True), AmountUnitRules()
-    unit = AmountUnitRules(*(number(unit_sec[k], f"amount_unit.{k}", "万元" if k == "min_value" else "a multiple")
+    unit = AmountUnitRules(*(number(unit_sec[k], f"amount_unit.{k}", "in 10k CNY" if k == "min_value" else "a multiple")
                              if k in unit_sec else getattr(default_unit, k) for k in ("min_value", "median_factor")))
     return Rules(annual, value_tier, abc, stage, tags, size, checks, unit)
