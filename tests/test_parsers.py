@@ -13,12 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import uscc
 
-from khbook.read import parsers as P
+from khbook.read import contacts as C
+from khbook.read.contacts import check_email, check_phone
 from khbook.read.parsers import (
     Parsed,
     check_credit_code,
-    check_email,
-    check_phone,
     clean_text,
     is_excel_error,
     normalize_company,
@@ -449,12 +448,12 @@ def test_phone_fast_path_agrees_with_library():
             area = rnd.choice(["10", "20", "21", "28", "755", "571", "851", "433", "999", "311"])
             s = "0" + area + rnd.choice(["-", "", " "]) + "".join(
                 rnd.choice("0123456789") for _ in range(rnd.choice([6, 7, 8, 9])))
-        fast = P._fast_cn(s)
+        fast = C._fast_cn(s)
         if fast is None:
             continue
         n = phonenumbers.parse(s, "CN")
         assert phonenumbers.is_valid_number(n), s
-        assert fast == P._format_phone(n), s
+        assert fast == C._format_phone(n), s
 
 
 # ----------------------------------------------------------------------------- e-mail
@@ -504,7 +503,7 @@ def test_email_fast_path_agrees_with_library(local, domain):
         expected: str | None = validate_email(addr, check_deliverability=False).normalized
     except EmailNotValidError:
         expected = None
-    assert P._one_email.__wrapped__(addr) == expected
+    assert C._one_email.__wrapped__(addr) == expected
 
 
 # ------------------------------------------------------------------------- companies

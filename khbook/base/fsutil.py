@@ -52,6 +52,16 @@ def _error(path: Path, exc: OSError) -> WorkbookError:
     return WorkbookError(str(path), f"cannot write: {message}", hint, code=code, params=params)
 
 
+def make_folder(path: Path) -> None:
+    """Create an output folder (and its parents); a WorkbookError naming it when that fails."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise WorkbookError(str(path), f"cannot create the output folder: {reason}", Hint("other_folder", "choose another with -o"),
+                            code="outdir_failed", params={"reason": reason}) from None
+
+
 def refuse_overwrite(src: str | Path, dst: str | Path) -> None:
     """Raise when writing `dst` would replace the input `src`: khbook never modifies an input file."""
     src, dst = Path(src), Path(dst)

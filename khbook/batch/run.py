@@ -24,7 +24,7 @@ from typing import Any
 
 from khbook.base.encrypt import encrypt_file
 from khbook.base.errors import Hint, WorkbookError
-from khbook.base.fsutil import atomic_output
+from khbook.base.fsutil import atomic_output, make_folder
 from khbook.batch import consolidate as cons
 from khbook.batch.html import write_html
 from khbook.batch.mask import mask_finding, mask_id
@@ -256,12 +256,7 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     if not found.tasks:
         raise WorkbookError(str(src), "no workbook in this folder (.xlsx/.xlsm)",
                             Hint("batch_folder", "pass the folder that holds the reps' workbooks"), code="no_workbooks")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise WorkbookError(str(out), f"cannot create the output folder: {reason}", Hint("other_folder", "choose another with -o"),
-                            code="outdir_failed", params={"reason": reason}) from None
+    make_folder(out)
     tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password)
              for rel in found.tasks]
     results = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress, spec)

@@ -1,5 +1,9 @@
 """The xlwings adapter: the "刷新分类" button, run inside the open workbook.
 
+One module of about 600 lines on purpose: xlwings Lite loads the button's code as one
+unit, and reading the open book, writing the plan back in batched calls and restoring
+marks share the same range and colour helpers.
+
 Two ways run this code from a button, and both end in :func:`refresh_book`:
 
 * classic xlwings (Windows/macOS Excel + a local Python): the button in the .xlsm built

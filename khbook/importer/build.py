@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from khbook.importer.detect import SourceSheet
-from khbook.read import parsers
+from khbook.read import contacts, parsers
 from khbook.spec import Column, Spec
 from khbook.spec.vocab import ImportVocab
 
@@ -72,10 +72,10 @@ def typed(col: Column, v: Any, spec: Spec, factor: float | None) -> Any:
     if t == "phone":
         if isinstance(v, float) and v.is_integer():
             text = str(int(v))
-        p = parsers.check_phone(text)
+        p = contacts.check_phone(text)
         return p.value if p.ok and p.value else text
     if t == "email":
-        p = parsers.check_email(text)
+        p = contacts.check_email(text)
         return p.value if p.ok and p.value else text
     if t == "uscc":
         p = parsers.check_credit_code(text)

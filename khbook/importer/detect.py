@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from khbook.classify.regions import RegionTable
-from khbook.read import parsers
+from khbook.read import contacts, parsers
 from khbook.read.model import col_letter
 from khbook.read.tables import norm_header
 from khbook.spec import Spec
@@ -99,12 +99,12 @@ class Classifier:
         return self.text_kind(text)
 
     def text_kind(self, t: str) -> str | None:
-        if "@" in t and parsers.check_email(t).ok:
+        if "@" in t and contacts.check_email(t).ok:
             return "email"
         if len(t) == 18 and parsers.check_credit_code(t).ok:
             return "credit_code"
         digits = re.sub(r"\D", "", t)
-        if len(digits) >= 10 and len(_PHONE_NOISE.sub("", t)) <= 3 and parsers.check_phone(t).ok:
+        if len(digits) >= 10 and len(_PHONE_NOISE.sub("", t)) <= 3 and contacts.check_phone(t).ok:
             first = re.split(r"\D{2,}|/", t.strip())[0]
             return "mobile" if _MOBILE.fullmatch(re.sub(r"\D", "", first)) else "landline"
         if _DATEISH.match(t) and parsers.parse_date(t).ok:

@@ -1,5 +1,6 @@
 """Edits inside an existing worksheet part: cell values, added columns, header styles,
-and khbook's conditional-format marks. The part is parsed once; everything else in it
+and khbook's conditional-format marks. (About 600 lines: the whole-sheet patcher and
+the light mode that leaves <sheetData> unparsed share the cell and mark writers.) The part is parsed once; everything else in it
 (x14 extensions, validations, merged cells, mc:AlternateContent ...) is left as it is.
 
 Formula cells that are written lose their formula. A shared-formula master that is

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from khbook.findings import Cell, FindingFactory, StageResult
-from khbook.read import parsers
+from khbook.read import contacts, parsers
 from khbook.read.model import Book, ColumnInfo, ReadResult, Table, col_letter
 from khbook.read.rawbook import RawBook, RawSheet
 from khbook.read.shape import not_khbook_error
@@ -187,10 +187,10 @@ class _ColumnParser:
         return parsers.Parsed(tuple(self.values.canonical(x) or x for x in parsers.split_multi(t)))
 
     def _phone(self, v: Any) -> parsers.Parsed:
-        return parsers.check_phone(v)
+        return contacts.check_phone(v)
 
     def _email(self, v: Any) -> parsers.Parsed:
-        return parsers.check_email(v)
+        return contacts.check_email(v)
 
     def _uscc(self, v: Any) -> parsers.Parsed:
         return parsers.check_credit_code(v, not_applicable=self.not_applicable)

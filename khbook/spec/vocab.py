@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from khbook.spec.load import _Ctx, _read_yaml, default_spec_dir
+from khbook.spec.ctx import Ctx as _Ctx
+from khbook.spec.ctx import read_yaml as _read_yaml
+from khbook.spec.load import default_spec_dir
 from khbook.spec.model import Spec
 
 VOCAB_FILE = "import.yaml"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from khbook.base.errors import Hint, WorkbookError
+from khbook.base.fsutil import make_folder
 
 SUMS_NAME = "SHA256SUMS"
 MANIFEST_NAME = "manifest.json"
@@ -57,12 +58,7 @@ def _folder_name(root: Path, as_of: dt.date) -> str:
 def archive_run(result: Any, root: str | Path, *, now: dt.datetime | None = None) -> Archived:
     """Copy a :class:`~khbook.batch.run.BatchResult`'s inputs and outputs into a dated folder of `root`."""
     base = Path(root)
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise WorkbookError(str(base), f"cannot create the output folder: {reason}", Hint("other_folder", "choose another with -o"),
-                            code="outdir_failed", params={"reason": reason}) from None
+    make_folder(base)
     src, out = Path(result.directory), Path(result.outdir)
     inputs = sorted({e.file for e in result.entries if e.status.value != "skipped"})  # what the reps handed in
     outputs = sorted({e.output for e in result.entries if e.output}
