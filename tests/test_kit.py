@@ -238,7 +238,7 @@ def test_kit_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["kit", "-o", str(tmp_path / "k3"), "--wheel", str(stand_in), "--lang", "en"]) == 0
     assert f"and {tmp_path / 'k3.zip'}" in capsys.readouterr().out
     assert main(["kit", "-o", str(tmp_path / "k2"), "--wheel", str(tmp_path / "nope.whl")]) == 2
-    assert "--wheel expects" in capsys.readouterr().err
+    assert "不是 khbook 的安装包文件" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- slow: install and run

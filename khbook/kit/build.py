@@ -25,7 +25,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khbook.base.errors import KhbookError
+from khbook.base.errors import Hint, WorkbookError
 from khbook.base.fsutil import atomic_output
 from khbook.kit.scripts import render
 from khbook.spec import Spec
@@ -87,19 +87,24 @@ def _pip(args: list[str], what: str) -> None:
     done = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
     if done.returncode != 0:
         lines = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip() and "WARNING" not in ln]
-        raise KhbookError(f"{what} failed: {lines[-1] if lines else 'pip exit status ' + str(done.returncode)}")
+        detail = lines[-1] if lines else f"pip exit status {done.returncode}"
+        raise WorkbookError("pip", f"{what} failed: {detail}", Hint("pip_network", "check the network and the package index, "
+                            "or pass --wheel FILE"), code="pip_failed", params={"detail": detail})
 
 
 def build_wheel(dest: Path) -> Path:
     """Build khbook's wheel from the checkout into ``dest`` (``pip wheel --no-deps``)."""
     root = source_root()
     if root is None:
-        raise KhbookError("this khbook is installed from a wheel, so it cannot build one: pass --wheel FILE "
-                          "(in a checkout, make dist writes dist/khbook-*.whl)")
+        raise WorkbookError("khbook", "is installed from a wheel, so it cannot build one",
+                            Hint("pass_wheel", "pass --wheel FILE (in a checkout, make dist writes dist/khbook-*.whl)"),
+                            code="no_source_tree")
     _pip(["wheel", "--no-deps", "--quiet", "--wheel-dir", str(dest), str(root)], "building the khbook wheel")
     wheels = sorted(dest.glob("khbook-*.whl"))
     if not wheels:
-        raise KhbookError("building the khbook wheel wrote no khbook-*.whl")
+        raise WorkbookError(str(dest), "building the khbook wheel wrote no khbook-*.whl",
+                            Hint("pass_wheel", "pass --wheel FILE (in a checkout, make dist writes dist/khbook-*.whl)"),
+                            code="no_wheel_built")
     return wheels[-1]
 
 
@@ -155,10 +160,13 @@ def build_kit(output: str | Path, *, spec: Spec, lang: str = "zh", wheel: str | 
 
     folder = Path(output)
     if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not _is_kit(folder, spec))):
-        raise KhbookError(f"{folder} exists and is not a khbook kit: choose a new folder with -o")
+        raise WorkbookError(str(folder), "exists and is not a khbook kit", Hint("new_folder", "choose a new folder with -o"),
+                            code="not_a_kit")
     if wheel is not None and not (Path(wheel).is_file() and Path(wheel).name.startswith("khbook-")
                                   and Path(wheel).suffix == ".whl"):
-        raise KhbookError(f"--wheel expects khbook's wheel file (khbook-*.whl), got {str(wheel)!r}")
+        raise WorkbookError(str(wheel), "--wheel expects khbook's wheel file (khbook-*.whl)",
+                            Hint("pass_wheel", "pass --wheel FILE (in a checkout, make dist writes dist/khbook-*.whl)"),
+                            code="bad_wheel")
     t = spec.texts("kit", lang)
     xlwings = xlwings_version()
     folder.parent.mkdir(parents=True, exist_ok=True)

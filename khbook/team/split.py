@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from khbook.base.encrypt import encrypt_file
-from khbook.base.errors import Hint, KhbookError, WorkbookError
+from khbook.base.errors import Hint, WorkbookError
 from khbook.read.parsers import clean_text
 from khbook.read.rawbook import load_raw
 from khbook.read.tables import norm_header
@@ -74,7 +74,8 @@ def by_column(spec: Spec, by: str | None) -> Column:
     for col in sheet.columns:
         if want in {norm_header(n) for n in (col.key, *col.match_names())}:
             return col
-    raise KhbookError(f"--by {by!r}: no such column on the customers sheet")
+    raise WorkbookError(by, f"--by {by!r}: no such column on the customers sheet",
+                        Hint("by_column", "give a header of the customers sheet, e.g. Owner"), code="no_such_column")
 
 
 def read_mapping(path: str | Path) -> list[tuple[str, str]]:
