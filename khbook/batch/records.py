@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from khbook.findings import Finding
+
 
 class Status(StrEnum):
     """What a batch did with one file of the folder."""
@@ -77,20 +79,10 @@ class CustomerRow:
 
 
 @dataclass
-class FindingRow:
-    """One finding of one file, with the column's type (for masking) and the file's rep."""
+class FindingRow(Finding):
+    """One finding of one file (``file`` is its path in the folder), with the column's type (for
+    masking) and the file's rep."""
 
-    file: str
-    rule: str
-    severity: str
-    sheet: str
-    cell: str
-    row: int | None
-    column: str
-    field: str
-    customer_id: str | None
-    value: str
-    message: str
     kind: str = "text"
     rep: str = ""
 
