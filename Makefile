@@ -49,8 +49,9 @@ demo: $(STAMP)
 # the wheel (carries templates/ as khbook/_templates) and the sdist, in dist/
 dist: $(STAMP)
 	rm -rf dist
-	$(BIN)/python -m build --outdir dist . > /dev/null
-	@ls dist
+	@$(BIN)/python -m build --outdir dist . > dist.log 2>&1 || { cat dist.log; rm -f dist.log; exit 1; }
+	@rm -f dist.log
+	@echo "built: $$(ls dist | tr '\n' ' ')"
 
 # the team kit from that wheel: out/kit/ and out/kit.zip
 kit: dist
