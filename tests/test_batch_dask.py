@@ -8,6 +8,7 @@ one-line error (exit status 2) in either language, with nothing written.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ import openpyxl
 import pytest
 
 from khbook.batch import cluster
+from khbook.batch.records import Failure, FileSummary, Task
 from khbook.cli import main
 from tests.rep import AS_OF
 from tests.test_batch import build_folder, zhang
@@ -90,3 +92,33 @@ def test_unreachable_scheduler_is_one_line(lang, tmp_path, template, capsys):
     assert err == wanted[lang]
     assert _foreign(err, lang, set()) == []
     assert not (tmp_path / "o").exists()      # nothing written before the cluster answers
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_unusable_address_is_one_line(lang, tmp_path, template, capsys):
+    folder = tmp_path / "提交"
+    folder.mkdir()
+    zhang(template, folder / "张伟.xlsx", month=1)
+    wanted = {"zh": "khbook：错误：127.0.0.1：无法使用这个 Dask 调度器地址（请写成 tcp://主机:端口 的形式，"
+                    "如 tcp://10.0.0.5:8786；tls:// 地址还需要 Dask 的安全设置）\n",
+              "en": "khbook: error: 127.0.0.1: cannot use this Dask scheduler address (write it as tcp://HOST:PORT, "
+                    "e.g. tcp://10.0.0.5:8786; a tls:// address also needs Dask's security settings)\n"}
+    code, out, err = _batch(capsys, str(folder), "-o", str(tmp_path / "o"), "--scheduler", "127.0.0.1", "--lang", lang)
+    assert (code, out, err) == (2, "", wanted[lang])    # no port number
+    assert _foreign(err, lang, set()) == []
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_book_the_cluster_fails_is_listed_and_the_rest_go_on(local_cluster, tmp_path, template, spec):
+    """A task that raises on the worker (here: its spec folder is not there) is that book's
+    failure, with the reason for a worker that stopped; the other books come back."""
+    zhang(template, tmp_path / "张伟.xlsx", month=1)
+    good = Task(str(tmp_path / "张伟.xlsx"), "张伟.xlsx", str(tmp_path / "o"), str(spec.directory), AS_OF.isoformat(), "en")
+    bad = dataclasses.replace(good, rel="李娜.xlsx", spec_dir=str(tmp_path / "no-spec"))
+    with cluster.runner(1, local_cluster.scheduler_address) as run:
+        got = dict((t.rel, r) for t, r in run([good, bad], spec))
+    assert isinstance(got["张伟.xlsx"], FileSummary) and got["张伟.xlsx"].output == "张伟.checked.xlsx"
+    failed = got["李娜.xlsx"]
+    assert isinstance(failed, Failure) and failed.code == "worker_died"
+    assert failed.reason.startswith(spec.text("batch_files.worker_died", "en").split("{detail}")[0])
+    assert "SpecError" in failed.reason and "spec directory not found" in failed.reason

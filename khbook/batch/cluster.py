@@ -103,16 +103,13 @@ def dask_cluster(tasks: list[Task], client: Any, spec: Spec) -> Iterator[Outcome
     """The books on the Dask cluster of `client` (a connected ``distributed.Client``), as they finish."""
     from distributed import as_completed as dask_as_completed
 
-    owner: dict[str, Task] = {}
-    submitted = []
-    builtin = Path(tasks[0].spec_dir).resolve() == default_spec_dir().resolve() if tasks else False
-    for t in tasks:
-        if builtin:  # the workers' own built-in spec: khbook may be installed at another path there
-            t = replace(t, spec_dir="")
-        # pure=False: each run reads the books afresh (a file may have changed at the same path)
-        fut = client.submit(process, t, pure=False)
-        owner[fut.key] = t
-        submitted.append(fut)
+    builtin = str(default_spec_dir().resolve())
+    # the built-in spec is the workers' own: khbook may be installed at another path there
+    tasks = [replace(t, spec_dir="") if t.spec_dir and str(Path(t.spec_dir).resolve()) == builtin else t
+             for t in tasks]
+    # one message for the whole folder; pure=False: each run reads the books afresh
+    submitted = client.map(process, tasks, pure=False)
+    owner = {fut.key: t for fut, t in zip(submitted, tasks, strict=True)}
     for fut in dask_as_completed(submitted, loop=client.loop):
         task = owner[fut.key]
         try:
