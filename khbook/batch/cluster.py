@@ -33,7 +33,7 @@ from khbook.batch.records import Failure, FileSummary, Task
 from khbook.batch.worker import failure, process
 from khbook.spec import Spec, default_spec_dir
 
-__all__ = ["CONNECT_TIMEOUT", "Outcome", "Runner", "dask_cluster", "process_pool", "runner", "serial"]
+__all__ = ["CONNECT_TIMEOUT", "Outcome", "Runner", "dask_cluster", "process_pool", "runner", "serial", "worker_version"]
 
 CONNECT_TIMEOUT = 5  # seconds to reach the scheduler before giving up
 Outcome = tuple[Task, FileSummary | Failure]
@@ -124,7 +124,8 @@ def dask_cluster(tasks: list[Task], client: Any, spec: Spec) -> Iterator[Outcome
 def runner(jobs: int, scheduler: str | None = None) -> Iterator[Runner]:
     """The runner for this batch: the Dask cluster at `scheduler`, else `jobs` local processes
     (in this process for 1). Connects to the scheduler on entry, so an unreachable one raises
-    WorkbookError (``scheduler_unreachable``; ``scheduler_needs_dask`` without the package)
+    WorkbookError (``scheduler_unreachable``, ``scheduler_bad_address``; ``scheduler_needs_dask``
+    without the package; ``scheduler_workers_version`` when a worker runs another khbook)
     before anything is written, and closes the connection on exit."""
     if scheduler is None:
         yield lambda tasks, spec: (serial(tasks, spec) if jobs <= 1 or len(tasks) <= 1
@@ -132,6 +133,32 @@ def runner(jobs: int, scheduler: str | None = None) -> Iterator[Runner]:
         return
     client = _connect(scheduler)
     try:
+        _check_workers(client, scheduler)
         yield lambda tasks, spec: dask_cluster(tasks, client, spec)
     finally:
         client.close()
+
+
+def worker_version() -> str:
+    """The khbook version of the process it runs in (each worker's, by :func:`_check_workers`)."""
+    from khbook import __version__
+
+    return __version__
+
+
+def _check_workers(client: Any, address: str) -> None:
+    """WorkbookError (``scheduler_workers_version``) when a worker of the cluster does not run this
+    machine's khbook version (or has no khbook at all): its books could come back different."""
+    from khbook import __version__
+
+    try:
+        found: dict[str, object] = client.run(worker_version, on_error="return")
+    except Exception as exc:  # noqa: BLE001 - the cluster could not even be asked
+        found = {address: exc}
+    other = {w: v if isinstance(v, str) else type(v).__name__ for w, v in found.items() if v != __version__}
+    if other:
+        raise WorkbookError(address, f"{len(other)} of the cluster's workers do not run this machine's khbook {__version__}",
+                            Hint("same_khbook", "install the same khbook[dask] on every worker"),
+                            code="scheduler_workers_version",
+                            params={"count": len(other), "version": __version__,
+                                    "detail": ", ".join(f"{w}: {v}" for w, v in sorted(other.items()))})
