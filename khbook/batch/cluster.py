@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from khbook.base import version
 from khbook.base.errors import Hint, WorkbookError
 from khbook.batch.records import Failure, FileSummary, Task
 from khbook.batch.worker import failure, process
@@ -141,24 +142,21 @@ def runner(jobs: int, scheduler: str | None = None) -> Iterator[Runner]:
 
 def worker_version() -> str:
     """The khbook version of the process it runs in (each worker's, by :func:`_check_workers`)."""
-    from khbook import __version__
-
-    return __version__
+    return version.__version__
 
 
 def _check_workers(client: Any, address: str) -> None:
     """WorkbookError (``scheduler_workers_version``) when a worker of the cluster does not run this
     machine's khbook version (or has no khbook at all): its books could come back different."""
-    from khbook import __version__
-
+    ours = version.__version__
     try:
         found: dict[str, object] = client.run(worker_version, on_error="return")
     except Exception as exc:  # noqa: BLE001 - the cluster could not even be asked
         found = {address: exc}
-    other = {w: v if isinstance(v, str) else type(v).__name__ for w, v in found.items() if v != __version__}
+    other = {w: v if isinstance(v, str) else type(v).__name__ for w, v in found.items() if v != ours}
     if other:
-        raise WorkbookError(address, f"{len(other)} of the cluster's workers do not run this machine's khbook {__version__}",
+        raise WorkbookError(address, f"{len(other)} of the cluster's workers do not run this machine's khbook {ours}",
                             Hint("same_khbook", "install the same khbook[dask] on every worker"),
                             code="scheduler_workers_version",
-                            params={"count": len(other), "version": __version__,
+                            params={"count": len(other), "version": ours,
                                     "detail": ", ".join(f"{w}: {v}" for w, v in sorted(other.items()))})
