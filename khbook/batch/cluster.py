@@ -1,21 +1,23 @@
 """Where the per-book work runs: in this process, a local process pool, or a Dask cluster.
 
-:func:`runner` picks one for a batch. Each runner takes the batch's :class:`~khbook.batch.records.Task` records and yields
-``(task, result)`` pairs as the books finish, in whatever order they finish;
+:func:`runner` picks one for a batch. Each runner takes the batch's
+:class:`~khbook.batch.records.Task` records and yields ``(task, result)`` pairs as the books
+finish, in whatever order they finish;
 :func:`khbook.batch.run.run_batch` collects them, reports progress and puts them back in
 the folder's order before consolidating, so the outputs do not depend on the runner.
 
 - :func:`serial` runs :func:`~khbook.batch.worker.process` in this process (``--jobs 1``);
 - :func:`process_pool` on a :class:`~concurrent.futures.ProcessPoolExecutor` (``--jobs N``);
-- :func:`dask_cluster` submits ``process`` per task to a Dask distributed scheduler
+- :func:`dask_cluster` maps ``process`` over the tasks on a Dask distributed scheduler
   (``--scheduler ADDRESS``, the optional extra ``khbook[dask]``) and consumes its
   ``as_completed`` stream. The workers read the inputs and write the annotated copies
   themselves, so the input folder, the output folder and a ``--spec`` folder must be visible
   to them at the same paths (a shared file system); the built-in spec is the workers' own
-  (the same khbook version must be installed there). Only the small result records travel back.
+  (:func:`runner` refuses workers that run another khbook version). Only the small result
+  records travel back.
 
 A worker that dies (or a book the cluster loses) is listed as a failure of that book and the
-batch goes on; a scheduler that cannot be reached is a one-line WorkbookError.
+batch goes on; a scheduler that cannot be reached or used is a one-line WorkbookError.
 """
 
 from __future__ import annotations
