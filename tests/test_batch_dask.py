@@ -109,15 +109,18 @@ def test_unusable_address_is_one_line(lang, tmp_path, template, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_a_book_the_cluster_fails_is_listed_and_the_rest_go_on(local_cluster, tmp_path, template, spec):
+def test_a_book_the_cluster_fails_is_listed_and_the_rest_go_on(local_cluster, tmp_path, template, spec, monkeypatch):
     """A task that raises on the worker (here: its spec folder is not there) is that book's
-    failure, with the reason for a worker that stopped; the other books come back."""
+    failure, with the reason for a worker that stopped; the other books come back. Relative
+    paths are this process's (the workers started elsewhere)."""
     zhang(template, tmp_path / "张伟.xlsx", month=1)
-    good = Task(str(tmp_path / "张伟.xlsx"), "张伟.xlsx", str(tmp_path / "o"), str(spec.directory), AS_OF.isoformat(), "en")
+    monkeypatch.chdir(tmp_path)
+    good = Task("张伟.xlsx", "张伟.xlsx", "o", str(spec.directory), AS_OF.isoformat(), "en")
     bad = dataclasses.replace(good, rel="李娜.xlsx", spec_dir=str(tmp_path / "no-spec"))
     with cluster.runner(1, local_cluster.scheduler_address) as run:
         got = dict((t.rel, r) for t, r in run([good, bad], spec))
     assert isinstance(got["张伟.xlsx"], FileSummary) and got["张伟.xlsx"].output == "张伟.checked.xlsx"
+    assert (tmp_path / "o" / "张伟.checked.xlsx").is_file()
     failed = got["李娜.xlsx"]
     assert isinstance(failed, Failure) and failed.code == "worker_died"
     assert failed.reason.startswith(spec.text("batch_files.worker_died", "en").split("{detail}")[0])

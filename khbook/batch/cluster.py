@@ -23,6 +23,7 @@ batch goes on; a scheduler that cannot be reached or used is a one-line Workbook
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -102,14 +103,20 @@ async def _probe(address: str) -> None:
     await comm.close()
 
 
+def _for_workers(task: Task) -> Task:
+    """The task as a worker on another machine must see it: absolute paths (the same on the shared
+    file system, so not resolved through links) and the built-in spec as the worker's own (khbook
+    may be installed at another path there)."""
+    builtin = task.spec_dir and Path(task.spec_dir).resolve() == default_spec_dir().resolve()
+    return replace(task, src=os.path.abspath(task.src), outdir=os.path.abspath(task.outdir),
+                   spec_dir="" if builtin else os.path.abspath(task.spec_dir))
+
+
 def dask_cluster(tasks: list[Task], client: Any, spec: Spec) -> Iterator[Outcome]:
     """The books on the Dask cluster of `client` (a connected ``distributed.Client``), as they finish."""
     from distributed import as_completed as dask_as_completed
 
-    builtin = str(default_spec_dir().resolve())
-    # the built-in spec is the workers' own: khbook may be installed at another path there
-    tasks = [replace(t, spec_dir="") if t.spec_dir and str(Path(t.spec_dir).resolve()) == builtin else t
-             for t in tasks]
+    tasks = [_for_workers(t) for t in tasks]
     # one message for the whole folder; pure=False: each run reads the books afresh
     submitted = client.map(process, tasks, pure=False)
     owner = {fut.key: t for fut, t in zip(submitted, tasks, strict=True)}
