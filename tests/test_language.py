@@ -31,7 +31,8 @@ PROPER = {"khbook", "Excel", "WPS", "LibreOffice", "Numbers", "Python", "xlwings
           "PASSWORD", "SRC", "BOOK", "MASTER", "COLUMN", "MAP", "PYVER", "URL", "KH", "ARCHIVE_DIR",  # metavars
           "SHA", "CPython", "Windows", "macOS", "Linux", "YAML", "Lite", "bat", "command", "sh", "make", "dist",
           "requirements", "txt", "whl", "CRM",  # platforms, tools and file kinds the team commands name
-          "zip", "DTD", "XML", "OpenDocument", "Word", "PowerPoint", "KB", "MB", "GB"}  # formats and units
+          "zip", "DTD", "XML", "OpenDocument", "Word", "PowerPoint", "KB", "MB", "GB",  # formats and units
+          "Dask", "dask", "ADDRESS"}  # the cluster engine batch --scheduler runs on, its extra, the metavar
 ENV = re.compile(r"\bKHBOOK_[A-Z_]+\b")
 # khbook's command names, quoted in hints ("khbook template", "khbook refresh")
 COMMANDS = re.compile(r"\bkhbook (?:template|check|refresh|batch|import|kit|split|merge|upgrade)\b")

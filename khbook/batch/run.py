@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from khbook.base.encrypt import encrypt_file
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.fsutil import atomic_output, make_folder
+from khbook.batch import cluster
 from khbook.batch import consolidate as cons
 from khbook.batch.html import write_html
 from khbook.batch.mask import mask_finding, mask_id
@@ -42,7 +42,6 @@ from khbook.batch.records import (
 )
 from khbook.batch.result import BatchResult
 from khbook.batch.workbook import write_workbook
-from khbook.batch.worker import failure, process
 from khbook.read.parsers import normalize_company
 from khbook.spec import Spec
 
@@ -164,27 +163,15 @@ def _previous_customer(c: dict[str, Any]) -> CustomerRow:
 # --------------------------------------------------------------------------- running
 
 
-def _run_tasks(tasks: list[Task], jobs: int, progress: Progress | None, spec: Spec) -> list[FileSummary | Failure]:
+def _run_tasks(tasks: list[Task], run: cluster.Runner, progress: Progress | None,
+               spec: Spec) -> list[FileSummary | Failure]:
+    """Every task's result in the order of `tasks`, whichever runner (:mod:`khbook.batch.cluster`) ran it."""
     results: dict[str, FileSummary | Failure] = {}
     total = len(tasks)
-
-    def done(r: FileSummary | Failure) -> None:
-        results[r.file] = r
+    for task, r in run(tasks, spec):
+        results[task.rel] = r
         if progress is not None:
             progress(len(results), total, r.file, r.reason if isinstance(r, Failure) else None)
-
-    if jobs <= 1 or total <= 1:
-        for t in tasks:
-            done(process(t))
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, total)) as pool:
-            futures = {pool.submit(process, t): t for t in tasks}
-            for fut in as_completed(futures):
-                try:
-                    done(fut.result())
-                except Exception as exc:  # noqa: BLE001 - a worker died (e.g. out of memory): list the file
-                    task = futures[fut]
-                    done(failure(task.rel, spec, task.lang, "worker_died", f"{type(exc).__name__}: {exc}"))
     return [results[t.rel] for t in tasks]
 
 
@@ -239,13 +226,19 @@ def _check_folder(src: Path) -> None:
 
 def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: Spec, as_of: dt.date | None = None,
               previous: str | Path | None = None, jobs: int | None = None, mask: bool = False, lang: str = "zh",
-              progress: Progress | None = None, password: str | None = None) -> BatchResult:
+              progress: Progress | None = None, password: str | None = None,
+              scheduler: str | None = None) -> BatchResult:
     """Check and refresh every workbook under `directory`; write the batch outputs to `outdir`.
 
     Returns the :class:`BatchResult` (``to_dict()`` = batch.json; ``exit_status`` the CLI's
     status). Raises WorkbookError for a missing folder, a file instead of a folder, a folder
     without any workbook or an unusable `previous`; a file that cannot be read is listed in
     ``result.entries`` with its reason instead.
+
+    `scheduler` (a Dask scheduler address such as ``tcp://10.0.0.5:8786``) runs the books on
+    that cluster instead of local processes (`jobs` then does not apply); its workers must see
+    `directory`, `outdir` and the spec folder at the same paths. An unreachable scheduler is a
+    WorkbookError raised before anything is written.
     """
     src = Path(directory)
     as_of = as_of or dt.date.today()
@@ -256,10 +249,11 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     if not found.tasks:
         raise WorkbookError(str(src), "no workbook in this folder (.xlsx/.xlsm)",
                             Hint("batch_folder", "pass the folder that holds the reps' workbooks"), code="no_workbooks")
-    make_folder(out)
-    tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password)
-             for rel in found.tasks]
-    results = _run_tasks(tasks, jobs or os.cpu_count() or 1, progress, spec)
+    with cluster.runner(jobs or os.cpu_count() or 1, scheduler) as run:
+        make_folder(out)
+        tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password)
+                 for rel in found.tasks]
+        results = _run_tasks(tasks, run, progress, spec)
     data = consolidate_files(results, spec, mask=mask, lang=lang)
     result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang), files=data.files,
                          customers=data.customers, findings=data.findings, reps=data.reps,

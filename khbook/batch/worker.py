@@ -33,8 +33,9 @@ def output_path(outdir: Path, rel: str) -> Path:
 
 
 def _spec(directory: str) -> Spec:
+    """The spec of a task, loaded once per worker ("" = this installation's built-in spec)."""
     if directory not in _SPECS:
-        _SPECS[directory] = load_spec(directory)
+        _SPECS[directory] = load_spec(directory or None)
     return _SPECS[directory]
 
 

@@ -97,6 +97,7 @@ def build_parser(lang: str | None = None) -> Parser:
     p.add_argument("--previous", metavar="PREV_OUTDIR", help=t("cli_help.previous"))
     p.add_argument("--archive", metavar="ARCHIVE_DIR", help=t("cli_help.archive"))
     p.add_argument("--jobs", type=int, metavar="N", help=t("cli_help.jobs"))
+    p.add_argument("--scheduler", metavar="ADDRESS", help=t("cli_help.scheduler"))
     p.add_argument("--mask", action="store_true", help=t("cli_help.mask"))
     add_password(p, t, "password_batch")
     add_format(p, t)

@@ -153,7 +153,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
         previous = resolve_previous(previous)
     result = run_batch(args.directory, args.output, spec=spec, as_of=as_of(args.as_of, t), previous=previous,
-                       jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress, password=password(args, t))
+                       jobs=args.jobs, mask=args.mask, lang=args.lang, progress=progress, password=password(args, t),
+                       scheduler=args.scheduler)
     if args.format == "json":
         print(render_json(result.to_dict()))
     else:
