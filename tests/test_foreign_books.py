@@ -23,7 +23,7 @@ import pytest
 from khbook.base.errors import WorkbookError
 from khbook.cli import main
 from khbook.pipeline import check_file, refresh_file
-from khbook.read.parsers import check_phone
+from khbook.read.contacts import check_phone
 from khbook.read.safety import inspect_workbook
 from khbook.spec import Spec, load_spec
 from tests.rep import AS_OF, Rep, make_template
