@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from khbook.base.encrypt import encrypt_file
 from khbook.base.errors import Hint, WorkbookError
 from khbook.base.fsutil import refuse_overwrite, workbook_suffix
+from khbook.base.gcpause import relaxed_gc
 from khbook.checks.crosssheet import run_rules
 from khbook.checks.lists_sheet import check_lists_sheet
 from khbook.checks.schema import validate_book
@@ -54,6 +55,7 @@ def _order(book: Book, spec: Spec, findings: list[Finding]) -> list[Finding]:
                                            SEVERITY_ORDER[f.severity], f.rule))
 
 
+@relaxed_gc()
 def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> Report:
     """Check an already-read workbook (a file, or an open Excel book via xlwings).
 
@@ -81,6 +83,7 @@ def check_raw(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh") -> 
                   changes=changes, untrusted=untrusted, suspect=suspect)
 
 
+@relaxed_gc()
 def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | None = None, lang: str = "zh",
                password: str | None = None) -> Report:
     """Check one workbook file (encrypted: give its `password`). Raises WorkbookError when the file cannot be read."""
@@ -94,6 +97,7 @@ def check_file(path: str | Path, spec: Spec | None = None, *, as_of: dt.date | N
             raw.close()
 
 
+@relaxed_gc()
 def plan_refresh(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh",
                  now: dt.datetime | None = None) -> tuple[Report, Plan]:
     """Check an already-read workbook and plan its annotation (what to write where)."""
@@ -158,6 +162,7 @@ def _apply_in_place(source: Path, target: Path, plan: Plan) -> PatchStats:
         copy.unlink(missing_ok=True)
 
 
+@relaxed_gc()
 def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec | None = None,
                  as_of: dt.date | None = None, lang: str = "zh", now: dt.datetime | None = None,
                  password: str | None = None) -> RefreshResult:

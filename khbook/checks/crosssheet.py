@@ -184,8 +184,9 @@ def freshness(book: Book, spec: Spec, ck: Checks) -> None:
         return
     # per customer, the latest planned date that has passed with no follow-up on or after it
     due = due.reset_index().sort_values(["next_date", "row"]).groupby("customer_id").last()
-    latest = latest_by_cid.to_dict()
-    due = due[[not (cid in latest and latest[cid] >= nd) for cid, nd in zip(due.index, due["next_date"], strict=True)]]
+    # aligned by 客户ID, compared column-wise (a customer with no dated follow-up compares NaT: kept)
+    since = latest_by_cid.reindex(due.index)
+    due = due[~(since >= due["next_date"]).to_numpy()]
     for row, nd in zip(due["row"], due["next_date"], strict=True):
         ck.add(fu, "overdue_followup", int(row), "next_date", value=_date(nd), detail=str((asof - nd).days))
 

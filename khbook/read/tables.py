@@ -18,6 +18,7 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -293,57 +294,77 @@ def read_table(
     order = sorted(range(len(keys)), key=lambda n: keys[n] != "customer_id")
     cids: list[str | None] = [None] * len(data_rows)
     for n in order:
-        k, j, values = keys[n], idx[n], raw_cols[n]
+        k, j = keys[n], idx[n]
         col = sheet.column(k)
-        parser = _ColumnParser(spec, col, date1904, as_of)
-        out: list[Any] = []
-        errors = raw.errors
-        empty: Any = () if col.type == "multi" else None
-        text_fast = col.type in ("text", "id") and not errors
-        memo: dict[Any, parsers.Parsed] | None = None if col.type in ("text", "id", "uscc") else {}
-        letter, header = columns[k].letter, columns[k].header
-        for i, (r, v) in enumerate(zip(data_rows, values, strict=True)):
-            if errors and (r - 1, j) in errors:
-                ff.add("excel_error", sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
-                       field=k, customer_id=cids[i], value=errors[(r - 1, j)])
-                bad.add((r, k))
-                out.append(empty)
-                continue
-            if v is None:
-                out.append(empty)
-                continue
-            if text_fast and v.__class__ is str:
-                t = parsers.clean_text(v)
-                if t is None or len(t) <= EXCEL_CELL_LIMIT:
-                    out.append(t)
-                    continue
-            if v.__class__ is str and (not v or v.isspace()):
-                out.append(empty)
-                continue
-            if memo is None:
-                p = parser.parse(v)
-            else:
-                key = v if v.__class__ is not bool else ("bool", v)
-                p = memo.get(key)
-                if p is None:
-                    p = memo[key] = parser.parse(v)
-            if p.rule is not None:
-                rule = spec.rule(p.rule)
-                ff.add(p.rule, sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
-                       field=k, customer_id=cids[i], value=v if p.shown is None else p.shown,
-                       detail=rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail)
-                if rule.severity == "error":
-                    bad.add((r, k))
-                    out.append(empty)
-                    continue
-            out.append(p.value)
-        typed[k] = out
+        typed[k] = _read_column(raw, spec, ff, _ColumnParser(spec, col, date1904, as_of), columns[k],
+                                raw_cols[n], data_rows, cids, bad)
         if k == "customer_id":
-            cids = [c if isinstance(c, str) else None for c in out]
+            cids = [c if isinstance(c, str) else None for c in typed[k]]
     index = pd.Index(data_rows, dtype="int64", name="row")
     frame = pd.DataFrame({k: _series(typed[k], sheet.column(k).type, index) for k in keys}, index=index)
     rawf = pd.DataFrame({k: pd.Series(v, index=index, dtype=object) for k, v in zip(keys, raw_cols, strict=True)}, index=index)
     return Table(sheet.key, raw.name, header0 + 1, columns, frame, rawf), bad
+
+
+_NUMBERS = frozenset({bool, int, float, Decimal})
+
+
+def _cell_key(v: Any) -> Any:
+    """Cache key of a raw value in a column mixing number types: (type, value), so 1, 1.0 and True stay apart."""
+    return (v.__class__, v)
+
+
+def _read_column(raw: RawSheet, spec: Spec, ff: FindingFactory, parser: _ColumnParser, info: ColumnInfo,
+                 values: list[Any], data_rows: list[int], cids: list[str | None], bad: set[tuple[int, str]]) -> list[Any]:
+    """The typed values of one column: each distinct raw value parsed once, findings in row order."""
+    k, j, letter, header = info.key, info.index, info.letter, info.header
+    empty: Any = () if parser.col.type == "multi" else None
+    # equal numbers of different types (1, 1.0, True) are the only values a dict would merge
+    ckeys = values if len(set(map(type, values)) & _NUMBERS) <= 1 else [_cell_key(v) for v in values]
+    text_fast = parser.col.type in ("text", "id")
+    # each distinct value -> its typed value, and the finding it gives if any
+    typed: dict[Any, Any] = {}
+    ruled: dict[Any, tuple[parsers.Parsed, Any, bool]] = {}
+    for key in dict.fromkeys(ckeys):
+        v = key[1] if key.__class__ is tuple else key
+        if v is None or (v.__class__ is str and (not v or v.isspace())):
+            typed[key] = empty
+            continue
+        if text_fast and v.__class__ is str:
+            t = parsers.clean_text(v)
+            if t is None or len(t) <= EXCEL_CELL_LIMIT:
+                typed[key] = t
+                continue
+        p = parser.parse(v)
+        if p.rule is not None:
+            rule = spec.rule(p.rule)
+            detail = rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail
+            error = rule.severity == "error"
+            ruled[key] = (p, detail, error)
+            typed[key] = empty if error else p.value
+        else:
+            typed[key] = p.value
+    out = list(map(typed.__getitem__, ckeys))
+    errors = {r0 + 1: e for (r0, jj), e in raw.errors.items() if jj == j} if raw.errors else {}
+    if not ruled and not errors:
+        return out
+    rows = [i for i, key in enumerate(ckeys) if key in ruled or data_rows[i] in errors] if ruled else \
+        [i for i, r in enumerate(data_rows) if r in errors]
+    for i in rows:
+        r = data_rows[i]
+        if r in errors:
+            ff.add("excel_error", sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
+                   field=k, customer_id=cids[i], value=errors[r])
+            bad.add((r, k))
+            out[i] = empty
+            continue
+        p, detail, error = ruled[ckeys[i]]
+        v = values[i]
+        ff.add(p.rule, sheet=raw.name, cell=f"{letter}{r}", row=r, column=header,
+               field=k, customer_id=cids[i], value=v if p.shown is None else p.shown, detail=detail)
+        if error:
+            bad.add((r, k))
+    return out
 
 
 def _series(values: list[Any], ctype: str, index: pd.Index) -> pd.Series:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
 from khbook.report.report import Report
@@ -76,4 +77,80 @@ def render_text(report: Report, *, customers: bool = False) -> str:
 
 
 def render_json(payload: Any) -> str:
-    return json.dumps(payload, ensure_ascii=False, indent=2, default=str)
+    """``json.dumps(payload, ensure_ascii=False, indent=2, default=str)``, byte for byte, in a
+    fraction of the time: the standard library writes indented JSON in pure Python, through
+    nested generators; this writer appends to one list (strings still escaped by the
+    standard library's C function). Dict keys other than text go the standard way."""
+    out: list[str] = []
+    try:
+        _write(payload, "\n", out)
+    except _Unusual:
+        return json.dumps(payload, ensure_ascii=False, indent=2, default=str)
+    return "".join(out)
+
+
+class _Unusual(Exception):
+    """A value the fast writer leaves to the standard library (a non-text dict key)."""
+
+
+def _float(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o in (float("inf"), -float("inf")):
+        return "Infinity" if o > 0 else "-Infinity"
+    return float.__repr__(o)
+
+
+def _write(o: Any, nl: str, out: list[str]) -> None:
+    """Append the JSON of ``o`` at the indentation ``nl`` (a newline and the current indent)."""
+    if isinstance(o, str):
+        out.append(_encode_str(o))
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif isinstance(o, int):
+        out.append(int.__repr__(o))
+    elif isinstance(o, float):
+        out.append(_float(o))
+    elif isinstance(o, list | tuple):
+        if not o:
+            out.append("[]")
+            return
+        inner = nl + "  "
+        sep = "," + inner
+        out.append("[" + inner)
+        first = True
+        for item in o:
+            if not first:
+                out.append(sep)
+            first = False
+            _write(item, inner, out)
+        out.append(nl + "]")
+    elif isinstance(o, dict):
+        if not o:
+            out.append("{}")
+            return
+        inner = nl + "  "
+        first = True
+        out.append("{")
+        sep = "," + inner
+        for key, value in o.items():
+            if key.__class__ is not str:
+                raise _Unusual
+            cls = value.__class__
+            if cls is str:  # the common leaves inline: most of a report is flat records
+                out.append((sep if not first else inner) + _encode_str(key) + ": " + _encode_str(value))
+            elif value is None:
+                out.append((sep if not first else inner) + _encode_str(key) + ": null")
+            elif cls is int:
+                out.append((sep if not first else inner) + _encode_str(key) + ": " + int.__repr__(value))
+            else:
+                out.append((sep if not first else inner) + _encode_str(key) + ": ")
+                _write(value, inner, out)
+            first = False
+        out.append(nl + "}")
+    else:
+        _write(str(o), nl, out)

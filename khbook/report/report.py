@@ -38,15 +38,24 @@ class Report:
     def has_errors(self) -> bool:
         return self.counts["error"] > 0
 
-    def customer_dict(self, c: CustomerClass) -> dict[str, Any]:
+    def customer_dict(self, c: CustomerClass, _labels: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
+        """One customer's classification, list values in the report's language (``_labels``: a
+        cache shared across the customers of one rendering)."""
+        labels = {} if _labels is None else _labels
         d = c.to_dict()
         for key, value in d.items():
             list_name = self.spec.result_list(key)
             if list_name and isinstance(value, str):
-                d[key] = self.spec.label(list_name, value, self.lang)
+                d[key] = self._label(labels, list_name, value)
             elif list_name and isinstance(value, list):
-                d[key] = [self.spec.label(list_name, t, self.lang) for t in value]
+                d[key] = [self._label(labels, list_name, t) for t in value]
         return d
+
+    def _label(self, labels: dict[tuple[str, str], str], list_name: str, value: str) -> str:
+        text = labels.get((list_name, value))
+        if text is None:
+            text = labels[(list_name, value)] = self.spec.label(list_name, value, self.lang)
+        return text
 
     def translated_summary(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -61,12 +70,13 @@ class Report:
         return abc_basis_text(self.spec, self.lang, total=total)
 
     def to_dict(self) -> dict[str, Any]:
+        labels: dict[tuple[str, str], str] = {}
         return {
             "file": self.file,
             "as_of": self.as_of.isoformat(),
             "findings": [f.to_dict() for f in self.findings],
             "counts": self.counts,
-            "customers": [self.customer_dict(c) for c in self.customers],
+            "customers": [self.customer_dict(c, labels) for c in self.customers],
             "summary": self.translated_summary(),
         }
 

@@ -333,8 +333,10 @@ def _builtin_labels() -> dict[str, type]:
 def _load_labels(directory: Path) -> dict[str, Text | TextList]:
     """labels.yaml: the UI texts by ``area.key``; a spec copy needs every entry of the built-in one
     (except in the :data:`OPTIONAL_LABEL_AREAS`, whose missing entries are the built-in ones)."""
-    labels = _parse_labels(directory)
-    if directory.resolve() != default_spec_dir().resolve():
+    builtin = directory.resolve() == default_spec_dir().resolve()
+    # the built-in file is parsed once per process (the command line reads it for its words first)
+    labels = dict(_builtin_label_texts()) if builtin else _parse_labels(directory)
+    if not builtin:
         for key, kind in _builtin_labels().items():
             if key not in labels and key.split(".", 1)[0] in OPTIONAL_LABEL_AREAS:
                 labels[key] = _builtin_label_texts()[key]

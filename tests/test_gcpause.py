@@ -1,0 +1,46 @@
+"""relaxed_gc raises the collector's thresholds for a call, never lowers them, and puts back what it found."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from pathlib import Path
+
+from khbook.base.gcpause import RELAXED, relaxed_gc
+from khbook.pipeline import check_file
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def test_raised_inside_restored_after_even_nested_or_failing() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        with relaxed_gc():
+            assert gc.get_threshold() == RELAXED
+            with relaxed_gc():
+                assert gc.get_threshold() == RELAXED
+            assert gc.get_threshold() == RELAXED
+        assert gc.get_threshold() == (700, 10, 10)
+        try:
+            with relaxed_gc():
+                raise ValueError("boom")
+        except ValueError:
+            pass
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(100_000, 5, 5)  # a host that collects even less often keeps its setting
+        with relaxed_gc():
+            assert gc.get_threshold() == (100_000, 5, 5)
+        assert gc.get_threshold() == (100_000, 5, 5)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_a_check_leaves_the_host_thresholds_as_they_were() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        report = check_file(SAMPLES / "messy_filled.xlsx", as_of=dt.date(2026, 11, 24))
+        assert report.findings and gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
