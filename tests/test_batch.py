@@ -380,7 +380,8 @@ def test_english_outputs(month1, spec, tmp_path):
 def test_no_text_clipped_in_the_summary_workbook(run1, template, tmp_path, capsys):
     """A text is clipped when the cell to its right is filled: then the column must be wide enough
     (display width: a CJK character counts 2). Headers always fit; long texts wrap instead."""
-    from khbook.batch.workbook import MAX_WIDTH, display_width
+    from khbook.base.textwidth import display_width
+    from khbook.batch.workbook import MAX_WIDTH
 
     root = build_folder(tmp_path / "提交", template, month=2)
     main(["batch", str(root), "-o", str(tmp_path / "o"), "--as-of", AS_OF2.isoformat(), "--previous", str(run1.outdir),

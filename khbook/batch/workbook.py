@@ -10,7 +10,6 @@ text (a CJK character counts double), so nothing is clipped.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,17 +19,13 @@ from xlsxwriter.worksheet import Worksheet
 
 from khbook.base.excel import quote_sheet
 from khbook.base.fsutil import atomic_output
+from khbook.base.textwidth import display_width
 from khbook.batch.records import Breakdown, Status
 from khbook.batch.result import BatchResult
 
 Cell = str | int | float | bool | None
 MAX_WIDTH = 60          # characters; longer text wraps
 MAX_LINKS = 65000       # Excel's limit of hyperlinks per worksheet is 65,530
-
-
-def display_width(text: str) -> int:
-    """Columns `text` takes on screen: wide (CJK) characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 class _Writer:
@@ -62,7 +57,10 @@ class _Writer:
 
     def _grow(self, ws: Worksheet, c: int, text: str, extra: int = 0) -> None:
         w = self.widths[ws.name]
-        w[c] = max(w.get(c, 0), min(MAX_WIDTH, display_width(text) + extra))
+        now = w.get(c, 0)
+        if now >= MAX_WIDTH or 2 * len(text) + extra <= now:
+            return  # cannot widen the column (a character is at most two wide): skip the measuring
+        w[c] = max(now, min(MAX_WIDTH, display_width(text) + extra))
 
     def put(self, ws: Worksheet, r: int, c: int, v: Cell, fmt: Format | None = None) -> None:
         if v is None or v == "":
@@ -75,7 +73,7 @@ class _Writer:
             text = f"{v:,.2f}" if fmt is self.num else f"{v:.1%}" if fmt is self.pct else f"{v:g}"
         else:
             text = str(v)
-            long = fmt is None and display_width(text) > MAX_WIDTH
+            long = fmt is None and 2 * len(text) > MAX_WIDTH and display_width(text) > MAX_WIDTH
             ws.write_string(r, c, text, self.wrap if long else fmt)
             if long:
                 self.wrapped.append((ws, r, c, text))
