@@ -46,7 +46,8 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
     cells. Values go through :func:`khbook.ooxml.sheetxml.cell_xml` (XML-safe, escaped,
     strings always inline text, never formulas).
     """
-    out: list[str] = [f'<worksheet xmlns="{MAIN}" xmlns:r="{REL_NS}">']
+    # printed (or exported to PDF) landscape, one page wide: a manager prints 异常清单 and 分类汇总
+    out: list[str] = [f'<worksheet xmlns="{MAIN}" xmlns:r="{REL_NS}">', '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>']
     n_rows = len(spec.rows)
     n_cols = max((len(r) for r in spec.rows), default=0)
     extra: dict[int, int] = {}   # row -> right-most column that has a link or a fill
@@ -130,6 +131,7 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
             out.append(f'<hyperlink ref="{make_ref(r, c)}" location="{esc_attr(clean_text(target, 255))}"{display}/>')
         out.append("</hyperlinks>")
     out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
     return out, filter_ref
 
 
