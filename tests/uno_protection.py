@@ -18,56 +18,38 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
-import uuid
-
-import uno  # type: ignore[import-not-found]
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from uno_validity import _connect, _prop, _start, _stop  # noqa: E402
+from uno_validity import _prop, office, open_sheets  # noqa: E402
 
 
 def run(path: str, entries: dict, password: str | None = None) -> dict:
-    profile = tempfile.mkdtemp(prefix="khbook-lo-")
-    pipe = f"khbook_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    proc = _start(profile, pipe)
-    desktop = None
     result: dict = {"loaded": False, "cells": [], "error": ""}
     try:
-        ctx = _connect(pipe, proc)
-        smgr = ctx.ServiceManager
-        desktop = smgr.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        url = uno.systemPathToFileUrl(os.path.abspath(path))
-        props = [_prop("Hidden", True)]
-        if password is not None:
-            props.append(_prop("Password", password))
-        doc = desktop.loadComponentFromURL(url, "_blank", 0, tuple(props))
-        if doc is None or not hasattr(doc, "Sheets"):
-            result["error"] = "LibreOffice did not load the file"
-            return result
-        result["loaded"] = True
-        result["sheets"] = list(doc.Sheets.ElementNames)
-        result["protected"] = {n: bool(doc.Sheets.getByName(n).isProtected()) for n in result["sheets"]}
-        controller = doc.CurrentController
-        dispatcher = smgr.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
-        for sheet_name, cell_name, text in entries.get("type", []):
-            sheet = doc.Sheets.getByName(sheet_name)
-            cell = sheet.getCellRangeByName(cell_name)
-            before = cell.getString()
-            controller.setActiveSheet(sheet)
-            controller.select(cell)
-            dispatcher.executeDispatch(controller.Frame, ".uno:EnterString", "", 0, (_prop("StringName", text),))
-            result["cells"].append({"sheet": sheet_name, "cell": cell_name, "protected": bool(sheet.isProtected()),
-                                    "locked": bool(cell.CellProtection.IsLocked), "before": before,
-                                    "after": cell.getString()})
-        doc.close(True)
+        with office() as (ctx, desktop):
+            doc = open_sheets(desktop, path, *([_prop("Password", password)] if password is not None else []))
+            if doc is None:
+                result["error"] = "LibreOffice did not load the file"
+                return result
+            result["loaded"] = True
+            result["sheets"] = list(doc.Sheets.ElementNames)
+            result["protected"] = {n: bool(doc.Sheets.getByName(n).isProtected()) for n in result["sheets"]}
+            controller = doc.CurrentController
+            dispatcher = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
+            for sheet_name, cell_name, text in entries.get("type", []):
+                sheet = doc.Sheets.getByName(sheet_name)
+                cell = sheet.getCellRangeByName(cell_name)
+                before = cell.getString()
+                controller.setActiveSheet(sheet)
+                controller.select(cell)
+                dispatcher.executeDispatch(controller.Frame, ".uno:EnterString", "", 0, (_prop("StringName", text),))
+                result["cells"].append({"sheet": sheet_name, "cell": cell_name, "protected": bool(sheet.isProtected()),
+                                        "locked": bool(cell.CellProtection.IsLocked), "before": before,
+                                        "after": cell.getString()})
+            doc.close(True)
     except Exception as exc:  # noqa: BLE001 - reported to the test as text
         result["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        _stop(proc, desktop)
-        shutil.rmtree(profile, ignore_errors=True)
     return result
 
 

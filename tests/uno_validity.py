@@ -15,6 +15,7 @@ under its centre. It prints one JSON line: {"loaded": bool, "invalid": {sheet: [
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 
 import uno  # type: ignore[import-not-found]
 from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
@@ -75,6 +77,30 @@ def _stop(proc: subprocess.Popen, desktop) -> None:
         proc.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def office() -> Iterator[tuple]:
+    """A private headless LibreOffice for one job: yields (component context, desktop); the
+    process is stopped and its profile removed however the job ends."""
+    profile = tempfile.mkdtemp(prefix="khbook-lo-")
+    pipe = f"khbook_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    proc = _start(profile, pipe)
+    desktop = None
+    try:
+        ctx = _connect(pipe, proc)
+        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+        yield ctx, desktop
+    finally:
+        _stop(proc, desktop)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_sheets(desktop, path: str, *props: PropertyValue):
+    """The spreadsheet at `path`, hidden, or None when LibreOffice does not load it as one."""
+    url = uno.systemPathToFileUrl(os.path.abspath(path))
+    doc = desktop.loadComponentFromURL(url, "_blank", 0, (_prop("Hidden", True), *props))
+    return doc if doc is not None and hasattr(doc, "Sheets") else None
+
+
 def _type(doc, entries: list) -> None:
     for sheet, cell, value in entries:
         c = doc.Sheets.getByName(sheet).getCellRangeByName(cell)
@@ -121,31 +147,22 @@ def _circled(sheet) -> list[str]:
 
 
 def run(path: str, entries: dict) -> dict:
-    profile = tempfile.mkdtemp(prefix="khbook-lo-")
-    pipe = f"khbook_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    proc = _start(profile, pipe)
-    desktop = None
     result: dict = {"loaded": False, "invalid": {}, "error": ""}
     try:
-        ctx = _connect(pipe, proc)
-        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        url = uno.systemPathToFileUrl(os.path.abspath(path))
-        doc = desktop.loadComponentFromURL(url, "_blank", 0, (_prop("Hidden", True),))
-        if doc is None or not hasattr(doc, "Sheets"):
-            result["error"] = "LibreOffice did not load the file"
-            return result
-        result["loaded"] = True
-        result["sheets"] = list(doc.Sheets.ElementNames)
-        _type(doc, entries.get("type", []))
-        doc.calculateAll()
-        for name in entries.get("check", []):
-            result["invalid"][name] = _circled(doc.Sheets.getByName(name))
-        doc.close(True)
+        with office() as (_ctx, desktop):
+            doc = open_sheets(desktop, path)
+            if doc is None:
+                result["error"] = "LibreOffice did not load the file"
+                return result
+            result["loaded"] = True
+            result["sheets"] = list(doc.Sheets.ElementNames)
+            _type(doc, entries.get("type", []))
+            doc.calculateAll()
+            for name in entries.get("check", []):
+                result["invalid"][name] = _circled(doc.Sheets.getByName(name))
+            doc.close(True)
     except Exception as exc:  # noqa: BLE001 - reported to the test as text
         result["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        _stop(proc, desktop)
-        shutil.rmtree(profile, ignore_errors=True)
     return result
 
 

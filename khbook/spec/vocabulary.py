@@ -11,9 +11,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import yaml
-
 from khbook.base.errors import SpecError
+from khbook.spec.ctx import read_yaml
 from khbook.spec.load import default_spec_dir
 
 FILE = "vocabulary.yaml"
@@ -24,12 +23,7 @@ _SECTIONS = ("dates", "amounts", "integers", "separators", "phones", "companies"
 def vocabulary() -> dict[str, dict[str, Any]]:
     """The built-in vocabulary.yaml by section (``vocabulary()["amounts"]["units"]``)."""
     path = default_spec_dir() / FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(str(path), "", f"cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), "", f"not valid YAML: {exc}") from None
+    raw = read_yaml(path.parent, FILE)  # the spec's own reader: libyaml, one-line SpecErrors
     if not isinstance(raw, dict):
         raise SpecError(str(path), "", "expected a mapping of sections")
     for section in _SECTIONS:

@@ -13,43 +13,31 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
-import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import uno  # type: ignore[import-not-found]  # noqa: E402
-from uno_validity import _connect, _prop, _start, _stop  # type: ignore[import-not-found]  # noqa: E402
+from uno_validity import _prop, office, open_sheets  # type: ignore[import-not-found]  # noqa: E402
 
 
 def run(src: str, dst: str, renames: dict[str, str]) -> dict:
-    profile = tempfile.mkdtemp(prefix="khbook-lo-")
-    pipe = f"khbook_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    proc = _start(profile, pipe)
-    desktop = None
     result: dict = {"saved": False, "sheets": [], "error": ""}
     try:
-        ctx = _connect(pipe, proc)
-        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(src)), "_blank", 0,
-                                           (_prop("Hidden", True),))
-        if doc is None or not hasattr(doc, "Sheets"):
-            result["error"] = "LibreOffice did not load the file"
-            return result
-        for old, new in renames.items():
-            doc.Sheets.getByName(old).setName(new)
-        doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(dst)),
-                       (_prop("FilterName", "Calc MS Excel 2007 XML"), _prop("Overwrite", True)))
-        result["sheets"] = list(doc.Sheets.ElementNames)
-        result["saved"] = os.path.exists(dst)
-        doc.close(True)
+        with office() as (_ctx, desktop):
+            doc = open_sheets(desktop, src)
+            if doc is None:
+                result["error"] = "LibreOffice did not load the file"
+                return result
+            for old, new in renames.items():
+                doc.Sheets.getByName(old).setName(new)
+            doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(dst)),
+                           (_prop("FilterName", "Calc MS Excel 2007 XML"), _prop("Overwrite", True)))
+            result["sheets"] = list(doc.Sheets.ElementNames)
+            result["saved"] = os.path.exists(dst)
+            doc.close(True)
     except Exception as exc:  # noqa: BLE001 - reported to the caller as text
         result["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        _stop(proc, desktop)
-        shutil.rmtree(profile, ignore_errors=True)
     return result
 
 
