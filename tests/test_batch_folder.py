@@ -14,7 +14,9 @@ import contextlib
 import io
 import json
 import re
+import shutil
 import subprocess
+import urllib.parse
 from collections import defaultdict
 from pathlib import Path
 
@@ -367,3 +369,23 @@ def test_unexpected_failure_is_listed_in_the_output_language(folder, spec, tmp_p
     assert (entry.status.value, entry.code) == ("refused", "internal")
     assert entry.reason.startswith("处理时出现内部错误（RuntimeError: boom") and "boom" in entry.reason_en
     assert result.exit_status == 2
+
+
+def test_links_into_subfolders_open_in_libreoffice(run, tmp_path):
+    """汇总.xlsx links to the annotated copies, one of them in 华东/. XlsxWriter stores relative
+    external links with Windows backslashes (as Excel does); a second client must still resolve
+    every one of them to the copy on disk: LibreOffice exports the links as file:// URLs."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed: the link check in a second client is skipped")
+    outdir = run["outdir"]
+    proc = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "html",
+                           "--outdir", str(tmp_path), str(outdir / "汇总.xlsx")], capture_output=True, text=True, timeout=180)
+    html = tmp_path / "汇总.html"
+    assert html.is_file(), proc.stdout + proc.stderr
+    hrefs = set(re.findall(r'href="file://([^"#]+)', html.read_text(encoding="utf-8", errors="replace")))
+    targets = {Path(urllib.parse.unquote(h)) for h in hrefs}
+    assert targets, "no links to the annotated copies"
+    assert outdir.resolve() / "华东" / "刘洋.checked.xlsx" in {t.resolve() for t in targets}
+    missing = [t for t in targets if not t.is_file()]
+    assert missing == []
