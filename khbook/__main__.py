@@ -17,9 +17,13 @@ UNUSED_OPTIONAL = ("hypothesis",)
 
 
 def run() -> int:
-    """The command line, with the collector tuned for a short-lived process and the optional
+    """The command line, with the collector tuned for a short-lived process (and paused while the
+    command imports its layers: :func:`khbook.base.gcpause.pause_while_starting`) and the optional
     packages it never uses left unimported (never for a program that imports khbook as a library)."""
     gc.set_threshold(*GC_THRESHOLDS)
+    from khbook.base.gcpause import pause_while_starting
+
+    pause_while_starting()
     for name in UNUSED_OPTIONAL:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # `import name` raises ImportError
     from khbook.cli import main
