@@ -54,9 +54,9 @@ def pause_while_starting() -> None:
     """For a command's own short-lived process: no collection while it imports its modules.
 
     Everything an import makes (modules, classes, functions, pandas' tables) lives until the
-    process ends, so scanning it finds nothing to free: in a check of a 40-customer book that
-    was ~35 ms of collections. :func:`started` freezes what was made (moved out of every later
-    collection) and lets the collector run again.
+    process ends, so scanning it finds nothing to free. :func:`started` freezes what was made
+    (out of every later collection, the one at exit included) and lets the collector run again:
+    a check of a 40-customer book ends ~0.1 s sooner.
     """
     global _starting
     if gc.isenabled():

@@ -12,7 +12,7 @@ from khbook.spec.model import SPEC_FILES, Text
 def read_yaml(directory: Path, name: str) -> Any:
     import yaml  # on first use: a cached spec (khbook.base.cache) needs no YAML parser
 
-    #: libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure-Python one.
+    # libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure-Python one.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     path = directory / name
     try:
