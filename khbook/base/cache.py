@@ -66,8 +66,9 @@ def _key(kind: str, sources: Sequence[Path]) -> bytes:
 
 
 def _entry(folder: Path, kind: str, sources: Sequence[Path]) -> Path:
-    """One entry file per kind and set of source paths (a spec folder), whatever their contents."""
-    where = "\0".join(str(p) for p in sources).encode("utf-8", "surrogateescape")
+    """One entry file per kind, Python version and set of source paths (a spec folder), whatever
+    their contents (two interpreters sharing a checkout keep an entry each)."""
+    where = "\0".join([sys.version, *map(str, sources)]).encode("utf-8", "surrogateescape")
     return folder / f"{kind}-{hashlib.blake2b(where, digest_size=8).hexdigest()}.pickle"
 
 
