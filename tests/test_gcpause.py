@@ -6,7 +6,7 @@ import datetime as dt
 import gc
 from pathlib import Path
 
-from khbook.base.gcpause import RELAXED, relaxed_gc
+from khbook.base.gcpause import RELAXED, pause_while_starting, relaxed_gc, started
 from khbook.pipeline import check_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -44,3 +44,31 @@ def test_a_check_leaves_the_host_thresholds_as_they_were() -> None:
         assert report.findings and gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_command_pauses_the_collector_while_it_starts_then_freezes_what_it_imported() -> None:
+    frozen = gc.get_freeze_count()
+    started()  # never paused (a program calling the CLI's main): nothing changes
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    try:
+        pause_while_starting()
+        assert not gc.isenabled()
+        imported = [object() for _ in range(10)]  # what the imports make
+        started()
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(imported)
+        started()  # once only
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_a_host_that_turned_the_collector_off_keeps_it_off() -> None:
+    gc.disable()
+    frozen = gc.get_freeze_count()
+    try:
+        pause_while_starting()
+        started()
+        assert not gc.isenabled() and gc.get_freeze_count() == frozen
+    finally:
+        gc.enable()

@@ -11,6 +11,7 @@ it needs when it runs, so ``khbook check`` never loads the writers.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from khbook import __version__
 from khbook.base.errors import KhbookError, WorkbookError, render_error
+from khbook.base.gcpause import started
 from khbook.cli.commands import cmd_batch, cmd_check, cmd_refresh, cmd_template, debug_detail
 from khbook.cli.lang import (
     Parser,
@@ -37,6 +39,14 @@ if TYPE_CHECKING:
     from khbook.spec import Spec
 
 __all__ = ["Texts", "build_parser", "main", "resolve_lang"]
+
+#: The layers a command imports when it runs, imported before it while the collector is still
+#: paused (:func:`khbook.base.gcpause.pause_while_starting`); a command not named here starts
+#: the collector first.
+_LAYERS = {
+    "check": ("khbook.pipeline", "khbook.report.render"),
+    "refresh": ("khbook.pipeline", "khbook.report.render"),
+}
 
 
 def _error_spec(exc: KhbookError, args: argparse.Namespace) -> Spec | None:
@@ -159,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     t = parser.texts
     args = parser.parse_args(argv)
     try:
+        for module in _LAYERS.get(args.command, ()):
+            importlib.import_module(module)
+        started()
         return args.func(args)
     except UsageError as exc:
         print(t.error(str(exc)), file=sys.stderr)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from khbook.base.errors import SpecError
 from khbook.spec.model import SPEC_FILES, Text
 
-#: libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 
 def read_yaml(directory: Path, name: str) -> Any:
+    import yaml  # on first use: a cached spec (khbook.base.cache) needs no YAML parser
+
+    # libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure-Python one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     path = directory / name
     try:
         text = path.read_text(encoding="utf-8")
@@ -23,7 +22,7 @@ def read_yaml(directory: Path, name: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), "", f"cannot read: {exc}") from None
     try:
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader: libyaml's, else PyYAML's
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader: libyaml's, else PyYAML's
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

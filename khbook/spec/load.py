@@ -7,11 +7,13 @@ the checkout, shipped inside the wheel as ``khbook/_templates``). A broken spec 
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from khbook.base.cache import cached
 from khbook.base.errors import SpecError
 from khbook.base.excel import valid_sheet_name
 from khbook.spec.ctx import Ctx as _Ctx
@@ -20,6 +22,7 @@ from khbook.spec.model import (
     COLUMN_TYPES,
     LANGS,
     SEVERITIES,
+    SPEC_FILES,
     CheckRule,
     Column,
     ListItem,
@@ -33,6 +36,9 @@ from khbook.spec.model import (
 from khbook.spec.rules import load_rules
 
 # --------------------------------------------------------------------------- loading
+
+#: The code that turns the YAML files into a Spec: a cached spec is rebuilt when any of it changes.
+SPEC_CODE = tuple(sorted(Path(__file__).resolve().parent.glob("*.py")))
 
 
 def default_spec_dir() -> Path:
@@ -317,7 +323,8 @@ OPTIONAL_LABEL_AREAS = ("error_format", "errors", "error_hints", "importer", "ki
 
 @cache
 def _builtin_label_texts() -> dict[str, Text | TextList]:
-    return _parse_labels(default_spec_dir())
+    d = default_spec_dir().resolve()
+    return cached("labels", (*SPEC_CODE, d / "labels.yaml"), lambda: _parse_labels(d))
 
 
 def builtin_labels() -> dict[str, Text | TextList]:
@@ -349,14 +356,27 @@ def _load_labels(directory: Path) -> dict[str, Text | TextList]:
 
 
 def load_spec(directory: str | Path | None = None) -> Spec:
-    """Load and validate a spec directory (default: the built-in one)."""
+    """Load and validate a spec directory (default: the built-in one).
+
+    The result is cached (:mod:`khbook.base.cache`), keyed by the bytes of the spec's files
+    (and of the built-in ones a copy falls back on) and of this package's code: a changed file
+    is parsed again."""
     d = Path(directory) if directory is not None else default_spec_dir()
     if not d.is_dir():
         raise SpecError(str(d), "", "spec directory not found")
+    here, builtin = d.resolve(), default_spec_dir().resolve()
+    files = [here / name for name in SPEC_FILES]
+    if here != builtin:  # a copy takes the rules and labels khbook learned after it was made
+        files += [builtin / name for name in SPEC_FILES]
+    spec = cached("spec", (*SPEC_CODE, *files), lambda: _build_spec(d, builtin=here == builtin))
+    return spec if spec.directory == d else dataclasses.replace(spec, directory=d)
+
+
+def _build_spec(d: Path, *, builtin: bool) -> Spec:
     lists = _load_lists(d)
     wb = _load_workbook(d, lists)
     checks = _load_checks(d)
-    if d.resolve() != default_spec_dir().resolve():  # rules khbook learned after the copy was made
+    if not builtin:  # rules khbook learned after the copy was made
         checks = {**_builtin_checks(), **checks}
     rules = load_rules(d, lists, wb["sheets"])
     regions = _load_regions(d, lists)

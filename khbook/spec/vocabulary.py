@@ -9,11 +9,13 @@ parsers are module-level functions, shared by every spec).
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from khbook.base.cache import cached
 from khbook.base.errors import SpecError
 from khbook.spec.ctx import read_yaml
-from khbook.spec.load import default_spec_dir
+from khbook.spec.load import SPEC_CODE, default_spec_dir
 
 FILE = "vocabulary.yaml"
 _SECTIONS = ("dates", "amounts", "integers", "separators", "phones", "companies", "addresses")
@@ -21,8 +23,13 @@ _SECTIONS = ("dates", "amounts", "integers", "separators", "phones", "companies"
 
 @cache
 def vocabulary() -> dict[str, dict[str, Any]]:
-    """The built-in vocabulary.yaml by section (``vocabulary()["amounts"]["units"]``)."""
-    path = default_spec_dir() / FILE
+    """The built-in vocabulary.yaml by section (``vocabulary()["amounts"]["units"]``); cached
+    like the spec (:func:`khbook.base.cache.cached`)."""
+    path = default_spec_dir().resolve() / FILE
+    return cached("vocabulary", (*SPEC_CODE, path), lambda: _read(path))
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
     raw = read_yaml(path.parent, FILE)  # the spec's own reader: libyaml, one-line SpecErrors
     if not isinstance(raw, dict):
         raise SpecError(str(path), "", "expected a mapping of sections")
