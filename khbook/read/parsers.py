@@ -56,6 +56,7 @@ __all__ = [
     "Parsed",
     "check_credit_code",
     "clean_text",
+    "clean_texts",
     "is_excel_error",
     "normalize_company",
     "parse_amount",
@@ -92,10 +93,25 @@ _ZERO_WIDTH[0xA0] = " "
 _ZERO_WIDTH[0x202F] = " "
 
 
-@lru_cache(maxsize=_CACHE)
-def _clean_str(s: str) -> str | None:
-    s = unicodedata.normalize("NFKC", s.translate(_ZERO_WIDTH)).translate(_ZERO_WIDTH).strip()
-    return s or None
+def _clean_one(s: str) -> str | None:
+    # every character the table maps is unprintable (Cf, Zs): a printable text skips it
+    if not s.isprintable():
+        s = s.translate(_ZERO_WIDTH)
+    s = unicodedata.normalize("NFKC", s)
+    if not s.isprintable():
+        s = s.translate(_ZERO_WIDTH)
+    return s.strip() or None
+
+
+_clean_str = lru_cache(maxsize=_CACHE)(_clean_one)
+
+
+def clean_texts(texts: list[str]) -> list[str | None]:
+    """:func:`clean_text` of many distinct texts at once (no cache: each is cleaned once)."""
+    if "".join(texts).isascii():
+        out: list[str | None] = list(map(str.strip, texts))
+        return [t or None for t in out] if "" in out else out
+    return [s.strip() or None if s.isascii() else _clean_one(s) for s in texts]
 
 
 def _num_text(v: float) -> str | None:
