@@ -9,7 +9,7 @@ date, the cells earlier stages found untrustworthy, and the cells this stage fin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -39,6 +39,17 @@ class Checks:
         if f.severity == "error":
             self.bad.add((t.key, row, key))
 
+    def add_many(self, t: Table, rule: str, rows: list[int], key: str, *, values: Iterable[object],
+                 details: Iterable[str], others: Iterable[str] | None = None) -> None:
+        """:meth:`add` for many rows of one column at once (in the order given)."""
+        info = t.columns.get(key) or t.columns.get("customer_id")
+        letter = info.letter if info else "A"
+        found = self.ff.add_many(rule, sheet=t.name, column=t.header(key), field=key, cells=[f"{letter}{r}" for r in rows],
+                                 rows=rows, customer_ids=map(t.customer_id, rows), values=values, details=details,
+                                 others=others)
+        if found and found[0].severity == "error":
+            self.bad.update((t.key, row, key) for row in rows)
+
 
 RuleFn = Callable[[Book, Spec, Checks], None]
 
@@ -53,6 +64,15 @@ def _ref(t: Table, row: int, key: str) -> str:
 
 def _date(v: object) -> dt.date:
     return pd.Timestamp(v).date()  # type: ignore[arg-type]
+
+
+def _iso(dates: pd.Series) -> list[str]:
+    """The ISO texts of a column of (non-missing) dates, as :func:`_date` then ``isoformat`` give them."""
+    return [d.isoformat() for d in dates.dt.date]
+
+
+def _rows(index: pd.Index) -> list[int]:
+    return [int(r) for r in index]
 
 
 def orphan_ids(book: Book, spec: Spec, ck: Checks) -> None:
@@ -145,9 +165,10 @@ def contact_dates(book: Book, spec: Spec, ck: Checks) -> None:
     first_rows = f[f["customer_id"].notna() & ~f["customer_id"].duplicated() & f["first_contact"].notna()]
     first_rows = first_rows[first_rows["customer_id"].isin(e_date.keys())]
     late = first_rows[first_rows["first_contact"] > first_rows["customer_id"].map(e_date)]
-    for row, cid, fc in zip(late.index, late["customer_id"], late["first_contact"], strict=True):
-        ck.add(c, "first_contact_after_followup", int(row), "first_contact", value=_date(fc),
-             detail=_date(e_date[cid]).isoformat(), other=_ref(fu, int(e_row[cid]), "date"))
+    cids = late["customer_id"].tolist()
+    ck.add_many(c, "first_contact_after_followup", _rows(late.index), "first_contact", values=_iso(late["first_contact"]),
+                details=[_date(e_date[cid]).isoformat() for cid in cids],
+                others=[_ref(fu, int(e_row[cid]), "date") for cid in cids])
 
 
 def freshness(book: Book, spec: Spec, ck: Checks) -> None:
@@ -166,15 +187,17 @@ def freshness(book: Book, spec: Spec, ck: Checks) -> None:
     lastd = first_rows["customer_id"].map(last) if len(last) else pd.Series(pd.NaT, index=first_rows.index)
     lastd = pd.to_datetime(lastd)
     since = (asof - lastd).dt.days
-    for row, d, days in zip(first_rows.index[since > stale_days], lastd[since > stale_days],
-                            since[since > stale_days], strict=True):
-        ck.add(c, "stale_customer", int(row), "customer_id", value=_date(d), detail=str(int(days)))
+    stale = since > stale_days
+    ck.add_many(c, "stale_customer", _rows(first_rows.index[stale]), "customer_id", values=_iso(lastd[stale]),
+                details=[str(int(d)) for d in since[stale]])
     if "first_contact" in f:
         never = first_rows[lastd.isna()]
         waited = (asof - never["first_contact"]).dt.days
         none = ck.ff.spec.text("words.none", ck.ff.lang)
-        for row, days in zip(never.index[waited > stale_days], waited[waited > stale_days], strict=True):
-            ck.add(c, "stale_customer", int(row), "customer_id", value=none, detail=str(int(days)))
+        late = waited > stale_days
+        rows = _rows(never.index[late])
+        ck.add_many(c, "stale_customer", rows, "customer_id", values=[none] * len(rows),
+                    details=[str(int(d)) for d in waited[late]])
     if fu is None or "next_date" not in fu.frame or "date" not in fu.frame or "customer_id" not in fu.frame:
         return
     g = fu.frame.dropna(subset=["customer_id"])
@@ -187,8 +210,8 @@ def freshness(book: Book, spec: Spec, ck: Checks) -> None:
     # aligned by 客户ID, compared column-wise (a customer with no dated follow-up compares NaT: kept)
     since = latest_by_cid.reindex(due.index)
     due = due[~(since >= due["next_date"]).to_numpy()]
-    for row, nd in zip(due["row"], due["next_date"], strict=True):
-        ck.add(fu, "overdue_followup", int(row), "next_date", value=_date(nd), detail=str((asof - nd).days))
+    ck.add_many(fu, "overdue_followup", [int(r) for r in due["row"]], "next_date", values=_iso(due["next_date"]),
+                details=[str(d) for d in (asof - due["next_date"]).dt.days])
 
 
 ALL_RULES: tuple[RuleFn, ...] = (orphan_ids, duplicate_companies, followup_dates, deal_logic, contact_dates, freshness)
