@@ -40,6 +40,8 @@ def value_text(value: Any) -> str:
     """The raw value as a rep would recognise it (for messages and the value field)."""
     if value is None:
         return ""
+    if value.__class__ is str:
+        return value
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     if hasattr(value, "isoformat"):

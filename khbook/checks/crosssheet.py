@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from khbook.findings import Cell, FindingFactory, StageResult
@@ -160,15 +161,24 @@ def contact_dates(book: Book, spec: Spec, ck: Checks) -> None:
     g = fu.frame[fu.frame["customer_id"].notna() & fu.frame["date"].notna()]
     if g.empty:
         return
-    earliest = g.reset_index().sort_values(["date", "row"]).groupby("customer_id").first()
-    e_date, e_row = earliest["date"].to_dict(), earliest["row"].to_dict()
+    earliest = _per_id(g, "date")
     first_rows = f[f["customer_id"].notna() & ~f["customer_id"].duplicated() & f["first_contact"].notna()]
-    first_rows = first_rows[first_rows["customer_id"].isin(e_date.keys())]
-    late = first_rows[first_rows["first_contact"] > first_rows["customer_id"].map(e_date)]
-    cids = late["customer_id"].tolist()
-    ck.add_many(c, "first_contact_after_followup", _rows(late.index), "first_contact", values=_iso(late["first_contact"]),
-                details=[_date(e_date[cid]).isoformat() for cid in cids],
-                others=[_ref(fu, int(e_row[cid]), "date") for cid in cids])
+    e_date = first_rows["customer_id"].map(earliest["date"])  # NaT for a customer with no follow-up: never late
+    late = (first_rows["first_contact"] > e_date).to_numpy()
+    e_row = first_rows["customer_id"][late].map(earliest["row"])
+    ck.add_many(c, "first_contact_after_followup", _rows(first_rows.index[late]), "first_contact",
+                values=_iso(first_rows["first_contact"][late]), details=_iso(e_date[late]),
+                others=[_ref(fu, int(r), "date") for r in e_row])
+
+
+def _per_id(g: pd.DataFrame, key: str, *, last: bool = False) -> pd.DataFrame:
+    """Per 客户ID of `g` (no blank 客户ID or `key`): the row with the earliest date `key`, the
+    first such row on a tie (with `last`: the latest date, the last row). Columns `key` and
+    ``row``, indexed by 客户ID."""
+    picked = g.iloc[np.argsort(g[key].to_numpy(), kind="stable")]  # g's rows are in sheet order
+    picked = picked[~picked["customer_id"].duplicated(keep="last" if last else "first").to_numpy()]
+    return pd.DataFrame({key: picked[key].to_numpy(), "row": picked.index.to_numpy()},
+                        index=pd.Index(picked["customer_id"].to_numpy(), name="customer_id"))
 
 
 def freshness(book: Book, spec: Spec, ck: Checks) -> None:
@@ -201,14 +211,13 @@ def freshness(book: Book, spec: Spec, ck: Checks) -> None:
     if fu is None or "next_date" not in fu.frame or "date" not in fu.frame or "customer_id" not in fu.frame:
         return
     g = fu.frame.dropna(subset=["customer_id"])
-    latest_by_cid = g.dropna(subset=["date"]).groupby("customer_id")["date"].max()
     due = g[g["next_date"].notna() & (g["next_date"] < asof)]
     if due.empty:
         return
     # per customer, the latest planned date that has passed with no follow-up on or after it
-    due = due.reset_index().sort_values(["next_date", "row"]).groupby("customer_id").last()
+    due = _per_id(due, "next_date", last=True)
     # aligned by 客户ID, compared column-wise (a customer with no dated follow-up compares NaT: kept)
-    since = latest_by_cid.reindex(due.index)
+    since = last.reindex(due.index)  # the latest follow-up of each customer
     due = due[~(since >= due["next_date"]).to_numpy()]
     ck.add_many(fu, "overdue_followup", [int(r) for r in due["row"]], "next_date", values=_iso(due["next_date"]),
                 details=[str(d) for d in (asof - due["next_date"]).dt.days])
