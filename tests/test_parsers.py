@@ -326,6 +326,19 @@ def test_credit_code_first_chars_stdnum_rejects(first):
     assert check_credit_code(code, not_applicable=NA) == Parsed(code)
 
 
+def test_credit_code_check_digit_is_stdnums():
+    """khbook computes the check digit itself (fast); python-stdnum stays the reference."""
+    import random
+
+    from khbook.read.parsers import USCC_ALPHABET, uscc_check_digit
+
+    rng = random.Random(17)
+    chars = sorted(USCC_ALPHABET)
+    for _ in range(2000):
+        body = "".join(rng.choice(chars) for _ in range(17))
+        assert uscc_check_digit(body) == uscc.calc_check_digit(body), body
+
+
 def test_credit_code_stored_as_number():
     assert check_credit_code(9.14403001922038e17, not_applicable=NA) == Parsed(None, "stored_as_number")
     assert check_credit_code(914403001922038216, not_applicable=NA).rule == "stored_as_number"

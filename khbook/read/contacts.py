@@ -154,6 +154,8 @@ def _expand(part: str, prev: tuple[str, str, str] | None) -> tuple[str, str] | N
 @lru_cache(maxsize=CACHE_SIZE)
 def _phone_text(s: str) -> Parsed:
     if len(s) == 11 and _MOBILE.fullmatch(s):
+        if _CnPatterns.get().mobile.fullmatch(s):  # what _one_phone gives a valid mobile, sooner
+            return Parsed(s)
         one = _one_phone(s)
         return Parsed(one) if one else _BAD_PHONE["unrecognised"]
     out: list[str] = []
@@ -228,6 +230,14 @@ def _full_email(addr: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _mailbox_names() -> frozenset[str]:
+    """The local parts email-validator lower-cases (postmaster, abuse...)."""
+    from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+
+    return frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def _one_email(addr: str) -> str | None:
     if addr[:7].lower() == "mailto:":
@@ -238,9 +248,7 @@ def _one_email(addr: str) -> str | None:
     # domain validated once; anything unusual takes the library's full path.
     local, at, domain = addr.rpartition("@")
     if at and addr.isascii() and len(local) <= 64 and len(addr) <= 254 and _DOT_ATOM.fullmatch(local):
-        from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
-
-        if local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES:
+        if local.lower() not in _mailbox_names():
             norm = _email_domain(domain)
             if norm is None:
                 return None

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 import unicodedata
 from collections.abc import Collection
@@ -480,7 +481,10 @@ def split_multi(text: str) -> list[str]:
 
 # ----------------------------------------------------------------------- credit code
 
-USCC_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_ALPHABET = frozenset(_USCC_CHARS)
+_USCC_VALUE = {c: i for i, c in enumerate(_USCC_CHARS)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_FIRST = frozenset("123456789ANY")
 _SCI = re.compile(r"[-+]?\d+(?:\.\d+)?E[-+]?\d+")
 _USCC_SEP = re.compile(r"[\s-]+")
@@ -499,11 +503,17 @@ def _uscc_text(s: str) -> Parsed:
         return _BAD_USCC["alphabet"]
     if code[0] not in _USCC_FIRST:
         return _BAD_USCC["first_char"]
-    from stdnum.cn.uscc import calc_check_digit  # its validate() rejects A/N/Y first chars
-
-    if calc_check_digit(code[:17]) != code[17]:
+    if uscc_check_digit(code[:17]) != code[17]:
         return _BAD_USCC["check_digit"]
     return Parsed(code)
+
+
+def uscc_check_digit(body: str) -> str:
+    """The GB 32100-2015 check digit of a credit code's first 17 characters (all in the
+    alphabet): python-stdnum's ``cn.uscc.calc_check_digit`` (tests/test_parsers.py holds it to
+    that), without its per-character clean-up (its validate() rejects the A/N/Y first chars)."""
+    total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, body), _USCC_WEIGHTS))
+    return _USCC_CHARS[(31 - total) % 31]
 
 
 def _na_key(s: str) -> str:
