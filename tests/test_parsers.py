@@ -558,3 +558,27 @@ def test_absurd_numbers_are_refused_not_crashing():
     assert parse_integer(1e28).rule == "bad_integer"
     assert parse_integer("99999999999999").rule == "bad_integer"
     assert parse_amount(999999999).value is not None
+
+
+# ------------------------------------------------------------- a column's texts at once
+
+
+_PHONE_TEXTS = ["13812345678", "12812345678", "19912345678", "１３８１２３４５６７８", " 13812345678 ", "13812345678/1395678",
+                "010-12345678转8001", "852 2123 4567", "1395678", "电话", "暂无", "17400012345", "16101234567"]
+_EMAIL_TEXTS = ["zhang.san@example.com", "Zhang.San@Example.COM", "ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", "a@b.cn; c@d.com",
+                "mailto:a@b.cn", "Postmaster@example.com", "bad@", "a..b@x.cn", " ; ", "无", "sales@公司.cn"]
+_CODE_TEXTS = ["91110000600037341L", "91110000600037341l", "９１１１００００６０００３７３４１Ｌ", " 9111 0000 6000 3734 1L\u200b",
+               "91110000600037341M", "9144030071526726OG", "91110000600037341", "暂无", "9.14403001922038E17",
+               "Y1440300715267260" + uscc.calc_check_digit("Y1440300715267260")]
+
+
+def test_bulk_parsers_agree_with_one_by_one():
+    """The reader parses a column's distinct texts in one call: the same answers as cell by cell."""
+    from khbook.read.contacts import check_emails, check_phones
+    from khbook.read.parsers import check_credit_codes
+
+    assert check_phones(_PHONE_TEXTS) == [check_phone(t) for t in _PHONE_TEXTS]
+    assert check_emails(_EMAIL_TEXTS) == [check_email(t) for t in _EMAIL_TEXTS]
+    assert check_credit_codes(_CODE_TEXTS, not_applicable=NA) == [check_credit_code(t, not_applicable=NA)
+                                                                 for t in _CODE_TEXTS]
+    assert check_phones([]) == check_emails([]) == check_credit_codes([]) == []

@@ -56,6 +56,7 @@ from khbook.spec.vocabulary import words
 __all__ = [
     "Parsed",
     "check_credit_code",
+    "check_credit_codes",
     "clean_text",
     "clean_texts",
     "is_excel_error",
@@ -533,6 +534,13 @@ def is_not_applicable(s: str, not_applicable: Collection[str]) -> bool:
         return True
     words = not_applicable if isinstance(not_applicable, frozenset) else frozenset(not_applicable)
     return _na_key(s) in _na_keys(words)
+
+
+def check_credit_codes(texts: list[str], *, not_applicable: Collection[str] = ()) -> list[Parsed]:
+    """:func:`check_credit_code` of many distinct texts (a column's), each checked once (no cache)."""
+    one = _uscc_text.__wrapped__
+    return [_BLANK if (t := clean_text(s)) is None or (len(t) != 18 and is_not_applicable(t, not_applicable))
+            else one(t) for s in texts]
 
 
 def check_credit_code(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed:

@@ -195,6 +195,17 @@ class _ColumnParser:
     def _uscc(self, v: Any) -> parsers.Parsed:
         return parsers.check_credit_code(v, not_applicable=self.not_applicable)
 
+    def many(self, texts: list[str]) -> list[parsers.Parsed] | None:
+        """The parses of many distinct texts at once, for the types that have a bulk parser (else None)."""
+        kind = self.col.type
+        if kind == "phone":
+            return contacts.check_phones(texts)
+        if kind == "email":
+            return contacts.check_emails(texts)
+        if kind == "uscc":
+            return parsers.check_credit_codes(texts, not_applicable=self.not_applicable)
+        return None
+
 
 _DTYPES = {"date": "datetime64[ns]", "amount": "float64", "integer": "Int64"}
 
@@ -332,6 +343,7 @@ def _raw_values(cells: tuple[Any, ...], keep: list[int] | None) -> list[Any]:
 
 _NUMBERS = frozenset({bool, int, float, Decimal})
 _TEXTS = frozenset({str, type(None)})
+_BULK = frozenset({"phone", "email", "uscc"})  # types with a bulk parser (_ColumnParser.many)
 
 
 def _cell_key(v: Any) -> Any:
@@ -363,12 +375,16 @@ def _read_column(raw: RawSheet, spec: Spec, ff: FindingFactory, parser: _ColumnP
             distinct = {}
         else:  # a text over Excel's limit: each through the parser (which says so)
             typed = {}
+    pre: dict[Any, parsers.Parsed] = {}
+    if distinct and kinds <= _TEXTS and parser.col.type in _BULK:
+        texts = [v for v in distinct if v is not None and v and not v.isspace()]
+        pre = dict(zip(texts, parser.many(texts) or (), strict=True))
     for key in distinct:
         v = key[1] if key.__class__ is tuple else key
         if v is None or (v.__class__ is str and (not v or v.isspace())):
             typed[key] = empty
             continue
-        p = parser.parse(v)
+        p = pre[key] if key in pre else parser.parse(v)
         if p.rule is not None:
             rule = spec.rule(p.rule)
             detail = rule.detail(p.detail, ff.lang) if p.detail in rule.details else p.detail
