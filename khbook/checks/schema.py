@@ -21,6 +21,16 @@ from khbook.read.model import Book, Table
 from khbook.spec import Column, Sheet, Spec
 from khbook.spec.vocabulary import list_join
 
+
+def _load_backends() -> None:
+    """pandera loads its pandas backends (their check and strategy modules) on its first
+    validation: done here, once, with this module's other imports, not inside a first check."""
+    probe = pa.Column(None, checks=[pa.Check(lambda s: s.notna(), name="probe")], nullable=True, required=False)
+    pa.DataFrameSchema({"probe": probe}).validate(pd.DataFrame({"probe": [1]}), lazy=True)
+
+
+_load_backends()
+
 # check name (as pandera reports it) -> rule id in checks.yaml
 _NOT_NULL = "not_nullable"
 
