@@ -566,7 +566,8 @@ def test_absurd_numbers_are_refused_not_crashing():
 _PHONE_TEXTS = ["13812345678", "12812345678", "19912345678", "１３８１２３４５６７８", " 13812345678 ", "13812345678/1395678",
                 "010-12345678转8001", "852 2123 4567", "1395678", "电话", "暂无", "17400012345", "16101234567"]
 _EMAIL_TEXTS = ["zhang.san@example.com", "Zhang.San@Example.COM", "ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", "a@b.cn; c@d.com",
-                "mailto:a@b.cn", "Postmaster@example.com", "bad@", "a..b@x.cn", " ; ", "无", "sales@公司.cn"]
+                "mailto:a@b.cn", "Postmaster@example.com", "bad@", "a..b@x.cn", " ; ", "无", "sales@公司.cn", "<a@b.cn>",
+                "a@-x.cn", "x@localhost", "a@xn--55qx5d.cn", " a@b.cn ", "a@b.cn c@d.com", "ABUSE@x.cn"]
 _CODE_TEXTS = ["91110000600037341L", "91110000600037341l", "９１１１００００６０００３７３４１Ｌ", " 9111 0000 6000 3734 1L\u200b",
                "91110000600037341M", "9144030071526726OG", "91110000600037341", "暂无", "9.14403001922038E17",
                "Y1440300715267260" + uscc.calc_check_digit("Y1440300715267260")]

@@ -266,6 +266,16 @@ def _one_email(addr: str) -> str | None:
     return _full_email(addr)
 
 
+def _plain_email(addr: str) -> str | None:
+    """:func:`_one_email`'s fast path alone (a plain ASCII address with a valid domain), else None."""
+    local, at, domain = addr.rpartition("@")
+    if at and len(local) <= 64 and len(addr) <= 254 and _DOT_ATOM.fullmatch(local) and local.lower() not in _mailbox_names():
+        norm = _email_domain(domain)
+        if norm is not None and norm.isascii():
+            return f"{local}@{norm}"
+    return None
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def _email_text(s: str) -> Parsed:
     out: list[str] = []
@@ -282,8 +292,13 @@ def _email_text(s: str) -> Parsed:
 
 def check_emails(texts: list[str]) -> list[Parsed]:
     """:func:`check_email` of many distinct texts (a column's), each checked once (no cache)."""
-    one = _email_text.__wrapped__
-    return [BLANK if (t := clean_text(s)) is None else one(t) for s in texts]
+    out: list[Parsed] = []
+    several = _EMAIL_SPLIT.search
+    for s in texts:
+        t = s.strip() if s.isascii() else None  # clean_text of an ASCII text
+        one = _plain_email(t) if t and several(t) is None else None  # one plain address
+        out.append(check_email(s) if one is None else Parsed(one))
+    return out
 
 
 def check_email(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed:
