@@ -576,10 +576,14 @@ _CODE_TEXTS = ["91110000600037341L", "91110000600037341l", "９１１１００�
 def test_bulk_parsers_agree_with_one_by_one():
     """The reader parses a column's distinct texts in one call: the same answers as cell by cell."""
     from khbook.read.contacts import check_emails, check_phones
-    from khbook.read.parsers import check_credit_codes
+    from khbook.read.parsers import check_credit_codes, clean_text, clean_texts
 
     assert check_phones(_PHONE_TEXTS) == [check_phone(t) for t in _PHONE_TEXTS]
     assert check_emails(_EMAIL_TEXTS) == [check_email(t) for t in _EMAIL_TEXTS]
     assert check_credit_codes(_CODE_TEXTS, not_applicable=NA) == [check_credit_code(t, not_applicable=NA)
                                                                  for t in _CODE_TEXTS]
     assert check_phones([]) == check_emails([]) == check_credit_codes([]) == []
+    texts = ["  示例\u200b客户 ", "ＡＢＣ１２３", "a\u00a0b", "\u3000", "x\u202fy", "普通文本", " ascii ", "", "\u00ad", "①②",
+             "ｶﾀｶﾅ", "tab\there", "深圳市示例科技有限公司"]
+    assert clean_texts(texts) == [clean_text(t) for t in texts]
+    assert clean_texts(["a ", " b"]) == ["a", "b"] and clean_texts(["  "]) == [None]

@@ -113,7 +113,10 @@ def clean_texts(texts: list[str]) -> list[str | None]:
     if "".join(texts).isascii():
         out: list[str | None] = list(map(str.strip, texts))
         return [t or None for t in out] if "" in out else out
-    return [s.strip() or None if s.isascii() else _clean_one(s) for s in texts]
+    nfkc = unicodedata.normalize
+    # a printable text that stays printable once normalised needs no table: _clean_one inlined
+    return [s.strip() or None if s.isascii() else (t.strip() or None)
+            if s.isprintable() and (t := nfkc("NFKC", s)).isprintable() else _clean_one(s) for s in texts]
 
 
 def _num_text(v: float) -> str | None:
