@@ -576,7 +576,7 @@ _CODE_TEXTS = ["91110000600037341L", "91110000600037341l", "９１１１００�
 def test_bulk_parsers_agree_with_one_by_one():
     """The reader parses a column's distinct texts in one call: the same answers as cell by cell."""
     from khbook.read.contacts import check_emails, check_phones
-    from khbook.read.parsers import check_credit_codes, clean_text, clean_texts
+    from khbook.read.parsers import check_credit_codes, clean_text, clean_texts, company_keys
 
     assert check_phones(_PHONE_TEXTS) == [check_phone(t) for t in _PHONE_TEXTS]
     assert check_emails(_EMAIL_TEXTS) == [check_email(t) for t in _EMAIL_TEXTS]
@@ -587,3 +587,5 @@ def test_bulk_parsers_agree_with_one_by_one():
              "ｶﾀｶﾅ", "tab\there", "深圳市示例科技有限公司"]
     assert clean_texts(texts) == [clean_text(t) for t in texts]
     assert clean_texts(["a ", " b"]) == ["a", "b"] and clean_texts(["  "]) == [None]
+    names = ["深圳市示例科技有限公司", "深圳市示例科技 有限责任公司", "  Acme Co., Ltd. ", "中国银行", "（有限公司）", " ", "ＡＢＣ集团"]
+    assert company_keys(names) == [normalize_company(n) for n in names]

@@ -99,10 +99,11 @@ def duplicate_companies(book: Book, spec: Spec, ck: Checks) -> None:
     if t is None or "name" not in t.frame or "customer_id" not in t.frame:
         return
     first: dict[str, tuple[int, str]] = {}
-    for row, name, cid in zip(t.frame.index, t.frame["name"], t.frame["customer_id"], strict=True):
-        if not isinstance(name, str) or not isinstance(cid, str):
-            continue
-        key = parsers.normalize_company(name)
+    named = [(row, name, cid) for row, name, cid in zip(t.frame.index.tolist(), t.frame["name"].tolist(),
+                                                        t.frame["customer_id"].tolist(), strict=True)
+             if isinstance(name, str) and isinstance(cid, str)]
+    keys = parsers.company_keys([name for _, name, _ in named])
+    for (row, name, cid), key in zip(named, keys, strict=True):
         if not key:
             continue
         if key in first:

@@ -59,6 +59,7 @@ __all__ = [
     "check_credit_codes",
     "clean_text",
     "clean_texts",
+    "company_keys",
     "is_excel_error",
     "normalize_company",
     "parse_amount",
@@ -585,7 +586,15 @@ def normalize_company(name: str) -> str:
     form (股份有限公司, 有限责任公司, 有限公司, 股份公司, 公司, 股份) dropped; 集团 and a
     leading 中国 are kept. ``深圳市示例科技有限公司`` == ``深圳市示例科技 有限责任公司``.
     """
-    text = clean_text(name)
+    return _company_key(clean_text(name))
+
+
+def company_keys(names: list[str]) -> list[str]:
+    """:func:`normalize_company` of many names at once (a column's; no cache)."""
+    return list(map(_company_key, clean_texts(names)))
+
+
+def _company_key(text: str | None) -> str:
     if not text:
         return ""
     text = text.casefold()
