@@ -88,9 +88,9 @@ def orphan_ids(book: Book, spec: Spec, ck: Checks) -> None:
         if not col.references:
             continue
         ids = t.frame["customer_id"]
-        for row in ids[ids.notna() & ~ids.isin(known)].index:
-            if ck.trusted(t, row, "customer_id"):
-                ck.add(t, "orphan_id", int(row), "customer_id", value=t.raw.at[row, "customer_id"])
+        for row, cid in zip(ids.index.tolist(), ids.tolist(), strict=True):
+            if cid is not None and cid == cid and cid not in known and ck.trusted(t, row, "customer_id"):
+                ck.add(t, "orphan_id", row, "customer_id", value=t.raw.at[row, "customer_id"])
 
 
 def duplicate_companies(book: Book, spec: Spec, ck: Checks) -> None:

@@ -154,7 +154,7 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
     """Add the findings of one failed check; return the rows whose cell is now in error (and put
     the valid items of a partly valid multi-value cell in `kept`)."""
     errors: list[int] = []
-    raw = dict(zip(table.raw.index, table.raw[col.key], strict=True)) if present else {}
+    raw = dict(zip(table.raw.index.tolist(), table.raw[col.key].tolist(), strict=True)) if present else {}
     typed = table.values(col.key)
     header = table.header(col.key) if present else col.header(ff.lang)
     firsts: dict[Any, int] = {}

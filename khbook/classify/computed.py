@@ -76,7 +76,8 @@ def computed_changes(book: Book, customers: list[CustomerClass], spec: Spec, lan
         return []
     out: list[Change] = []
     cols = [c for c in class_columns(spec) if c.key in t.frame and c.key != "reasons"]
-    raws = {c.key: {r: v for r, v in zip(t.raw.index, t.raw[c.key], strict=True) if v is not None} for c in cols}
+    raws = {c.key: {r: v for r, v in zip(t.raw.index.tolist(), t.raw[c.key].tolist(), strict=True) if v is not None}
+            for c in cols}
     filled = set().union(*raws.values())  # the rows where the rep typed any of these columns
     if not filled:
         return []
