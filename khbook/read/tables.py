@@ -294,7 +294,8 @@ def read_table(
         typed[k] = _read_column(raw, spec, ff, _ColumnParser(spec, col, date1904, as_of), columns[k],
                                 raw_cols[n], data_rows, cids, bad)
         if k == "customer_id":
-            cids = [c if isinstance(c, str) else None for c in typed[k]]
+            ids = typed[k]
+            cids = ids if set(map(type, ids)) <= _TEXTS else [c if isinstance(c, str) else None for c in ids]
     index = pd.Index(data_rows, dtype="int64", name="row")
     frame = pd.DataFrame({k: _series(typed[k], sheet.column(k).type, index) for k in keys}, index=index)
     rawf = pd.DataFrame({k: pd.Series(v, index=index, dtype=object) for k, v in zip(keys, raw_cols, strict=True)}, index=index)
