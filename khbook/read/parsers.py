@@ -72,9 +72,12 @@ CACHE_SIZE = 1 << 16  # lru_cache size of the text-level parsers (the same value
 _CACHE = CACHE_SIZE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Parsed:
-    """A parsed cell: typed value (or None) and, when bad, a rule id and detail key."""
+    """A parsed cell: typed value (or None) and, when bad, a rule id and detail key.
+
+    Shared by the caches, so never changed once made (not ``frozen``: a frozen dataclass
+    costs four times as much to make, and the reader makes one per distinct value)."""
 
     value: Any
     rule: str | None = None
