@@ -1,6 +1,6 @@
 """Cell-level value parsers and normalisers.
 
-At about 550 lines this module is over the usual size on purpose: dates, amounts,
+At about 600 lines this module is over the usual size on purpose: dates, amounts,
 integers, list items, credit codes and company names share the text normalisation, the
 not-applicable words and the caches defined here. Phones and e-mails, which need their
 own libraries, are in :mod:`khbook.read.contacts`.
