@@ -352,3 +352,15 @@ def test_unparsable_compound_file(tmp_path: Path) -> None:
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 1500)
     err = _refusal(path)
     assert "compound file" in err.message and ".xlsx" in err.hint
+
+
+def test_scan_finds_the_error_cell_mark_across_chunks() -> None:
+    """The gate's one pass over each part tells the reader which parts hold error cells."""
+    from khbook.read.zipcheck import ERROR_CELL_MARK, scan
+
+    text = b'<c r="B2" t="e"><v>#N/A</v></c>'
+    for cut in range(len(text) + 1):
+        assert scan([text[:cut], text[cut:]], ERROR_CELL_MARK) == (len(text), True)
+    assert scan([text[:9], text[9:11], text[11:12], text[12:]], ERROR_CELL_MARK) == (len(text), True)
+    assert scan([b'<c r="B2" t="s">', b"<v>1</v></c>"], ERROR_CELL_MARK) == (28, False)
+    assert scan([], ERROR_CELL_MARK) == (0, False)

@@ -153,3 +153,27 @@ def test_stale_customer_edge(spec: Spec, days: int, stale: bool) -> None:
     followups = [["客户ID", "跟进时间", "跟进方式", "跟进人", "沟通内容摘要"], ["KH001", last, "电话", "张伟", "回访"]]
     res = _cross(spec, 客户基础信息=customers, 跟进记录=followups)
     assert [f.rule for f in res.findings if f.rule == "stale_customer"] == (["stale_customer"] if stale else [])
+
+
+def test_blank_rows_and_pasted_header_rows_are_left_out(spec: Spec) -> None:
+    """A row blank in every template column is no record (a value in another column does not
+    make it one), nor is a pasted copy of the header row; a row whose only cell is an Excel
+    error (read as blank) is kept and reported; short rows are read as blank to the right."""
+    headers = [*CUSTOMER_HEADERS, "微信群"]
+    rows = [headers,
+            [*customer("KH001", "上海示例有限公司"), ""],
+            ["", "", "", "", "", "", ""],
+            [*CUSTOMER_HEADERS, ""],
+            ["", "", "", "", "", "", "群1"],
+            ["", "", "", "", "", "", ""],
+            [*customer("KH002", "北京示例有限公司"), ""],
+            ["KH003", "广州示例有限公司"]]
+    raw = RawBook("unit.xlsx", [RawSheet("客户基础信息", rows, errors={(5, 5): "#N/A"})])
+    read = read_book(raw, spec, as_of=AS_OF)
+    t = read.book.table("customers")
+    assert t is not None
+    assert t.frame.index.tolist() == [2, 6, 7, 8]
+    assert t.frame["customer_id"].tolist() == ["KH001", None, "KH002", "KH003"]
+    assert t.raw["industry"].tolist() == ["制造业", None, "制造业", None]
+    assert [(f.cell, f.rule, f.value) for f in read.stage.findings if f.rule == "excel_error"] == [("F6", "excel_error", "#N/A")]
+    assert ("customers", 6, "annual_amount") in read.stage.untrusted

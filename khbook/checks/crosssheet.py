@@ -9,9 +9,10 @@ date, the cells earlier stages found untrustworthy, and the cells this stage fin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from khbook.findings import Cell, FindingFactory, StageResult
@@ -39,6 +40,17 @@ class Checks:
         if f.severity == "error":
             self.bad.add((t.key, row, key))
 
+    def add_many(self, t: Table, rule: str, rows: list[int], key: str, *, values: Iterable[object],
+                 details: Iterable[str], others: Iterable[str] | None = None) -> None:
+        """:meth:`add` for many rows of one column at once (in the order given)."""
+        info = t.columns.get(key) or t.columns.get("customer_id")
+        letter = info.letter if info else "A"
+        found = self.ff.add_many(rule, sheet=t.name, column=t.header(key), field=key, cells=[f"{letter}{r}" for r in rows],
+                                 rows=rows, customer_ids=map(t.customer_id, rows), values=values, details=details,
+                                 others=others)
+        if found and found[0].severity == "error":
+            self.bad.update((t.key, row, key) for row in rows)
+
 
 RuleFn = Callable[[Book, Spec, Checks], None]
 
@@ -55,6 +67,15 @@ def _date(v: object) -> dt.date:
     return pd.Timestamp(v).date()  # type: ignore[arg-type]
 
 
+def _iso(dates: pd.Series) -> list[str]:
+    """The ISO texts of a column of (non-missing) dates, as :func:`_date` then ``isoformat`` give them."""
+    return [d.isoformat() for d in dates.dt.date]
+
+
+def _rows(index: pd.Index) -> list[int]:
+    return [int(r) for r in index]
+
+
 def orphan_ids(book: Book, spec: Spec, ck: Checks) -> None:
     """A 客户ID on another sheet that is not in the customers sheet."""
     customers = book.table("customers")
@@ -67,9 +88,9 @@ def orphan_ids(book: Book, spec: Spec, ck: Checks) -> None:
         if not col.references:
             continue
         ids = t.frame["customer_id"]
-        for row in ids[ids.notna() & ~ids.isin(known)].index:
-            if ck.trusted(t, row, "customer_id"):
-                ck.add(t, "orphan_id", int(row), "customer_id", value=t.raw.at[row, "customer_id"])
+        for row, cid in zip(ids.index.tolist(), ids.tolist(), strict=True):
+            if cid is not None and cid == cid and cid not in known and ck.trusted(t, row, "customer_id"):
+                ck.add(t, "orphan_id", row, "customer_id", value=t.raw.at[row, "customer_id"])
 
 
 def duplicate_companies(book: Book, spec: Spec, ck: Checks) -> None:
@@ -78,10 +99,11 @@ def duplicate_companies(book: Book, spec: Spec, ck: Checks) -> None:
     if t is None or "name" not in t.frame or "customer_id" not in t.frame:
         return
     first: dict[str, tuple[int, str]] = {}
-    for row, name, cid in zip(t.frame.index, t.frame["name"], t.frame["customer_id"], strict=True):
-        if not isinstance(name, str) or not isinstance(cid, str):
-            continue
-        key = parsers.normalize_company(name)
+    named = [(row, name, cid) for row, name, cid in zip(t.frame.index.tolist(), t.frame["name"].tolist(),
+                                                        t.frame["customer_id"].tolist(), strict=True)
+             if isinstance(name, str) and isinstance(cid, str)]
+    keys = parsers.company_keys([name for _, name, _ in named])
+    for (row, name, cid), key in zip(named, keys, strict=True):
         if not key:
             continue
         if key in first:
@@ -140,14 +162,24 @@ def contact_dates(book: Book, spec: Spec, ck: Checks) -> None:
     g = fu.frame[fu.frame["customer_id"].notna() & fu.frame["date"].notna()]
     if g.empty:
         return
-    earliest = g.reset_index().sort_values(["date", "row"]).groupby("customer_id").first()
-    e_date, e_row = earliest["date"].to_dict(), earliest["row"].to_dict()
+    earliest = _per_id(g, "date")
     first_rows = f[f["customer_id"].notna() & ~f["customer_id"].duplicated() & f["first_contact"].notna()]
-    first_rows = first_rows[first_rows["customer_id"].isin(e_date.keys())]
-    late = first_rows[first_rows["first_contact"] > first_rows["customer_id"].map(e_date)]
-    for row, cid, fc in zip(late.index, late["customer_id"], late["first_contact"], strict=True):
-        ck.add(c, "first_contact_after_followup", int(row), "first_contact", value=_date(fc),
-             detail=_date(e_date[cid]).isoformat(), other=_ref(fu, int(e_row[cid]), "date"))
+    e_date = first_rows["customer_id"].map(earliest["date"])  # NaT for a customer with no follow-up: never late
+    late = (first_rows["first_contact"] > e_date).to_numpy()
+    e_row = first_rows["customer_id"][late].map(earliest["row"])
+    ck.add_many(c, "first_contact_after_followup", _rows(first_rows.index[late]), "first_contact",
+                values=_iso(first_rows["first_contact"][late]), details=_iso(e_date[late]),
+                others=[_ref(fu, int(r), "date") for r in e_row])
+
+
+def _per_id(g: pd.DataFrame, key: str, *, last: bool = False) -> pd.DataFrame:
+    """Per 客户ID of `g` (no blank 客户ID or `key`): the row with the earliest date `key`, the
+    first such row on a tie (with `last`: the latest date, the last row). Columns `key` and
+    ``row``, indexed by 客户ID."""
+    picked = g.iloc[np.argsort(g[key].to_numpy(), kind="stable")]  # g's rows are in sheet order
+    picked = picked[~picked["customer_id"].duplicated(keep="last" if last else "first").to_numpy()]
+    return pd.DataFrame({key: picked[key].to_numpy(), "row": picked.index.to_numpy()},
+                        index=pd.Index(picked["customer_id"].to_numpy(), name="customer_id"))
 
 
 def freshness(book: Book, spec: Spec, ck: Checks) -> None:
@@ -166,29 +198,30 @@ def freshness(book: Book, spec: Spec, ck: Checks) -> None:
     lastd = first_rows["customer_id"].map(last) if len(last) else pd.Series(pd.NaT, index=first_rows.index)
     lastd = pd.to_datetime(lastd)
     since = (asof - lastd).dt.days
-    for row, d, days in zip(first_rows.index[since > stale_days], lastd[since > stale_days],
-                            since[since > stale_days], strict=True):
-        ck.add(c, "stale_customer", int(row), "customer_id", value=_date(d), detail=str(int(days)))
+    stale = since > stale_days
+    ck.add_many(c, "stale_customer", _rows(first_rows.index[stale]), "customer_id", values=_iso(lastd[stale]),
+                details=[str(int(d)) for d in since[stale]])
     if "first_contact" in f:
         never = first_rows[lastd.isna()]
         waited = (asof - never["first_contact"]).dt.days
         none = ck.ff.spec.text("words.none", ck.ff.lang)
-        for row, days in zip(never.index[waited > stale_days], waited[waited > stale_days], strict=True):
-            ck.add(c, "stale_customer", int(row), "customer_id", value=none, detail=str(int(days)))
+        late = waited > stale_days
+        rows = _rows(never.index[late])
+        ck.add_many(c, "stale_customer", rows, "customer_id", values=[none] * len(rows),
+                    details=[str(int(d)) for d in waited[late]])
     if fu is None or "next_date" not in fu.frame or "date" not in fu.frame or "customer_id" not in fu.frame:
         return
     g = fu.frame.dropna(subset=["customer_id"])
-    latest_by_cid = g.dropna(subset=["date"]).groupby("customer_id")["date"].max()
     due = g[g["next_date"].notna() & (g["next_date"] < asof)]
     if due.empty:
         return
     # per customer, the latest planned date that has passed with no follow-up on or after it
-    due = due.reset_index().sort_values(["next_date", "row"]).groupby("customer_id").last()
+    due = _per_id(due, "next_date", last=True)
     # aligned by 客户ID, compared column-wise (a customer with no dated follow-up compares NaT: kept)
-    since = latest_by_cid.reindex(due.index)
+    since = last.reindex(due.index)  # the latest follow-up of each customer
     due = due[~(since >= due["next_date"]).to_numpy()]
-    for row, nd in zip(due["row"], due["next_date"], strict=True):
-        ck.add(fu, "overdue_followup", int(row), "next_date", value=_date(nd), detail=str((asof - nd).days))
+    ck.add_many(fu, "overdue_followup", [int(r) for r in due["row"]], "next_date", values=_iso(due["next_date"]),
+                details=[str(d) for d in (asof - due["next_date"]).dt.days])
 
 
 ALL_RULES: tuple[RuleFn, ...] = (orphan_ids, duplicate_companies, followup_dates, deal_logic, contact_dates, freshness)

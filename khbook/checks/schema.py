@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -20,6 +21,16 @@ from khbook.findings import Cell, FindingFactory, StageResult
 from khbook.read.model import Book, Table
 from khbook.spec import Column, Sheet, Spec
 from khbook.spec.vocabulary import list_join
+
+
+def _load_backends() -> None:
+    """pandera loads its pandas backends (their check and strategy modules) on its first
+    validation: done here, once, with this module's other imports, not inside a first check."""
+    probe = pa.Column(None, checks=[pa.Check(lambda s: s.notna(), name="probe")], nullable=True, required=False)
+    pa.DataFrameSchema({"probe": probe}).validate(pd.DataFrame({"probe": [1]}), lazy=True)
+
+
+_load_backends()
 
 # check name (as pandera reports it) -> rule id in checks.yaml
 _NOT_NULL = "not_nullable"
@@ -30,7 +41,12 @@ def _allowed(values: set[str]) -> pa.Check:
 
 
 def _allowed_multi(values: set[str]) -> pa.Check:
-    return pa.Check(lambda s: s.map(lambda t: all(x in values for x in t)).astype(bool), name="not_in_list")
+    def allowed(s: pd.Series) -> pd.Series:
+        cells = s.tolist()
+        ok = {t: all(x in values for x in t) for t in set(cells)}  # each distinct selection once
+        return pd.Series(np.fromiter(map(ok.__getitem__, cells), dtype=bool, count=len(cells)), index=s.index)
+
+    return pa.Check(allowed, name="not_in_list")
 
 
 def _not_blank_multi() -> pa.Check:
@@ -72,6 +88,8 @@ def column_schema(col: Column, spec: Spec, as_of: dt.date) -> pa.Column:
 def sheet_schema(sheet: Sheet, spec: Spec, as_of: dt.date) -> pa.DataFrameSchema:
     """The pandera schema of one sheet (computed columns are not validated: khbook rewrites them)."""
     cols = {c.key: column_schema(c, spec, as_of) for c in sheet.columns if not c.computed}
+    # a column without checks that may be blank cannot fail: left out, pandera need not look at it
+    cols = {k: c for k, c in cols.items() if c.checks or not c.nullable}
     return pa.DataFrameSchema(cols, name=sheet.key, strict=False, coerce=False)
 
 
@@ -136,7 +154,7 @@ def _report(table: Table, col: Column, check: str, rows: list[int], spec: Spec, 
     """Add the findings of one failed check; return the rows whose cell is now in error (and put
     the valid items of a partly valid multi-value cell in `kept`)."""
     errors: list[int] = []
-    raw = dict(zip(table.raw.index, table.raw[col.key], strict=True)) if present else {}
+    raw = dict(zip(table.raw.index.tolist(), table.raw[col.key].tolist(), strict=True)) if present else {}
     typed = table.values(col.key)
     header = table.header(col.key) if present else col.header(ff.lang)
     firsts: dict[Any, int] = {}

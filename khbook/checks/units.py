@@ -14,10 +14,13 @@ of deals) until it is corrected.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from statistics import median
 from typing import Any
+
+import numpy as np
 
 from khbook.findings import Cell, FindingFactory, StageResult
 from khbook.read.model import Book, Table
@@ -51,8 +54,10 @@ def suspect_cells(table: Table, key: str, spec: Spec, untrusted: frozenset[Cell]
     values = table.frame[key].tolist()
     raws = table.raw[key].tolist()
     rows = table.frame.index.tolist()
-    candidates = [i for i, (v, r) in enumerate(zip(values, raws, strict=True))
-                  if v == v and v is not None and v >= unit.min_value and is_bare_number(r)
+    # the large amounts first, column-wise (NaN, a blank, is never large), then exactly, cell by cell
+    floor = math.nextafter(float(unit.min_value), -math.inf)
+    large = np.flatnonzero(np.asarray(values, dtype=float) >= floor).tolist()
+    candidates = [i for i in large if values[i] >= unit.min_value and is_bare_number(raws[i])
                   and (table.key, rows[i], key) not in untrusted]
     if not candidates:
         return []

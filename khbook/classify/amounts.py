@@ -88,6 +88,7 @@ def value_tiers(f: Facts, spec: Spec, amounts: list[int | None], W: Words) -> tu
     vt = spec.rules.value_tier
     tiers_ = [(t.label, math.ceil(Fraction(t.min) * MICRO), num(Fraction(t.min))) for t in vt.tiers]
     rank_of = {t[0]: i for i, t in enumerate(tiers_)}
+    lows = [t[1] for t in tiers_]
     top = len(tiers_)
     phrase = []
     for rank, (label, lo_micro, lo) in enumerate(tiers_):
@@ -107,7 +108,11 @@ def value_tiers(f: Facts, spec: Spec, amounts: list[int | None], W: Words) -> tu
         if a is None:
             label, rank, text = vt.unknown, top, unknown_text
         else:
-            rank = next((j for j, t in enumerate(tiers_) if a >= t[1]), top)
+            rank = top
+            for j, lo_micro in enumerate(lows):
+                if a >= lo_micro:
+                    rank = j
+                    break
             label, text = (vt.unknown, below(wan(a))) if rank == top else (tiers_[rank][0], phrase[rank](wan(a)))
         tag = f.lift.get(i)
         if tag is not None:
@@ -120,13 +125,17 @@ def value_tiers(f: Facts, spec: Spec, amounts: list[int | None], W: Words) -> tu
     return tiers, why
 
 
-def _pct(part: int, total: int, thresholds: list[Fraction]) -> str:
-    """part/total as a percentage text precise enough to show how it compares to the thresholds."""
+def _pct(part: int, total: int, thresholds: list[Fraction], near: tuple[float, ...] | None = None) -> str:
+    """part/total as a percentage text precise enough to show how it compares to the thresholds
+    (`near`: the thresholds as floats, when the caller has them)."""
     share = part * 100 / total
     if 0 < share < 0.1:  # two significant digits rather than 0.0
         return f"{share:.{min(9, 1 - math.floor(math.log10(share)))}f}"
     txt = f"{share:.1f}"
-    if not any(-0.06 < share - float(p) < 0.06 for p in thresholds):
+    for p in near if near is not None else map(float, thresholds):
+        if -0.06 < share - p < 0.06:
+            break
+    else:
         return txt
     exact = Fraction(part * 100, total)
     for digits in (1, 2, 3, 4, 6, 9):
@@ -164,13 +173,14 @@ def abc_classes(spec: Spec, amounts: list[int | None], W: Words | None = None, *
     th = abc.thresholds
     cuts = [("A", th.A), ("B", th.B)]
     ps = [p for _, p in cuts]
+    near = tuple(map(float, ps))
     cls = {k: W.label("abc_class", k) for k, _ in cuts}
     if abc.method == "share":
         tests = [("A", th.A, W.bind("abc_share_top", "share", base=base, min=num(th.A), cls=cls["A"])),
                  ("B", th.B, W.bind("abc_share_between", "share", base=base, min=num(th.B), upper=num(th.A), cls=cls["B"]))]
         below = W.bind("abc_share_below", "share", base=base, upper=num(th.B), cls=fallback)
         for i, a in known:
-            pct = _pct(a, total, ps)
+            pct = _pct(a, total, ps, near)
             for c, p, phrase in tests:
                 if a * 100 * p.denominator >= p.numerator * total:
                     out[i], why[i] = c, phrase(pct)
@@ -189,7 +199,7 @@ def abc_classes(spec: Spec, amounts: list[int | None], W: Words | None = None, *
         while k < len(order) and order[k][1] == a:
             cum += a
             k += 1
-        pct = _pct(cum, total, ps)
+        pct = _pct(cum, total, ps, near)
         for c, p, phrase in within:
             if cum * 100 * p.denominator <= p.numerator * total:
                 cls_, text = c, phrase(pct)

@@ -76,10 +76,14 @@ def computed_changes(book: Book, customers: list[CustomerClass], spec: Spec, lan
         return []
     out: list[Change] = []
     cols = [c for c in class_columns(spec) if c.key in t.frame and c.key != "reasons"]
+    raws = {c.key: {r: v for r, v in zip(t.raw.index.tolist(), t.raw[c.key].tolist(), strict=True) if v is not None}
+            for c in cols}
+    filled = set().union(*raws.values())  # the rows where the rep typed any of these columns
+    if not filled:
+        return []
     typed = {c.key: t.values(c.key) for c in cols}
-    raws = {c.key: dict(zip(t.raw.index, t.raw[c.key], strict=True)) for c in cols}
     for c in customers:
-        if c.row is None:
+        if c.row is None or c.row not in filled:
             continue
         for col in cols:
             old = typed[col.key].get(c.row)

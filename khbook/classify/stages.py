@@ -213,7 +213,9 @@ def incomplete_fields(book: Book, f: Facts, spec: Spec, untrusted: Untrusted, st
     if t is None or f.n == 0:
         return out
     not_expected = spec.rules.tags.not_expected
-    skip = {key: np.array([key in not_expected.get(s, ()) for s in stage], dtype=bool)
+    distinct: dict[str, int] = {}  # each distinct stage looked up once
+    codes = np.array([distinct.setdefault(s, len(distinct)) for s in stage], dtype=np.int64)
+    skip = {key: np.array([key in not_expected.get(s, ()) for s in distinct], dtype=bool)[codes]
             for key, _, _ in _complete_cols(spec)}
     if "annual_amount" in skip:
         skip["annual_amount"] |= np.array([a is not None for a in amounts], dtype=bool)

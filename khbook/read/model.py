@@ -61,13 +61,14 @@ class Table:
         """The (cleaned) 客户ID on a row, or None."""
         if self._ids is None:
             s = self.frame["customer_id"] if "customer_id" in self.frame else None
-            self._ids = {} if s is None else {r: v for r, v in zip(s.index, s, strict=True) if isinstance(v, str)}
+            self._ids = {} if s is None else {r: v for r, v in zip(s.index.tolist(), s.tolist(), strict=True)
+                                              if isinstance(v, str)}
         return self._ids.get(row)
 
     def values(self, key: str) -> dict[int, Any]:
         """row -> typed value of one column (fast repeated lookups)."""
         s = self.frame[key] if key in self.frame else None
-        return {} if s is None else dict(zip(s.index, s, strict=True))
+        return {} if s is None else dict(zip(s.index.tolist(), s.tolist(), strict=True))  # lists: no per-cell boxing
 
     def cell(self, row: int, key: str) -> str:
         """`C17`-style address of a field on a row (empty if the column is absent)."""

@@ -1,6 +1,6 @@
 """Cell-level value parsers and normalisers.
 
-At about 550 lines this module is over the usual size on purpose: dates, amounts,
+At about 600 lines this module is over the usual size on purpose: dates, amounts,
 integers, list items, credit codes and company names share the text normalisation, the
 not-applicable words and the caches defined here. Phones and e-mails, which need their
 own libraries, are in :mod:`khbook.read.contacts`.
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 import unicodedata
 from collections.abc import Collection
@@ -55,7 +56,10 @@ from khbook.spec.vocabulary import words
 __all__ = [
     "Parsed",
     "check_credit_code",
+    "check_credit_codes",
     "clean_text",
+    "clean_texts",
+    "company_keys",
     "is_excel_error",
     "normalize_company",
     "parse_amount",
@@ -68,9 +72,12 @@ CACHE_SIZE = 1 << 16  # lru_cache size of the text-level parsers (the same value
 _CACHE = CACHE_SIZE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Parsed:
-    """A parsed cell: typed value (or None) and, when bad, a rule id and detail key."""
+    """A parsed cell: typed value (or None) and, when bad, a rule id and detail key.
+
+    Shared by the caches, so never changed once made (not ``frozen``: a frozen dataclass
+    costs four times as much to make, and the reader makes one per distinct value)."""
 
     value: Any
     rule: str | None = None
@@ -92,10 +99,28 @@ _ZERO_WIDTH[0xA0] = " "
 _ZERO_WIDTH[0x202F] = " "
 
 
-@lru_cache(maxsize=_CACHE)
-def _clean_str(s: str) -> str | None:
-    s = unicodedata.normalize("NFKC", s.translate(_ZERO_WIDTH)).translate(_ZERO_WIDTH).strip()
-    return s or None
+def _clean_one(s: str) -> str | None:
+    # every character the table maps is unprintable (Cf, Zs): a printable text skips it
+    if not s.isprintable():
+        s = s.translate(_ZERO_WIDTH)
+    s = unicodedata.normalize("NFKC", s)
+    if not s.isprintable():
+        s = s.translate(_ZERO_WIDTH)
+    return s.strip() or None
+
+
+_clean_str = lru_cache(maxsize=_CACHE)(_clean_one)
+
+
+def clean_texts(texts: list[str]) -> list[str | None]:
+    """:func:`clean_text` of many distinct texts at once (no cache: each is cleaned once)."""
+    if "".join(texts).isascii():
+        out: list[str | None] = list(map(str.strip, texts))
+        return [t or None for t in out] if "" in out else out
+    nfkc = unicodedata.normalize
+    # a printable text that stays printable once normalised needs no table: _clean_one inlined
+    return [s.strip() or None if s.isascii() else (t.strip() or None)
+            if s.isprintable() and (t := nfkc("NFKC", s)).isprintable() else _clean_one(s) for s in texts]
 
 
 def _num_text(v: float) -> str | None:
@@ -464,7 +489,10 @@ def split_multi(text: str) -> list[str]:
 
 # ----------------------------------------------------------------------- credit code
 
-USCC_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_ALPHABET = frozenset(_USCC_CHARS)
+_USCC_VALUE = {c: i for i, c in enumerate(_USCC_CHARS)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_FIRST = frozenset("123456789ANY")
 _SCI = re.compile(r"[-+]?\d+(?:\.\d+)?E[-+]?\d+")
 _USCC_SEP = re.compile(r"[\s-]+")
@@ -483,11 +511,17 @@ def _uscc_text(s: str) -> Parsed:
         return _BAD_USCC["alphabet"]
     if code[0] not in _USCC_FIRST:
         return _BAD_USCC["first_char"]
-    from stdnum.cn.uscc import calc_check_digit  # its validate() rejects A/N/Y first chars
-
-    if calc_check_digit(code[:17]) != code[17]:
+    if uscc_check_digit(code[:17]) != code[17]:
         return _BAD_USCC["check_digit"]
     return Parsed(code)
+
+
+def uscc_check_digit(body: str) -> str:
+    """The GB 32100-2015 check digit of a credit code's first 17 characters (all in the
+    alphabet): python-stdnum's ``cn.uscc.calc_check_digit`` (tests/test_parsers.py holds it to
+    that), without its per-character clean-up (its validate() rejects the A/N/Y first chars)."""
+    total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, body), _USCC_WEIGHTS))
+    return _USCC_CHARS[(31 - total) % 31]
 
 
 def _na_key(s: str) -> str:
@@ -507,6 +541,13 @@ def is_not_applicable(s: str, not_applicable: Collection[str]) -> bool:
         return True
     words = not_applicable if isinstance(not_applicable, frozenset) else frozenset(not_applicable)
     return _na_key(s) in _na_keys(words)
+
+
+def check_credit_codes(texts: list[str], *, not_applicable: Collection[str] = ()) -> list[Parsed]:
+    """:func:`check_credit_code` of many distinct texts (a column's), each checked once (no cache)."""
+    one = _uscc_text.__wrapped__
+    return [_BLANK if (t := clean_text(s)) is None or (len(t) != 18 and is_not_applicable(t, not_applicable))
+            else one(t) for s in texts]
 
 
 def check_credit_code(v: Any, *, not_applicable: Collection[str] = ()) -> Parsed:
@@ -548,7 +589,15 @@ def normalize_company(name: str) -> str:
     form (股份有限公司, 有限责任公司, 有限公司, 股份公司, 公司, 股份) dropped; 集团 and a
     leading 中国 are kept. ``深圳市示例科技有限公司`` == ``深圳市示例科技 有限责任公司``.
     """
-    text = clean_text(name)
+    return _company_key(clean_text(name))
+
+
+def company_keys(names: list[str]) -> list[str]:
+    """:func:`normalize_company` of many names at once (a column's; no cache)."""
+    return list(map(_company_key, clean_texts(names)))
+
+
+def _company_key(text: str | None) -> str:
     if not text:
         return ""
     text = text.casefold()

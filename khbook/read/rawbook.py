@@ -69,7 +69,7 @@ class RawSheet:
     def width(self) -> int:
         """Number of columns of the widest row (kept after release)."""
         if self._width is None:
-            self._width = max((len(r) for r in self.rows), default=0)
+            self._width = max(map(len, self.rows), default=0)
         return self._width
 
     def release(self) -> None:
@@ -187,7 +187,9 @@ def load_raw(path: str | Path) -> RawBook:
                 if str(meta.typ).split(".")[-1] != "WorkSheet" or meta.name in macro:
                     continue
                 name = meta.name
-                errors = _error_cells(zf, parts[name]) if name in parts else {}
+                part = parts.get(name)
+                marked = part is not None and (info.error_parts is None or part in info.error_parts)
+                errors = _error_cells(zf, part) if marked else {}
                 sheets.append(RawSheet(name, None, name in hidden, errors, loader=_loader(wb, name, fallback)))
     except zipfile.BadZipFile as exc:
         wb.close()

@@ -77,6 +77,8 @@ class PackageInfo:
     workbook_part: str = "xl/workbook.xml"  # the officeDocument target
     # the decrypted package when Excel's default password opened an encrypted file
     decrypted: bytes | None = field(default=None, repr=False)
+    # the parts that may hold error cells (zipcheck.ERROR_CELL_MARK); None: not known, look in every sheet
+    error_parts: frozenset[str] | None = None
 
 
 def inspect_workbook(path: str | Path) -> PackageInfo:
@@ -207,10 +209,10 @@ def _inspect_package(p: Path, zf: zipfile.ZipFile) -> PackageInfo:
     assert main is not None  # check_kind refuses a package without one
     assert_no_dtd(zf, [i.filename for i in infos if is_xml_part(i.filename)])
     kind = package_kind(p, zf, names, main)
-    verify_parts(zf, infos, where)
+    error_parts = verify_parts(zf, infos, where)
     date1904, sheets, hidden = _read_workbook(p, zf, main)
     return PackageInfo(
         path=p, kind=kind, members=tuple(i.filename for i in infos),
         uncompressed=sum(i.file_size for i in infos), date1904=date1904,
-        sheet_names=sheets, hidden_sheets=hidden, workbook_part=main,
+        sheet_names=sheets, hidden_sheets=hidden, workbook_part=main, error_parts=error_parts,
     )

@@ -311,14 +311,34 @@ def _prolog_unsafe(prolog: str) -> bool:
     return "<!" in stripped
 
 
-def verify_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str) -> None:
-    """Stream every part once (nothing kept): CRC errors and truncated data surface here."""
+ERROR_CELL_MARK = b't="e"'  # an error cell (#N/A, #REF!) in a sheet part: calamine reads it as blank
+
+
+def verify_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str) -> frozenset[str]:
+    """Stream every part once (nothing kept): CRC errors and truncated data surface here.
+
+    Returns the parts whose bytes hold :data:`ERROR_CELL_MARK`: the reader looks for error
+    cells in those alone, instead of unpacking every sheet a second time."""
+    marked: set[str] = set()
     for info in infos:
         if info.is_dir():
             continue
-        seen = 0
-        for chunk in _stream(zf, info.filename, where):
-            seen += len(chunk)
-        if seen != info.file_size:
+        size, hit = scan(_stream(zf, info.filename, where), ERROR_CELL_MARK)
+        if size != info.file_size:
             raise WorkbookError(where, f"part {info.filename} is damaged (size mismatch)", HINT_RESEND,
                                 code="size_mismatch", params={"part": info.filename})
+        if hit:
+            marked.add(info.filename)
+    return frozenset(marked)
+
+
+def scan(chunks: Iterable[bytes], mark: bytes) -> tuple[int, bool]:
+    """The total size of `chunks` and whether their bytes hold `mark` (also across chunks)."""
+    overlap = len(mark) - 1
+    size, tail, hit = 0, b"", False
+    for chunk in chunks:
+        size += len(chunk)
+        if not hit:
+            hit = mark in chunk or mark in tail + chunk[:overlap]
+            tail = (tail + chunk)[-overlap:] if len(chunk) < overlap else chunk[-overlap:]
+    return size, hit
