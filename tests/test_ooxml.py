@@ -552,3 +552,47 @@ def test_large_parts_are_kept_deflated(books: dict[str, Path | None], tmp_path: 
         assert z.read("xl/big.xml") == big and z.testzip() is None
         assert z.read("xl/pieces.xml") == big + b"<!-- end -->"
 
+
+
+def test_rows_edited_as_bytes_equal_whole_sheet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text and blank writes into existing rows are spliced into the row bytes
+    (khbook.ooxml.rowedit); the sheet is byte for byte what the whole-sheet tree patcher
+    writes: new cells in the middle and at the end of rows (with the column's style),
+    overwritten text and numbers, blanked dates, spaces kept, spans widened. A chunk with
+    a formula overwrite goes through the tree patcher, with the same stats."""
+    from khbook.ooxml import chunked, rowedit
+
+    rows = 3000
+    src = fx.build_big(tmp_path / "big.xlsx", rows)
+    writes: dict[str, object] = {"J1": "客户价值等级", "K1": "分类依据"}
+    for r in range(2, rows + 1):
+        if (r - 1) % 10 == 5:
+            continue   # the fixture leaves these rows out: a new row goes through the tree
+        writes[f"J{r}"] = ["高价值", " 前后空格 ", "a&b <c>", "两\n行"][r % 4]
+        writes[f"H{r}"] = "中间" if r % 3 else None
+        if r % 50 == 0:
+            writes[f"C{r}"] = "改"
+            writes[f"D{r}"] = "文本"
+            writes[f"E{r}"] = None
+            writes[f"K{r}"] = "有列样式"
+    writes["I701"] = "覆盖公式"   # a formula cell: this chunk is patched as a tree
+    writes["J2006"] = "新行"   # a row the fixture left out: so is this one
+    edited: list[bool] = []
+    real = rowedit.edit_row
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        out = real(*args, **kwargs)
+        edited.append(out is not None)
+        return out
+
+    monkeypatch.setattr(chunked, "edit_row", spy)
+    whole, parts = tmp_path / "whole.xlsx", tmp_path / "chunked.xlsx"
+    e = [SheetEdits(fx.MAIN_SHEET, writes, {"C9": ("error", "m")})]
+    s_whole = _patch_with(monkeypatch, 0, src, whole, e)
+    assert not edited
+    s_chunk = _patch_with(monkeypatch, 500, src, parts, e)
+    assert s_chunk == s_whole and s_chunk.formulas_removed == [f"{fx.MAIN_SHEET}!I701"]
+    assert members(whole) == members(parts)
+    assert sum(edited) > rows * 0.6   # most rows were edited as bytes
+    c = cells(members(parts)[MAIN_PART])
+    assert c["J5"][4] == " 前后空格 " and c["J10"][4] == "a&b <c>" and c["J3"][4] == "两\n行" and c["H2"][4] == "中间" and c["I701"][4] == "覆盖公式"

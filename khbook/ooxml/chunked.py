@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from khbook.ooxml.rowedit import edit_row, serialised_as_is
 from khbook.ooxml.sheetxml import NeedWholeSheet, SheetPatcher, split_sheet_data
 from khbook.ooxml.styles import Styles
 from khbook.ooxml.xmlutil import MAIN, make_ref, parse, q, split_ref
@@ -180,6 +181,12 @@ class ChunkedSheet:
                 if a != b:   # small pieces copied, so that they do not pin the whole content
                     self.pieces.append(content[a:b] if b - a > _PIN_BYTES else bytes(content[a:b]))
                 continue
+            if k < n_chunks and not chunk_heads[k]:
+                edited = self._edit_rows(content, chunks[k], a, b, chunk_writes[k], col_styles)
+                if edited is not None:
+                    chunk_writes[k] = {}
+                    self.pieces.append(edited)
+                    continue
             sp = self._open_chunk(content[a:b], col_styles)
             sp.write_many(chunk_writes[k])
             chunk_writes[k] = {}
@@ -197,6 +204,50 @@ class ChunkedSheet:
         if self.removed_formulas:
             order = {_norm(ref): n for n, ref in enumerate(writes)}
             self.removed_formulas.sort(key=lambda r: order.get(r, len(order)))
+
+    def _edit_rows(self, content: memoryview, chunk: tuple[int, int], a: int, b: int,
+                   writes: dict[str, object], col_styles: list[tuple[int, int, str | None]]) -> bytes | None:
+        """The chunk's rows with `writes` spliced in as bytes (:func:`~khbook.ooxml.rowedit.edit_row`),
+        or None when a write or a row needs the tree patcher."""
+        by_row: dict[int, list[tuple[int, str | None]]] = {}
+        r1 = c1 = 1 << 30
+        r2 = c2 = 0
+        for ref, value in writes.items():
+            if value is not None and not isinstance(value, str):
+                return None
+            r, col = split_ref(ref)
+            by_row.setdefault(r, []).append((col, value))
+            r1, r2, c1, c2 = min(r1, r), max(r2, r), min(c1, col), max(c2, col)
+        styles: dict[int, str | None] = {}
+
+        def column_style(col: int) -> str | None:
+            if col not in styles:
+                styles[col] = next((style for lo, hi, style in col_styles if lo <= col <= hi), None)
+            return styles[col]
+
+        rows = bytes(content[a:b])
+        if not serialised_as_is(rows):
+            return None
+        lay = self.layout
+        nums, starts = lay.nums, lay.starts
+        i, j = chunk
+        out: list[bytes] = []
+        pos = 0
+        for r in sorted(by_row):
+            idx = bisect.bisect_left(nums, r, i, j)
+            todo = by_row[r]
+            if idx == j or nums[idx] != r or len({col for col, _ in todo}) != len(todo):
+                return None   # a new row, or one cell written twice
+            s, e = starts[idx] - a, (starts[idx + 1] if idx + 1 < len(starts) else lay.end) - a
+            new = edit_row(rows[s:e], r, todo, column_style)
+            if new is None:
+                return None
+            out += (rows[pos:s], new)
+            pos = e
+        out.append(rows[pos:])
+        if r2:
+            self.patcher._extend_bounds(r1, c1, r2, c2)  # noqa: SLF001 - the head patcher widens <dimension>
+        return b"".join(out)
 
     def _open_chunk(self, rows: memoryview, col_styles: list[tuple[int, int, str | None]]) -> SheetPatcher:
         root = parse(b"".join((self._wrap_open, rows, _WRAP_END)), self.part, self.src)
