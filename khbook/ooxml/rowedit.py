@@ -13,6 +13,7 @@ chunk goes through the tree patcher, as before.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 
@@ -23,7 +24,9 @@ _NAME = rb"[A-Za-z_][\w.:-]*"
 _ATTRS = rb'((?: ' + _NAME + rb'="[^"<>&\t\n\r]*")*)'
 _ROW_OPEN = re.compile(rb"<row" + _ATTRS + rb"(/?)>")
 _ATTR = re.compile(rb" (" + _NAME + rb')="([^"]*)"')
-_CELL_START = re.compile(rb'<c r="([A-Z]{1,3})\d+"')
+_CELL_HEAD = b'<c r="'
+_HEAD_LEN = len(_CELL_HEAD)
+_CELL_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})\d+"')
 _CELL_TAG = re.compile(rb"<c[\s/>]")
 _CELL = re.compile(rb'(<c r="[A-Z]{1,3}\d+")' + _ATTRS + rb"(?:/>|>(.*)</c>)", re.S)
 _PLAIN_CONTENT = re.compile(rb'<v>[^<]*</v>|<is><t(?: xml:space="preserve")?>[^<]*</t></is>')
@@ -88,57 +91,55 @@ def edit_row(row: bytes, r: int, writes: list[tuple[int, str | None]],
     if m is None:
         return None
     if m.group(2):   # <row .../>
-        body, close = b"", m.end()
-        if row[close:].strip():
+        body, tail = b"", row[m.end():]
+        if tail.strip():
             return None
     else:
         close = row.rfind(b"</row>")
         if close < m.end() or row[close + 6:].strip():
             return None
-        body = row[m.end():close]
-    tail = row[close + 6:] if not m.group(2) else row[close:]
-    starts: list[int] = []
-    cols: list[int] = []
-    last = 0
-    for cm in _CELL_START.finditer(body):
-        col = _col(cm.group(1))
-        if col <= last:
-            return None   # columns not ascending (or twice)
-        last = col
-        starts.append(cm.start())
-        cols.append(col)
-    if (starts and starts[0]) or (not starts and body) or len(_CELL_TAG.findall(body)) != len(starts):
+        body, tail = row[m.end():close], row[close + 6:]
+    # the cells, each without its leading '<c r="' (parts[0] is what comes before the first)
+    parts = body.split(_CELL_HEAD)
+    letters = _CELL_LETTERS.findall(body)
+    if parts[0] or len(letters) != len(parts) - 1 or len(_CELL_TAG.findall(body)) != len(letters):
         return None
-    if starts and _CELL.fullmatch(body, starts[-1]) is None:
+    cols = [_cols.get(x) or _col(x) for x in letters]
+    if cols != sorted(set(cols)):
+        return None   # columns not ascending (or twice)
+    if cols and _CELL.fullmatch(_CELL_HEAD + parts[-1]) is None:
         return None   # something after the last cell
-    ends = [*starts[1:], len(body)]
-    cells: dict[int, bytes] = {col: body[a:b] for col, a, b in zip(cols, starts, ends, strict=True)}
-    attrs = dict(_ATTR.findall(m.group(1)))
-    row_style = attrs.get(b"s") if attrs.get(b"customFormat") in (b"1", b"true") else None
+    attrs: dict[bytes, bytes] | None = None
     added = False
     for col, value in writes:
-        old = cells.get(col)
-        if old is not None:
-            new = _rewrite(old, value)
+        i = bisect.bisect_left(cols, col)
+        if i < len(cols) and cols[i] == col:
+            new = _rewrite(_CELL_HEAD + parts[i + 1], value)
             if new is None:
                 return None
-        else:
-            style = row_style.decode("utf-8") if row_style is not None else column_style(col)
-            st = f' s="{style}"'.encode() if style and style != "0" else b""
-            new = _text_cell(f'<c r="{make_ref(r, col)}"'.encode(), st, value)
-            added = True
-        cells[col] = new
+            parts[i + 1] = new[_HEAD_LEN:]
+            continue
+        if attrs is None:
+            attrs = dict(_ATTR.findall(m.group(1)))
+        row_style = attrs.get(b"s") if attrs.get(b"customFormat") in (b"1", b"true") else None
+        style = row_style.decode("utf-8") if row_style is not None else column_style(col)
+        st = f' s="{style}"'.encode() if style and style != "0" else b""
+        new = _text_cell(f'<c r="{make_ref(r, col)}"'.encode(), st, value)
+        parts.insert(i + 1, new[_HEAD_LEN:])
+        cols.insert(i, col)
+        added = True
     open_tag = m.group(1)
     if added:
+        assert attrs is not None
         spans = attrs.get(b"spans")
         if spans and spans.count(b":") == 1:
             try:
                 lo, hi = (int(x) for x in spans.split(b":"))
             except ValueError:
                 return None
-            widened = f"{min(lo, min(cells))}:{max(hi, max(cells))}".encode()
+            widened = f"{min(lo, cols[0])}:{max(hi, cols[-1])}".encode()
             open_tag = open_tag.replace(b' spans="' + spans + b'"', b' spans="' + widened + b'"', 1)
-    return b"".join((b"<row", open_tag, b">", *(cells[c] for c in sorted(cells)), b"</row>", tail))
+    return b"".join((b"<row", open_tag, b">", _CELL_HEAD.join(parts), b"</row>", tail))
 
 
 __all__ = ["edit_row", "serialised_as_is"]
