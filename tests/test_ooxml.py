@@ -380,6 +380,19 @@ def test_text_helpers() -> None:
     assert len(cell_text("y" * 50000)) == 32767
 
 
+def test_split_refs_is_split_ref_in_bulk() -> None:
+    from khbook.ooxml.xmlutil import split_ref, split_refs
+
+    plain = [f"{c}{r}" for r in (1, 9, 1048576) for c in ("A", "Z", "AA", "XFD")]
+    odd = [*plain, "$B$2", "c3", " D4"]
+    assert split_refs(plain) == [split_ref(x) for x in plain]
+    assert split_refs(odd) == [split_ref(x) for x in odd]
+    assert split_refs([]) == []
+    for bad in (["A1", "A1\nB2"], ["A1", "XFE1"], ["A1048577"], ["A0"], ["1A"]):
+        with pytest.raises(ValueError):
+            split_refs(bad)
+
+
 @pytest.mark.slow
 def test_large_sheet_patch(tmp_path: Path) -> None:
     """10k rows x 20 columns; 10k writes in a new column and 2k marks with comments, all applied

@@ -40,7 +40,7 @@ from lxml import etree
 from khbook.ooxml.rowedit import edit_row, serialised_as_is
 from khbook.ooxml.sheetxml import NeedWholeSheet, SheetPatcher, split_sheet_data
 from khbook.ooxml.styles import Styles
-from khbook.ooxml.xmlutil import MAIN, make_ref, parse, q, split_ref
+from khbook.ooxml.xmlutil import MAIN, make_ref, parse, q, split_ref, split_refs
 
 CHUNK_ROWS = 2000
 """Rows per chunk (0 disables the chunked path)."""
@@ -159,8 +159,8 @@ class ChunkedSheet:
         last_nums = [lay.nums[j - 1] for _i, j in chunks]
         n_chunks = len(chunks)
         chunk_writes: list[dict[str, object]] = [{} for _ in range(n_chunks + 1)]   # + new rows below
-        for ref, value in writes.items():
-            chunk_writes[bisect.bisect_left(last_nums, split_ref(ref)[0])][ref] = value
+        for (r, _col), (ref, value) in zip(split_refs(list(writes)), writes.items(), strict=True):
+            chunk_writes[bisect.bisect_left(last_nums, r)][ref] = value
         chunk_heads: list[dict[str, str]] = [{} for _ in range(n_chunks + 1)]
         head_chunk: dict[str, int] = {}
         for ref, look in header_marks.items():
@@ -209,15 +209,18 @@ class ChunkedSheet:
                    writes: dict[str, object], col_styles: list[tuple[int, int, str | None]]) -> bytes | None:
         """The chunk's rows with `writes` spliced in as bytes (:func:`~khbook.ooxml.rowedit.edit_row`),
         or None when a write or a row needs the tree patcher."""
+        if any(value is not None and value.__class__ is not str for value in writes.values()):
+            return None
         by_row: dict[int, list[tuple[int, str | None]]] = {}
-        r1 = c1 = 1 << 30
-        r2 = c2 = 0
-        for ref, value in writes.items():
-            if value is not None and not isinstance(value, str):
-                return None
-            r, col = split_ref(ref)
-            by_row.setdefault(r, []).append((col, value))
-            r1, r2, c1, c2 = min(r1, r), max(r2, r), min(c1, col), max(c2, col)
+        for (r, col), value in zip(split_refs(list(writes)), writes.values(), strict=True):
+            todo = by_row.get(r)
+            if todo is None:
+                by_row[r] = [(col, value)]
+            else:
+                todo.append((col, value))
+        r1, r2 = min(by_row), max(by_row)
+        c1 = min(col for todo in by_row.values() for col, _ in todo)
+        c2 = max(col for todo in by_row.values() for col, _ in todo)
         styles: dict[int, str | None] = {}
 
         def column_style(col: int) -> str | None:
@@ -245,8 +248,7 @@ class ChunkedSheet:
             out += (rows[pos:s], new)
             pos = e
         out.append(rows[pos:])
-        if r2:
-            self.patcher._extend_bounds(r1, c1, r2, c2)  # noqa: SLF001 - the head patcher widens <dimension>
+        self.patcher._extend_bounds(r1, c1, r2, c2)  # noqa: SLF001 - the head patcher widens <dimension>
         return b"".join(out)
 
     def _open_chunk(self, rows: memoryview, col_styles: list[tuple[int, int, str | None]]) -> SheetPatcher:

@@ -19,11 +19,14 @@ does not hold them all uncompressed until :meth:`Package.write`.
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import struct
 import zipfile
 import zlib
+from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,6 +175,42 @@ class Package:
         while len(self._deflating) > 1 and sum(len(self._changed.get(n) or self._added.get(n) or b"")
                                                for n in self._deflating) > _PENDING_LIMIT:
             self._collect(wait=True, only=next(iter(self._deflating)))
+
+    def put_stream(self, name: str, pieces: Iterable[bytes], content_type: str | None = None) -> None:
+        """:meth:`put` for a part made piece by piece: a large one is compressed as the pieces
+        come (in a helper thread, while the next are made), so it is never held whole,
+        uncompressed. The part is the same as ``put(name, list(pieces))`` gives."""
+        it = iter(pieces)
+        head: list[bytes] = []
+        size = 0
+        for piece in it:
+            head.append(piece)
+            size += len(piece)
+            if size >= _BIG_PART:
+                break
+        if size < _BIG_PART or name in self._stored or self.strict:
+            head += it
+            self.put(name, head, content_type)
+            return
+        comp = zlib.compressobj(_FAST_LEVEL, zlib.DEFLATED, -15)
+        out: list[bytes] = []
+        crc = size = 0
+        with ThreadPoolExecutor(max_workers=1) as helper:
+            pending: deque[Future] = deque()
+            for piece in itertools.chain(head, it):
+                pending.append(helper.submit(comp.compress, piece))
+                crc = zlib.crc32(piece, crc)
+                size += len(piece)
+                while len(pending) > 4:
+                    out.append(pending.popleft().result())
+            head = []
+            out += (f.result() for f in pending)
+            out.append(comp.flush())
+        self._removed.discard(name)
+        self._deflating.pop(name, None)
+        (self._changed if name in self._names else self._added)[name] = Deflated(b"".join(out), crc, size)
+        if content_type is not None:
+            self.set_override(name, content_type)
 
     def _collect(self, *, wait: bool, only: str | None = None) -> None:
         """Swap the parts whose background deflate has finished (all of them, or `only`,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import itertools
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from khbook.base.errors import WorkbookError
@@ -22,7 +23,7 @@ from khbook.ooxml.sheetxml import (
 )
 from khbook.ooxml.styles import Styles
 from khbook.ooxml.workbook import Workbook, reset_part
-from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, parse, q, serialize, split_ref
+from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, parse, q, serialize, split_refs
 
 
 def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: list[NewSheet], *,
@@ -64,9 +65,7 @@ def _validate(edits: list[SheetEdits], new_sheets: list[NewSheet]) -> None:
         for ref, (kind, _text) in e.marks.items():
             if kind not in MARK_KINDS:
                 raise ValueError(f"{e.sheet}!{ref}: unknown mark kind {kind!r}")
-            split_ref(ref)
-        for ref in [*e.writes, *e.header_marks]:
-            split_ref(ref)
+        split_refs([*e.marks, *e.writes, *e.header_marks])
     seen: set[str] = set()
     for ns in new_sheets:
         n = ns.name
@@ -188,17 +187,17 @@ def _write_new_sheet(pkg: Package, wb: Workbook, styles: Styles, ns: NewSheet, s
         stats.sheets_added.append(ns.name)
     pieces, filter_ref = build_sheet(ns, styles, wb.date1904)
     drawing_rid = add_charts(pkg, part, ns)
+    end = ["</worksheet>"]
     if drawing_rid is not None:
-        pieces.append(f'<drawing r:id="{drawing_rid}"/>')
+        end.insert(0, f'<drawing r:id="{drawing_rid}"/>')
         stats.charts += len(ns.charts)
-    pieces.append("</worksheet>")
-    # encoded in batches: never the whole sheet as one str beside its bytes
-    batch = 4096
-    encoded = [XML_DECL]
-    for i in range(0, len(pieces), batch):
-        encoded.append("".join(pieces[i:i + batch]).encode("utf-8"))
-        pieces[i:i + batch] = [""] * len(pieces[i:i + batch])
-    del pieces
-    pkg.put(part, encoded, CT_WORKSHEET)
+    pkg.put_stream(part, _encoded(itertools.chain(pieces, end)), CT_WORKSHEET)
     wb.set_filter_name(idx, ns.name, filter_ref)
 
+
+
+def _encoded(pieces: Iterable[str], batch: int = 2048) -> Iterator[bytes]:
+    """The part's text as UTF-8, `batch` pieces at a time (never the whole sheet as one str)."""
+    yield XML_DECL
+    for group in iter(lambda: list(itertools.islice(pieces, batch)), []):
+        yield "".join(group).encode("utf-8")
