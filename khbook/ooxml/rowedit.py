@@ -17,8 +17,8 @@ import bisect
 import re
 from collections.abc import Callable
 
-from khbook.base.excel import col_index
-from khbook.ooxml.xmlutil import cell_text, esc_text, make_ref
+from khbook.base.excel import col_index, col_letters
+from khbook.ooxml.xmlutil import cell_text, esc_text
 
 _NAME = rb"[A-Za-z_][\w.:-]*"
 _ATTRS = rb'((?: ' + _NAME + rb'="[^"<>&\t\n\r]*")*)'
@@ -29,6 +29,7 @@ _HEAD_LEN = len(_CELL_HEAD)
 _CELL_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})\d+"')
 _CELL_TAG = re.compile(rb"<c[\s/>]")
 _CELL = re.compile(rb'(<c r="[A-Z]{1,3}\d+")' + _ATTRS + rb"(?:/>|>(.*)</c>)", re.S)
+_LAST_CELL = re.compile(rb'[A-Z]{1,3}\d+"' + _ATTRS + rb"(?:/>|>.*</c>)", re.S)
 _PLAIN_CONTENT = re.compile(rb'<v>[^<]*</v>|<is><t(?: xml:space="preserve")?>[^<]*</t></is>')
 _DROPPED = frozenset((b"t", b"cm", b"vm"))   # what a written cell loses (set_cell_value)
 _cols: dict[bytes, int] = {}
@@ -41,14 +42,30 @@ def _col(letters: bytes) -> int:
     return n
 
 
+def _tail(value: str | None) -> bytes:
+    """What follows a cell's attributes when it holds `value` (text, or None: blank),
+    as lxml serialises it."""
+    if value is None:
+        return b"/>"
+    done = _TAILS.get(value)
+    if done is None:
+        text = cell_text(value)
+        space = b' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace() or "\n" in text) else b""
+        done = b"".join((b' t="inlineStr"><is><t', space, b">", esc_text(text).encode("utf-8"), b"</t></is></c>"))
+        if len(value) <= 64:   # the classes and tiers that repeat down a column
+            if len(_TAILS) >= 4096:
+                _TAILS.clear()
+            _TAILS[value] = done
+    return done
+
+
+_TAILS: dict[str, bytes] = {}
+_LETTERS: dict[int, bytes] = {}
+
+
 def _text_cell(head: bytes, attrs: bytes, value: str | None) -> bytes:
     """A cell holding `value` (text, or None: blank), as lxml serialises it."""
-    if value is None:
-        return head + attrs + b"/>"
-    text = cell_text(value)
-    space = b' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace() or "\n" in text) else b""
-    return b"".join((head, attrs, b' t="inlineStr"><is><t', space, b">", esc_text(text).encode("utf-8"),
-                     b"</t></is></c>"))
+    return head + attrs + _tail(value)
 
 
 def _rewrite(cell: bytes, value: str | None) -> bytes | None:
@@ -107,9 +124,11 @@ def edit_row(row: bytes, r: int, writes: list[tuple[int, str | None]],
     cols = [_cols.get(x) or _col(x) for x in letters]
     if cols != sorted(set(cols)):
         return None   # columns not ascending (or twice)
-    if cols and _CELL.fullmatch(_CELL_HEAD + parts[-1]) is None:
+    if cols and _LAST_CELL.fullmatch(parts[-1]) is None:
         return None   # something after the last cell
     attrs: dict[bytes, bytes] | None = None
+    row_style: bytes | None = None
+    num = b""
     added = False
     for col, value in writes:
         i = bisect.bisect_left(cols, col)
@@ -121,11 +140,14 @@ def edit_row(row: bytes, r: int, writes: list[tuple[int, str | None]],
             continue
         if attrs is None:
             attrs = dict(_ATTR.findall(m.group(1)))
-        row_style = attrs.get(b"s") if attrs.get(b"customFormat") in (b"1", b"true") else None
+            row_style = attrs.get(b"s") if attrs.get(b"customFormat") in (b"1", b"true") else None
+            num = b'%d"' % r
         style = row_style.decode("utf-8") if row_style is not None else column_style(col)
         st = f' s="{style}"'.encode() if style and style != "0" else b""
-        new = _text_cell(f'<c r="{make_ref(r, col)}"'.encode(), st, value)
-        parts.insert(i + 1, new[_HEAD_LEN:])
+        letters = _LETTERS.get(col)
+        if letters is None:
+            letters = _LETTERS[col] = col_letters(col).encode()
+        parts.insert(i + 1, b"".join((letters, num, st, _tail(value))))
         cols.insert(i, col)
         added = True
     open_tag = m.group(1)
