@@ -9,6 +9,7 @@ from pathlib import Path
 from khbook.base.errors import WorkbookError
 from khbook.base.excel import col_index, valid_sheet_name
 from khbook.base.fsutil import atomic_output, refuse_overwrite
+from khbook.base.memory import give_back
 from khbook.ooxml import chunked
 from khbook.ooxml.comments import CommentResult, ShapeIds, patch_comments
 from khbook.ooxml.edits import NewSheet, PatchStats, SheetEdits
@@ -43,12 +44,14 @@ def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: l
             if e.sheet.lower() in new_names or e.sheet.lower() in {n.lower() for n in replace_sheets}:
                 raise ValueError(f"sheet {e.sheet!r} is both edited and replaced")
             _patch_sheet(pkg, wb, styles, ids, e, stats)
+            give_back()   # the sheet's buffers: freed, and returned rather than kept mapped
         for name in replace_sheets:
             if name.lower() not in new_names and wb.find(name) is not None:
                 wb.remove_sheet(name)
                 stats.sheets_removed.append(name)
         for ns in new_sheets:
             _write_new_sheet(pkg, wb, styles, ns, stats)
+            give_back()
         styles.save()
         wb.save()
         before = set(i.filename for i in pkg.infos)
