@@ -609,3 +609,29 @@ def test_rows_edited_as_bytes_equal_whole_sheet(tmp_path: Path, monkeypatch: pyt
     assert sum(edited) > rows * 0.6   # most rows were edited as bytes
     c = cells(members(parts)[MAIN_PART])
     assert c["J5"][4] == " 前后空格 " and c["J10"][4] == "a&b <c>" and c["J3"][4] == "两\n行" and c["H2"][4] == "中间" and c["I701"][4] == "覆盖公式"
+
+
+def test_streamed_rows_equal_whole_sheet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large sheet's rows are compressed as they are patched (head, rows and tail
+    compressed apart, joined into one deflate stream): the part is what the whole-sheet
+    patcher writes, and its CRC checks out."""
+    from khbook.ooxml import chunked
+
+    rows = 3000
+    src = fx.build_big(tmp_path / "big.xlsx", rows)
+    writes: dict[str, object] = {"J1": "客户价值等级", "K1": "分类依据"}
+    for r in range(2, rows + 1):
+        if (r - 1) % 10 != 5:
+            writes[f"J{r}"] = "高价值" if r % 3 else None
+    writes["K2"] = "x"
+    e = [SheetEdits(fx.MAIN_SHEET, writes, {"C9": ("error", "m")}, {"J": 14}, {"J1": "computed", "K1": "computed"})]
+    whole, streamed = tmp_path / "whole.xlsx", tmp_path / "streamed.xlsx"
+    s_whole = _patch_with(monkeypatch, 0, src, whole, e)
+    monkeypatch.setattr(chunked, "STREAM_BYTES", 0)
+    s_stream = _patch_with(monkeypatch, 500, src, streamed, e)
+    assert s_stream == s_whole
+    assert members(whole) == members(streamed)
+    with zipfile.ZipFile(streamed) as z:
+        assert z.testzip() is None
+    c = cells(members(streamed)[MAIN_PART])
+    assert c["J2"][4] == "高价值" and c["K1"][0] != c["K2"][0]

@@ -31,12 +31,14 @@ stored, and the caller redoes the sheet with the whole-sheet path.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
 
+from khbook.ooxml.deflate import Deflated, StreamDeflater, deflate, join
 from khbook.ooxml.rowedit import edit_row, serialised_as_is
 from khbook.ooxml.sheetxml import NeedWholeSheet, SheetPatcher, split_sheet_data
 from khbook.ooxml.styles import Styles
@@ -44,6 +46,8 @@ from khbook.ooxml.xmlutil import MAIN, make_ref, parse, q, split_ref, split_refs
 
 CHUNK_ROWS = 2000
 """Rows per chunk (0 disables the chunked path)."""
+STREAM_BYTES = 16 << 20
+"""A sheet this large (its XML) has its patched rows compressed as they are made."""
 
 _SD_OPEN, _SD_CLOSE, _SD_EMPTY = b"<sheetData>", b"</sheetData>", b"<sheetData/>"
 _ROW_OPEN = re.compile(rb"<row(?=[\s/>])[^>]*>")
@@ -131,7 +135,7 @@ class ChunkedSheet:
     """
 
     def __init__(self, layout: RowLayout, part: str, src: str, styles: Styles, *, date1904: bool,
-                 splice: bool, chunk_rows: int = CHUNK_ROWS) -> None:
+                 splice: bool, chunk_rows: int = CHUNK_ROWS, stream: bool = False) -> None:
         self.layout = layout
         self.part, self.src = part, src
         self.styles, self.date1904, self.splice = styles, date1904, splice
@@ -145,6 +149,8 @@ class ChunkedSheet:
         self.patcher = SheetPatcher(root, styles, date1904=date1904)
         self._wrap_open = b"<worksheet " + _ns_decls(root) + b">" + _SD_OPEN
         self.pieces: list[bytes | memoryview] = []
+        # stream: the rows are compressed as they are made (see assemble)
+        self._rows: StreamDeflater | None = StreamDeflater() if stream else None
         self.removed_formulas: list[str] = []
 
     # ---- rows -----------------------------------------------------------------------
@@ -169,7 +175,14 @@ class ChunkedSheet:
             head_chunk[ref] = k
         col_styles = self.patcher.column_styles()
         content = memoryview(lay.content)
-        self.pieces.append(bytes(content[lay.begin:lay.starts[0]]))
+        # header looks are given after all writes, as the whole-sheet path derives its styles;
+        # only date writes derive styles too, so without them the looks go in with their chunk
+        defer = len(set(head_chunk.values())) > 1 or any(isinstance(v, dt.date) for v in writes.values())
+        if defer and self._rows is not None:
+            self._rows.close()   # a deferred chunk holds back the rows after it: not streamed
+            self._rows = None
+        emit = self.pieces.append if self._rows is None else self._rows.add
+        emit(bytes(content[lay.begin:lay.starts[0]]))
         deferred: dict[int, tuple[SheetPatcher, int]] = {}   # chunk -> (patcher, piece index)
         for k in range(n_chunks + 1):
             if k < n_chunks:
@@ -179,26 +192,28 @@ class ChunkedSheet:
                 a = b = lay.end
             if not chunk_writes[k] and not chunk_heads[k]:
                 if a != b:   # small pieces copied, so that they do not pin the whole content
-                    self.pieces.append(content[a:b] if b - a > _PIN_BYTES else bytes(content[a:b]))
+                    emit(content[a:b] if b - a > _PIN_BYTES else bytes(content[a:b]))
                 continue
             if k < n_chunks and not chunk_heads[k]:
                 edited = self._edit_rows(content, chunks[k], a, b, chunk_writes[k], col_styles)
                 if edited is not None:
                     chunk_writes[k] = {}
-                    self.pieces.append(edited)
+                    emit(edited)
                     continue
             sp = self._open_chunk(content[a:b], col_styles)
             sp.write_many(chunk_writes[k])
             chunk_writes[k] = {}
             self.removed_formulas += sp.removed_formulas
-            if chunk_heads[k]:
+            if chunk_heads[k] and defer:
                 deferred[k] = (sp, len(self.pieces))
                 self.pieces.append(b"")
             else:
-                self.pieces.append(self._close_chunk(sp))
-        # header looks after all writes (as the whole-sheet path derives its styles)
+                for ref, look in chunk_heads[k].items():
+                    sp.style_header(ref, look)
+                emit(self._close_chunk(sp))
         for ref, look in header_marks.items():
-            deferred[head_chunk[ref]][0].style_header(ref, look)
+            if defer:
+                deferred[head_chunk[ref]][0].style_header(ref, look)
         for sp, idx in deferred.values():
             self.pieces[idx] = self._close_chunk(sp)
         if self.removed_formulas:
@@ -271,19 +286,29 @@ class ChunkedSheet:
         return out[start + len(_SD_OPEN):-len(_WRAP_END)]
 
     # ---- the part -------------------------------------------------------------------
-    def assemble(self, serialize: Callable[[etree._Element], bytes]) -> list[bytes | memoryview]:
+    def assemble(self, serialize: Callable[[etree._Element], bytes]) -> list[bytes | memoryview] | Deflated:
         """The patched part as byte pieces (see :meth:`Package.put`): the serialised
-        head/tail tree with the rows put back."""
+        head/tail tree with the rows put back; when the rows were streamed, the part's
+        deflate stream (head, rows and tail compressed apart and joined)."""
         out = serialize(self.root)
         if out.count(_SD_EMPTY) != 1:
             raise AssertionError("sheetData placeholder lost in serialisation")
         head, tail = out.split(_SD_EMPTY)
+        if self._rows is not None:
+            rows, self._rows = self._rows.finish(sync=True), None
+            return join([deflate(head + _SD_OPEN, sync=True), rows, deflate(_SD_CLOSE + tail)])
         pieces, self.pieces = [head, _SD_OPEN, *self.pieces, _SD_CLOSE, tail], []
         return pieces
+
+    def close(self) -> None:
+        """Stop the rows' compression (when the sheet is abandoned)."""
+        if self._rows is not None:
+            self._rows.close()
+            self._rows = None
 
 
 def _norm(ref: str) -> str:
     return make_ref(*split_ref(ref))
 
 
-__all__ = ["CHUNK_ROWS", "ChunkedSheet", "RowLayout", "scan_rows"]
+__all__ = ["CHUNK_ROWS", "STREAM_BYTES", "ChunkedSheet", "RowLayout", "scan_rows"]

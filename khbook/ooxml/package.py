@@ -25,7 +25,6 @@ import posixpath
 import struct
 import zipfile
 import zlib
-from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,22 +34,11 @@ from lxml import etree
 
 from khbook.base.errors import Hint, WorkbookError
 from khbook.ooxml import strict
+from khbook.ooxml.deflate import LEVEL, Deflated, StreamDeflater
 from khbook.ooxml.xmlutil import CT_NS, PKG_REL, parse, serialize
 
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _DATA_DESCRIPTOR_FLAG = 0x08
-
-
-@dataclass
-class Deflated:
-    """A part kept as its raw deflate stream (what zip stores), with CRC-32 and size."""
-
-    stream: bytes
-    crc: int
-    size: int
-
-    def data(self) -> bytes:
-        return zlib.decompress(self.stream, -15)
 
 
 @dataclass
@@ -143,13 +131,22 @@ class Package:
     def xml(self, name: str) -> etree._Element:
         return parse(self.read(name), name, str(self.src))
 
-    def put(self, name: str, data: bytes | etree._Element | list[bytes | memoryview],
+    def put(self, name: str, data: bytes | etree._Element | list[bytes | memoryview] | Deflated,
             content_type: str | None = None) -> None:
         """Replace an existing part or add a new one (with an Override content type).
 
         `data` may be a list of byte pieces (the part is their concatenation): a large part
         given so is deflated piece by piece and never joined in memory.
         """
+        if isinstance(data, Deflated):   # already compressed (see can_stream)
+            if not self.can_stream(name):
+                raise ValueError(f"{name} cannot be put compressed")
+            self._removed.discard(name)
+            self._deflating.pop(name, None)
+            (self._changed if name in self._names else self._added)[name] = data
+            if content_type is not None:
+                self.set_override(name, content_type)
+            return
         if isinstance(data, etree._Element):
             data = serialize(data)
         elif isinstance(data, list):
@@ -192,25 +189,19 @@ class Package:
             head += it
             self.put(name, head, content_type)
             return
-        comp = zlib.compressobj(_FAST_LEVEL, zlib.DEFLATED, -15)
-        out: list[bytes] = []
-        crc = size = 0
-        with ThreadPoolExecutor(max_workers=1) as helper:
-            pending: deque[Future] = deque()
+        deflater = StreamDeflater()
+        try:
             for piece in itertools.chain(head, it):
-                pending.append(helper.submit(comp.compress, piece))
-                crc = zlib.crc32(piece, crc)
-                size += len(piece)
-                while len(pending) > 4:
-                    out.append(pending.popleft().result())
+                deflater.add(piece)
             head = []
-            out += (f.result() for f in pending)
-            out.append(comp.flush())
-        self._removed.discard(name)
-        self._deflating.pop(name, None)
-        (self._changed if name in self._names else self._added)[name] = Deflated(b"".join(out), crc, size)
-        if content_type is not None:
-            self.set_override(name, content_type)
+            self.put(name, deflater.finish(), content_type)
+        finally:
+            deflater.close()
+
+    def can_stream(self, name: str) -> bool:
+        """Whether `name` may be given to :meth:`put` as a :class:`Deflated` stream (deflated,
+        not a Strict package whose parts are converted as they are put)."""
+        return name not in self._stored and not self.strict
 
     def _collect(self, *, wait: bool, only: str | None = None) -> None:
         """Swap the parts whose background deflate has finished (all of them, or `only`,
@@ -426,7 +417,7 @@ class Package:
 
 _BIG_PART = 1 << 20
 _PENDING_LIMIT = 64 << 20
-_FAST_LEVEL = 3
+_FAST_LEVEL = LEVEL
 
 
 def _deflate(data: bytes | Pieces) -> tuple[bytes, int]:

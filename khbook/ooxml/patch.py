@@ -149,12 +149,16 @@ def _patch_sheet_chunked(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeI
     Raises NeedWholeSheet (before anything is stored in `pkg`) when the sheet needs the
     whole-sheet path.
     """
+    stream = len(layout.content) >= chunked.STREAM_BYTES and pkg.can_stream(part)
     cs = chunked.ChunkedSheet(layout, part, str(pkg.src), styles, date1904=wb.date1904, splice=splice,
-                              chunk_rows=chunked.CHUNK_ROWS)
-    cs.write(e.writes, e.header_marks)
-    _sheet_edits(cs.patcher, styles, e)
-    res = patch_comments(pkg, part, cs.root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
-    pkg.put(part, cs.assemble(serialize))
+                              chunk_rows=chunked.CHUNK_ROWS, stream=stream)
+    try:
+        cs.write(e.writes, e.header_marks)
+        _sheet_edits(cs.patcher, styles, e)
+        res = patch_comments(pkg, part, cs.root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
+        pkg.put(part, cs.assemble(serialize))
+    finally:
+        cs.close()
     _record(wb, e, stats, sheet_id, res, cs.removed_formulas)
 
 
