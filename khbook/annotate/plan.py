@@ -154,7 +154,8 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
             else:
                 letter = info.letter
             letters[col.key] = letter
-        raws = {col.key: dict(zip(t.raw.index, t.raw[col.key], strict=True)) for col in columns if col.key in t.columns}
+        at = {row: i for i, row in enumerate(t.raw.index)}   # Excel row -> position in the raw frame
+        raws = {col.key: list(t.raw[col.key]) for col in columns if col.key in t.columns}
         shown: dict[tuple, str | None] = {}   # the cell text of each computed value, made once
         for c in in_book_lang or report.customers:
             if c.row is None:
@@ -172,7 +173,8 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
                     continue
                 present = col.key in t.columns
                 if present:
-                    old = raws[col.key].get(c.row)
+                    i = at.get(c.row)
+                    old = None if i is None else raws[col.key][i]
                     if old is None and value is not None:
                         filled += 1
                     if old is not None and str(old) == value:
