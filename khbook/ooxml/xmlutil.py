@@ -148,28 +148,27 @@ def split_ref(ref: str) -> tuple[int, int]:
     return row, col
 
 
-_PLAIN_REFS = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$", re.M)
+_PLAIN_REFS = re.compile(r"(?:[A-Z]{1,3}[1-9][0-9]{0,6}\n)*[A-Z]{1,3}[1-9][0-9]{0,6}")
+_LETTERS, _DIGITS = re.compile(r"[A-Z]+"), re.compile(r"[0-9]+")
 _COLS: dict[str, int] = {}
 
 
 def split_refs(refs: list[str]) -> list[tuple[int, int]]:
     """:func:`split_ref` of each of `refs` (same results, same errors); the usual spelling
-    ("C17") of thousands of references is read in one regular-expression pass."""
+    ("C17") of thousands of references is read in a few regular-expression passes."""
+    if not refs:
+        return []
     text = "\n".join(refs)
-    found = _PLAIN_REFS.findall(text) if text.count("\n") == len(refs) - 1 else []
-    if len(found) != len(refs):
+    if text.count("\n") != len(refs) - 1 or _PLAIN_REFS.fullmatch(text) is None:
         return [split_ref(ref) for ref in refs]
-    cols = _COLS
-    out = []
-    for letters, digits in found:
-        col = cols.get(letters)
-        if col is None:
-            col = cols[letters] = col_index(letters)
-        row = int(digits)
-        if row > 1048576 or col > 16384:
-            return [split_ref(ref) for ref in refs]
-        out.append((row, col))
-    return out
+    letters = _LETTERS.findall(text)
+    for x in set(letters).difference(_COLS):
+        _COLS[x] = col_index(x)
+    cols = list(map(_COLS.__getitem__, letters))
+    rows = list(map(int, _DIGITS.findall(text)))
+    if max(rows) > 1048576 or max(cols) > 16384:
+        return [split_ref(ref) for ref in refs]
+    return list(zip(rows, cols, strict=True))
 
 
 def make_ref(row: int, col: int) -> str:
