@@ -381,7 +381,7 @@ def test_text_helpers() -> None:
 
 
 def test_split_refs_is_split_ref_in_bulk() -> None:
-    from khbook.ooxml.xmlutil import split_ref, split_refs
+    from khbook.ooxml.xmlutil import check_refs, split_ref, split_refs
 
     plain = [f"{c}{r}" for r in (1, 9, 1048576) for c in ("A", "Z", "AA", "XFD")]
     odd = [*plain, "$B$2", "c3", " D4"]
@@ -391,6 +391,10 @@ def test_split_refs_is_split_ref_in_bulk() -> None:
     for bad in (["A1", "A1\nB2"], ["A1", "XFE1"], ["A1048577"], ["A0"], ["1A"]):
         with pytest.raises(ValueError):
             split_refs(bad)
+        with pytest.raises(ValueError):
+            check_refs(bad)
+    check_refs(odd)
+    check_refs([])
 
 
 @pytest.mark.slow

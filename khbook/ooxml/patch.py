@@ -24,7 +24,7 @@ from khbook.ooxml.sheetxml import (
 )
 from khbook.ooxml.styles import Styles
 from khbook.ooxml.workbook import Workbook, reset_part
-from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, parse, q, serialize, split_refs
+from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, check_refs, parse, q, serialize
 
 
 def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: list[NewSheet], *,
@@ -68,7 +68,7 @@ def _validate(edits: list[SheetEdits], new_sheets: list[NewSheet]) -> None:
         for ref, (kind, _text) in e.marks.items():
             if kind not in MARK_KINDS:
                 raise ValueError(f"{e.sheet}!{ref}: unknown mark kind {kind!r}")
-        split_refs([*e.marks, *e.writes, *e.header_marks])
+        check_refs([*e.marks, *e.writes, *e.header_marks])
     seen: set[str] = set()
     for ns in new_sheets:
         n = ns.name
