@@ -151,6 +151,10 @@ class Package:
             data = serialize(data)
         elif isinstance(data, list):
             size = sum(len(piece) for piece in data)
+            if size >= _HUGE_PART and self.can_stream(name):
+                # compressed now, not in the background: a huge part's pieces are not kept waiting
+                self.put_stream(name, data, content_type)
+                return
             data = (b"".join(data) if size < _BIG_PART or name in self._stored or self.strict
                     else Pieces(data, size))
         if self.strict and strict.is_xml(name):
@@ -416,6 +420,7 @@ class Package:
 
 
 _BIG_PART = 1 << 20
+_HUGE_PART = 16 << 20
 _PENDING_LIMIT = 64 << 20
 _FAST_LEVEL = LEVEL
 
