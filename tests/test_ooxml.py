@@ -640,3 +640,23 @@ def test_streamed_rows_equal_whole_sheet(tmp_path: Path, monkeypatch: pytest.Mon
         assert z.testzip() is None
     c = cells(members(streamed)[MAIN_PART])
     assert c["J2"][4] == "高价值" and c["K1"][0] != c["K2"][0]
+
+
+def test_huge_marks_only_sheet_is_streamed(books: dict[str, Path | None], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sheet that only gets marks, comments and widths is patched from the zip member in two
+    streaming passes when it is huge (khbook.ooxml.streamed): the same parts as in memory."""
+    from khbook.ooxml import streamed
+
+    src = book(books, "comments")
+    e = [SheetEdits(fx.LOG_SHEET, marks={"B3": ("error", "日期格式"), "C4": ("info", None)}, new_columns={"F": 9}),
+         SheetEdits(fx.MAIN_SHEET, marks={"A2": ("warning", "x")})]
+    in_memory, streaming = tmp_path / "memory.xlsx", tmp_path / "streamed.xlsx"
+    s_memory = write_annotated(src, in_memory, e, [])
+    located: list[bool] = []
+    real = streamed.locate
+    monkeypatch.setattr(streamed, "HUGE", 0)
+    monkeypatch.setattr(streamed, "locate", lambda f: located.append(True) or real(f))
+    s_stream = write_annotated(src, streaming, e, [])
+    assert located and s_stream == s_memory
+    assert members(in_memory) == members(streaming)

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
@@ -128,6 +129,17 @@ class Package:
         data = self._zip.read(name)
         return strict.to_transitional(data) if self.strict and strict.is_xml(name) else data
 
+    def original_size(self, name: str) -> int | None:
+        """The size of a part still as the input has it (not put, not removed), that may be
+        read with :meth:`open_original` and put back as a stream; None otherwise."""
+        if name not in self._names or name in self._changed or name in self._removed or not self.can_stream(name):
+            return None
+        return self._zip.getinfo(name).file_size
+
+    def open_original(self, name: str) -> IO[bytes]:
+        """The input's part `name`, decompressed as it is read (see :meth:`original_size`)."""
+        return self._zip.open(name)
+
     def xml(self, name: str) -> etree._Element:
         return parse(self.read(name), name, str(self.src))
 
@@ -151,7 +163,7 @@ class Package:
             data = serialize(data)
         elif isinstance(data, list):
             size = sum(len(piece) for piece in data)
-            if size >= _HUGE_PART and self.can_stream(name):
+            if size >= max(_HUGE_PART, _BIG_PART) and self.can_stream(name):
                 # compressed now, not in the background: a huge part's pieces are not kept waiting
                 self.put_stream(name, data, content_type)
                 return

@@ -10,7 +10,7 @@ from khbook.base.errors import WorkbookError
 from khbook.base.excel import col_index, valid_sheet_name
 from khbook.base.fsutil import atomic_output, refuse_overwrite
 from khbook.base.memory import give_back
-from khbook.ooxml import chunked
+from khbook.ooxml import chunked, streamed
 from khbook.ooxml.comments import CommentResult, ShapeIds, patch_comments
 from khbook.ooxml.edits import NewSheet, PatchStats, SheetEdits
 from khbook.ooxml.newsheet import add_charts, build_sheet
@@ -87,6 +87,9 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     hit = wb.find(e.sheet)
     part = wb.worksheet_part(e.sheet)
     sheet_id = hit[1].sheet_id if hit else 0
+    if not e.writes and not e.header_marks and (pkg.original_size(part) or 0) >= streamed.HUGE:
+        if _patch_sheet_streamed(pkg, wb, styles, ids, e, stats, part, sheet_id):
+            return
     data = pkg.read(part)
     splice = b"khbook-cell" not in data
     if (e.writes or e.header_marks) and chunked.CHUNK_ROWS > 0:
@@ -126,6 +129,37 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
                 out = serialize(root)
         pkg.put(part, out)
     _record(wb, e, stats, sheet_id, res, sp.removed_formulas)
+
+
+def _patch_sheet_streamed(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: SheetEdits,
+                          stats: PatchStats, part: str, sheet_id: int) -> bool:
+    """The light path of :func:`_patch_sheet` (no cell writes) for a huge sheet, its rows
+    streamed from the input and never held (:mod:`khbook.ooxml.streamed`); False when the
+    layout is not the plain one (nothing was changed)."""
+    with pkg.open_original(part) as f:
+        found = streamed.locate(f)
+    if found is None:
+        return False
+    root = parse(found.reduced(), part, str(pkg.src))
+    sp = SheetPatcher(root, styles, date1904=wb.date1904)
+    removed_cf = _sheet_edits(sp, styles, e)
+    had_legacy = root.find(q("legacyDrawing")) is not None
+    res = patch_comments(pkg, part, root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
+    if e.new_columns or e.marks or removed_cf or had_legacy != (root.find(q("legacyDrawing")) is not None):
+        out = serialize(root)
+        if out.count(_SD_PLACEHOLDER) == 1:
+            head, tail = out.split(_SD_PLACEHOLDER)
+            with pkg.open_original(part) as f:
+                pkg.put_stream(part, itertools.chain([head], streamed.rows(f, found.start, found.end), [tail]))
+        else:  # not expected from lxml's serialiser: put the parsed cells back
+            placeholder = root.find(q("sheetData"))
+            placeholder.getparent().replace(placeholder, parse(pkg.read(part), part).find(q("sheetData")))
+            pkg.put(part, serialize(root))
+    _record(wb, e, stats, sheet_id, res, sp.removed_formulas)
+    return True
+
+
+_SD_PLACEHOLDER = b"<sheetData/>"
 
 
 def _sheet_edits(sp: SheetPatcher, styles: Styles, e: SheetEdits) -> int:
