@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import os
 import posixpath
-import struct
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -37,9 +36,7 @@ from khbook.base.errors import Hint, WorkbookError
 from khbook.ooxml import strict
 from khbook.ooxml.deflate import LEVEL, Deflated, StreamDeflater
 from khbook.ooxml.xmlutil import CT_NS, PKG_REL, parse, serialize
-
-_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
-_DATA_DESCRIPTOR_FLAG = 0x08
+from khbook.ooxml.zipraw import append_raw, raw_copy
 
 
 @dataclass
@@ -385,7 +382,7 @@ class Package:
             for info in self._all_infos:
                 name = info.filename
                 if info.is_dir():   # a directory entry: kept as it is
-                    _raw_copy(raw, info, out)
+                    raw_copy(raw, info, out)
                     copied += 1
                     continue
                 if name in self._removed:
@@ -397,7 +394,7 @@ class Package:
                     _write_member(out, zi, self._changed[name], deflated.pop(name, None))
                     changed += 1
                 else:
-                    _raw_copy(raw, info, out)
+                    raw_copy(raw, info, out)
                     copied += 1
             for name, data in self._added.items():
                 zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
@@ -456,7 +453,7 @@ def _write_member(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes | Defla
     if isinstance(data, Deflated):
         if zi.compress_type == zipfile.ZIP_DEFLATED:
             zi.CRC, zi.compress_size, zi.file_size = data.crc, len(data.stream), data.size
-            _append_raw(out, zi, data.stream)
+            append_raw(out, zi, data.stream)
             return
         data = data.data()
     if isinstance(data, Pieces):
@@ -468,43 +465,4 @@ def _write_member(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes | Defla
     zi.CRC = crc
     zi.compress_size = len(stream)
     zi.file_size = len(data)
-    _append_raw(out, zi, stream)
-
-
-def _raw_copy(raw, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
-    """Copy one member's compressed bytes as they are (no inflate/deflate)."""
-    raw.seek(info.header_offset)
-    header = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
-    if header[0] != b"PK\x03\x04" or info.flag_bits & 0x01:
-        out.writestr(info, _read_member(raw, info))
-        return
-    name_len, extra_len = header[-2], header[-1]
-    raw.seek(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
-    data = raw.read(info.compress_size)
-    zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    zi.compress_type = info.compress_type
-    zi.flag_bits = info.flag_bits & ~_DATA_DESCRIPTOR_FLAG
-    zi.external_attr = info.external_attr
-    zi.create_system = info.create_system
-    zi.CRC = info.CRC
-    zi.compress_size = info.compress_size
-    zi.file_size = info.file_size
-    _append_raw(out, zi, data)
-
-
-def _append_raw(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes) -> None:
-    """Append a member whose compressed bytes, sizes and CRC are already known."""
-    out._writecheck(zi)  # noqa: SLF001 - zipfile has no public raw-copy API
-    out.fp.seek(out.start_dir)
-    zi.header_offset = out.fp.tell()
-    out.fp.write(zi.FileHeader(zip64=zi.file_size > zipfile.ZIP64_LIMIT or zi.compress_size > zipfile.ZIP64_LIMIT))
-    out.fp.write(data)
-    out.filelist.append(zi)
-    out.NameToInfo[zi.filename] = zi
-    out.start_dir = out.fp.tell()
-    out._didModify = True  # noqa: SLF001
-
-
-def _read_member(raw, info: zipfile.ZipInfo) -> bytes:
-    with zipfile.ZipFile(raw) as z:
-        return z.read(info)
+    append_raw(out, zi, stream)
