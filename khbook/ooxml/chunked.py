@@ -8,16 +8,22 @@ conditional formats, <legacyDrawing>. The rows are scanned, not parsed, and hand
 in chunks of :data:`CHUNK_ROWS` rows:
 
 - a chunk that gets no writes is copied as bytes, verbatim;
-- a chunk with writes is parsed inside a dummy ``<worksheet>`` root carrying the
-  sheet's namespace declarations, patched by a partial
+- a chunk whose writes are all text or blanks into existing rows, and whose bytes are
+  already in the form lxml writes (:func:`~khbook.ooxml.rowedit.serialised_as_is`), has
+  the writes spliced into its rows' bytes (:func:`~khbook.ooxml.rowedit.edit_row`):
+  no tree, the same bytes the tree patcher would give;
+- any other chunk with writes is parsed inside a dummy ``<worksheet>`` root carrying
+  the sheet's namespace declarations, patched by a partial
   :class:`~khbook.ooxml.sheetxml.SheetPatcher` and serialised; rows that do not exist
   yet are created in order inside the chunk they fall into (before its first row or
   between its rows), and writes below the last row go into a final chunk of new rows.
 
-So only one chunk's tree is alive at a time (the chunks with header marks are kept
-until the end, so that styles are derived in the same order as the whole-sheet path).
-The result is the same sheet as the whole-sheet path gives: identical cells, values,
-styles and elements; rows of chunks without writes keep their original bytes.
+So at most one chunk's tree is alive at a time (when dates are written, the chunks with
+header marks are kept until the end, so that styles are derived in the same order as
+the whole-sheet path). The result is the same sheet as the whole-sheet path gives:
+identical cells, values, styles and elements; rows of chunks without writes keep their
+original bytes. A sheet of :data:`STREAM_BYTES` or more has its patched rows compressed
+as they are made (:mod:`khbook.ooxml.deflate`), not held until the head is written.
 
 :func:`scan_rows` returns None (use the whole-sheet path) when the layout is not the
 plain one this relies on: a prefixed or namespaced <sheetData>, rows without ``r`` or
