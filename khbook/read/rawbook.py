@@ -248,11 +248,8 @@ def _loader(wb: Any, name: str, fallback: _Fallback) -> Callable[[], list[list[A
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception:  # noqa: BLE001 - calamine's own error types: read the sheet the other way
             return fallback.sheet(name)
-        return shared_texts(rows) if SHARE_TEXTS else rows
+        return shared_texts(rows)
     return load
-
-
-SHARE_TEXTS = True
 
 
 def shared_texts(rows: list[list[Any]]) -> list[list[Any]]:
