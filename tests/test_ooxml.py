@@ -380,6 +380,23 @@ def test_text_helpers() -> None:
     assert len(cell_text("y" * 50000)) == 32767
 
 
+def test_split_refs_is_split_ref_in_bulk() -> None:
+    from khbook.ooxml.xmlutil import check_refs, split_ref, split_refs
+
+    plain = [f"{c}{r}" for r in (1, 9, 1048576) for c in ("A", "Z", "AA", "XFD")]
+    odd = [*plain, "$B$2", "c3", " D4"]
+    assert split_refs(plain) == [split_ref(x) for x in plain]
+    assert split_refs(odd) == [split_ref(x) for x in odd]
+    assert split_refs([]) == []
+    for bad in (["A1", "A1\nB2"], ["A1", "XFE1"], ["A1048577"], ["A0"], ["1A"]):
+        with pytest.raises(ValueError):
+            split_refs(bad)
+        with pytest.raises(ValueError):
+            check_refs(bad)
+    check_refs(odd)
+    check_refs([])
+
+
 @pytest.mark.slow
 def test_large_sheet_patch(tmp_path: Path) -> None:
     """10k rows x 20 columns; 10k writes in a new column and 2k marks with comments, all applied
@@ -530,7 +547,8 @@ def test_comment_fragments_are_pasted_not_parsed() -> None:
     root = comments._new_vml()
     out = comments._splice(root, root, [b"<v:shape/>", b"<zz:not-parsed/>"], "",
                            {"v": comments.V, "o": comments.OFF, "x": comments.X}, declaration=False)
-    assert out.endswith(b"</o:shapelayout><v:shape/><zz:not-parsed/></xml>")
+    assert isinstance(out, list)   # pieces: never joined here (Package.put deflates a large part piecewise)
+    assert b"".join(out).endswith(b"</o:shapelayout><v:shape/><zz:not-parsed/></xml>")
 
 
 def test_large_parts_are_kept_deflated(books: dict[str, Path | None], tmp_path: Path) -> None:
@@ -552,3 +570,93 @@ def test_large_parts_are_kept_deflated(books: dict[str, Path | None], tmp_path: 
         assert z.read("xl/big.xml") == big and z.testzip() is None
         assert z.read("xl/pieces.xml") == big + b"<!-- end -->"
 
+
+
+def test_rows_edited_as_bytes_equal_whole_sheet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text and blank writes into existing rows are spliced into the row bytes
+    (khbook.ooxml.rowedit); the sheet is byte for byte what the whole-sheet tree patcher
+    writes: new cells in the middle and at the end of rows (with the column's style),
+    overwritten text and numbers, blanked dates, spaces kept, spans widened. A chunk with
+    a formula overwrite goes through the tree patcher, with the same stats."""
+    from khbook.ooxml import chunked, rowedit
+
+    rows = 3000
+    src = fx.build_big(tmp_path / "big.xlsx", rows)
+    writes: dict[str, object] = {"J1": "客户价值等级", "K1": "分类依据"}
+    for r in range(2, rows + 1):
+        if (r - 1) % 10 == 5:
+            continue   # the fixture leaves these rows out: a new row goes through the tree
+        writes[f"J{r}"] = ["高价值", " 前后空格 ", "a&b <c>", "两\n行"][r % 4]
+        writes[f"H{r}"] = "中间" if r % 3 else None
+        if r % 50 == 0:
+            writes[f"C{r}"] = "改"
+            writes[f"D{r}"] = "文本"
+            writes[f"E{r}"] = None
+            writes[f"K{r}"] = "有列样式"
+    writes["I701"] = "覆盖公式"   # a formula cell: this chunk is patched as a tree
+    writes["J2006"] = "新行"   # a row the fixture left out: so is this one
+    edited: list[bool] = []
+    real = rowedit.edit_row
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        out = real(*args, **kwargs)
+        edited.append(out is not None)
+        return out
+
+    monkeypatch.setattr(chunked, "edit_row", spy)
+    whole, parts = tmp_path / "whole.xlsx", tmp_path / "chunked.xlsx"
+    e = [SheetEdits(fx.MAIN_SHEET, writes, {"C9": ("error", "m")})]
+    s_whole = _patch_with(monkeypatch, 0, src, whole, e)
+    assert not edited
+    s_chunk = _patch_with(monkeypatch, 500, src, parts, e)
+    assert s_chunk == s_whole and s_chunk.formulas_removed == [f"{fx.MAIN_SHEET}!I701"]
+    assert members(whole) == members(parts)
+    assert sum(edited) > rows * 0.6   # most rows were edited as bytes
+    c = cells(members(parts)[MAIN_PART])
+    assert c["J5"][4] == " 前后空格 " and c["J10"][4] == "a&b <c>" and c["J3"][4] == "两\n行" and c["H2"][4] == "中间" and c["I701"][4] == "覆盖公式"
+
+
+def test_streamed_rows_equal_whole_sheet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large sheet's rows are compressed as they are patched (head, rows and tail
+    compressed apart, joined into one deflate stream): the part is what the whole-sheet
+    patcher writes, and its CRC checks out."""
+    from khbook.ooxml import chunked
+
+    rows = 3000
+    src = fx.build_big(tmp_path / "big.xlsx", rows)
+    writes: dict[str, object] = {"J1": "客户价值等级", "K1": "分类依据"}
+    for r in range(2, rows + 1):
+        if (r - 1) % 10 != 5:
+            writes[f"J{r}"] = "高价值" if r % 3 else None
+    writes["K2"] = "x"
+    e = [SheetEdits(fx.MAIN_SHEET, writes, {"C9": ("error", "m")}, {"J": 14}, {"J1": "computed", "K1": "computed"})]
+    whole, streamed = tmp_path / "whole.xlsx", tmp_path / "streamed.xlsx"
+    s_whole = _patch_with(monkeypatch, 0, src, whole, e)
+    monkeypatch.setattr(chunked, "STREAM_BYTES", 0)
+    s_stream = _patch_with(monkeypatch, 500, src, streamed, e)
+    assert s_stream == s_whole
+    assert members(whole) == members(streamed)
+    with zipfile.ZipFile(streamed) as z:
+        assert z.testzip() is None
+    c = cells(members(streamed)[MAIN_PART])
+    assert c["J2"][4] == "高价值" and c["K1"][0] != c["K2"][0]
+
+
+def test_huge_marks_only_sheet_is_streamed(books: dict[str, Path | None], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sheet that only gets marks, comments and widths is patched from the zip member in two
+    streaming passes when it is huge (khbook.ooxml.streamed): the same parts as in memory."""
+    from khbook.ooxml import streamed
+
+    src = book(books, "comments")
+    e = [SheetEdits(fx.LOG_SHEET, marks={"B3": ("error", "日期格式"), "C4": ("info", None)}, new_columns={"F": 9}),
+         SheetEdits(fx.MAIN_SHEET, marks={"A2": ("warning", "x")})]
+    in_memory, streaming = tmp_path / "memory.xlsx", tmp_path / "streamed.xlsx"
+    s_memory = write_annotated(src, in_memory, e, [])
+    located: list[bool] = []
+    real = streamed.locate
+    monkeypatch.setattr(streamed, "HUGE", 0)
+    monkeypatch.setattr(streamed, "locate", lambda f: located.append(True) or real(f))
+    s_stream = write_annotated(src, streaming, e, [])
+    assert located and s_stream == s_memory
+    assert members(in_memory) == members(streaming)

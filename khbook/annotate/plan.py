@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from khbook.base.excel import quote_sheet
-from khbook.base.textwidth import fit_width
+from khbook.base.textwidth import PADDING, display_width, fit_width, text_of
 from khbook.classify.computed import (
     Change,
     canonical_value,
@@ -44,18 +45,43 @@ class Plan:
 def fit_columns(rows: list[list[Any]], caps: dict[str, float], *, minimum: float = 6,
                 default_cap: float = 40) -> tuple[dict[str, float], frozenset[str]]:
     """Column widths that hold every text of `rows` by display width (CJK counts double), each
-    capped (``caps`` by letter, else `default_cap`); columns with a longer text wrap."""
+    capped (``caps`` by letter, else `default_cap`); columns with a longer text wrap.
+
+    The same widths as :func:`~khbook.base.textwidth.fit_width` gives, measured once per
+    column: a text that cannot be wider than the widest so far is not measured, and a
+    column stops once a text is wider than its cap (it wraps at the cap).
+    """
     ncols = max((len(r) for r in rows), default=0)
     widths: dict[str, float] = {}
     wrap: set[str] = set()
     for c in range(ncols):
         letter = col_letter(c)
-        values = [r[c] for r in rows if c < len(r) and r[c] is not None]
         cap = caps.get(letter, default_cap)
-        widths[letter] = fit_width(values, minimum=minimum, maximum=cap)
-        if fit_width(values, minimum=minimum, maximum=10_000) > cap:
+        widest = _widest((r[c] for r in rows if c < len(r) and r[c] is not None),
+                         cap - PADDING if cap < _NO_CAP else float("inf"))
+        widths[letter] = float(min(cap, max(minimum, widest + PADDING)))
+        if float(min(_NO_CAP, max(minimum, widest + PADDING))) > cap:
             wrap.add(letter)
     return widths, frozenset(wrap)
+
+
+_NO_CAP = 10_000
+
+
+def _widest(values: Iterable[Any], stop: float) -> int:
+    """The display width of the widest line among `values`, or a width above `stop` (the
+    first found) when there is one."""
+    best = 0
+    for v in values:
+        text = v if v.__class__ is str else text_of(v)
+        if 2 * len(text) <= best:
+            continue   # no character is wider than 2
+        w = max(map(display_width, text.split("\n"))) if "\n" in text else display_width(text)
+        if w > best:
+            best = w
+            if best > stop:
+                break
+    return best
 
 
 def _comment(findings: list[Finding], report: Report) -> str:
@@ -128,17 +154,27 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
             else:
                 letter = info.letter
             letters[col.key] = letter
-        raws = {k: dict(zip(t.raw.index, t.raw[k], strict=True)) for k in t.columns}
+        at = {row: i for i, row in enumerate(t.raw.index)}   # Excel row -> position in the raw frame
+        raws = {col.key: list(t.raw[col.key]) for col in columns if col.key in t.columns}
+        shown: dict[tuple, str | None] = {}   # the cell text of each computed value, made once
         for c in in_book_lang or report.customers:
             if c.row is None:
                 continue
             for col in columns:
-                value = display(spec, col, canonical_value(c, col), book.lang)  # the workbook's own list language
+                canonical = canonical_value(c, col)
+                key = _display_key(col.key, canonical)
+                if key is None:
+                    value = display(spec, col, canonical, book.lang)  # the workbook's own list language
+                elif key in shown:
+                    value = shown[key]
+                else:
+                    value = shown[key] = display(spec, col, canonical, book.lang)
                 if value is None and col.derived:
                     continue
                 present = col.key in t.columns
                 if present:
-                    old = raws[col.key].get(c.row)
+                    i = at.get(c.row)
+                    old = None if i is None else raws[col.key][i]
                     if old is None and value is not None:
                         filled += 1
                     if old is not None and str(old) == value:
@@ -156,17 +192,35 @@ def plan_annotation(raw: RawBook, report: Report, spec: Spec, *, now: dt.datetim
     return Plan(list(plans.values()), new_sheets, changes, filled)
 
 
+def _display_key(field: str, value: object) -> tuple | None:
+    """What a computed value's cell text depends on, when it can be a dict key (texts,
+    numbers and lists of texts: the classes, tiers and tags that repeat down the column)."""
+    if value is None or value.__class__ in (str, int, float):
+        return (field, value.__class__, value)
+    if value.__class__ is list and all(v.__class__ is str for v in value):
+        return (field, list, tuple(value))
+    return None
+
+
 def _findings_sheet(report: Report, spec: Spec) -> NewSheet:
     lang = report.lang
     rows: list[list[Any]] = [spec.text_list("annotated.findings_columns", lang)]
     links: dict[str, str] = {}
     fills: dict[str, str] = {}
     ordered = sorted(report.findings, key=lambda f: SEVERITY_ORDER[f.severity])  # stable: keeps sheet/row order
+    severity = {s: spec.text(f"severity.{s}", lang) for s in SEVERITY_ORDER}
+    titles: dict[str, str] = {}
+    quoted: dict[str, str] = {}
     for i, f in enumerate(ordered, start=2):
-        rows.append([spec.text(f"severity.{f.severity}", lang), f.sheet, f.cell, f.customer_id or "", f.column, f.value,
-                     f.message, spec.rule(f.rule).title(lang)])  # the rule's title: ids are for JSON
+        title = titles.get(f.rule)
+        if title is None:
+            title = titles[f.rule] = spec.rule(f.rule).title(lang)  # the rule's title: ids are for JSON
+        rows.append([severity[f.severity], f.sheet, f.cell, f.customer_id or "", f.column, f.value, f.message, title])
         if f.cell and f.sheet:
-            links[f"C{i}"] = f"{quote_sheet(f.sheet)}!{f.cell}"
+            sheet = quoted.get(f.sheet)
+            if sheet is None:
+                sheet = quoted[f.sheet] = quote_sheet(f.sheet)
+            links[f"C{i}"] = f"{sheet}!{f.cell}"
         fills[f"A{i}"] = f.severity
     widths, wrap = fit_columns(rows, {"F": 30, "G": 60})
     return NewSheet(spec.output_sheets["findings"](lang), rows, widths, links, fills, wrap=wrap)

@@ -17,12 +17,23 @@ LINE_HEIGHT = 15.0   # points per line of the default 11 pt font
 PADDING = 2.0        # characters of breathing room (the cell margins, a filter button)
 
 
+class _CharWidths(dict):
+    """character -> 2 (East Asian wide or full-width) or 1, looked up once per character."""
+
+    def __missing__(self, ch: str) -> int:
+        width = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        return width
+
+
+_WIDTHS = _CharWidths()
+
+
 @lru_cache(maxsize=1 << 14)
 def display_width(text: str) -> int:
     """Width in character units: East Asian wide and full-width characters count 2."""
     if text.isascii():
         return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(map(_WIDTHS.__getitem__, text))
 
 
 def text_of(value: object) -> str:

@@ -200,8 +200,9 @@ _SPLICE = "khbook-splice"
 
 
 def _splice(root: etree._Element, parent: etree._Element, fragment: list[bytes], ns_decls: str,
-            nsmap: dict[str | None, str], *, declaration: bool = True) -> bytes:
-    """Serialise `root` with the XML pieces `fragment` (UTF-8) appended to `parent`'s children.
+            nsmap: dict[str | None, str], *, declaration: bool = True) -> bytes | list[bytes]:
+    """Serialise `root` with the XML pieces `fragment` (UTF-8) appended to `parent`'s children
+    (the part's bytes, or the pieces they are the concatenation of).
 
     The fragment is written with the prefixes of `nsmap`. When `parent` sees exactly those
     bindings (the usual case) the pieces are pasted into the serialised bytes at a
@@ -224,7 +225,7 @@ def _splice(root: etree._Element, parent: etree._Element, fragment: list[bytes],
         marker = f"<?{_SPLICE} here?>".encode()
         if out.count(marker) == 1:
             head, tail = out.split(marker)
-            return b"".join([head, *fragment, tail])
+            return [head, *fragment, tail]   # pieces: Package.put joins a small part, deflates a large one piecewise
     wrapper = etree.fromstring(b"".join([f"<w {ns_decls}>".encode(), *fragment, b"</w>"]))
     parent.extend(list(wrapper))
     return finish(root)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 
 from lxml import etree
 
@@ -24,8 +25,10 @@ from khbook.ooxml.xmlutil import (
     REL_NS,
     RT_CHART,
     RT_DRAWING,
+    cell_text,
     clean_text,
     esc_attr,
+    esc_text,
     make_ref,
     range_bounds,
     split_ref,
@@ -38,23 +41,34 @@ XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 EMU_PER_PX = 9525
 
 
-def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[str], str | None]:
+def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[Iterator[str], str | None]:
     """The worksheet XML for a NewSheet, as string pieces without the closing ``</worksheet>``
     (a <drawing> may still follow); returns (pieces, autofilter ref or None).
 
     Written as text, not built element by element: a 异常清单 of 60k findings is 500k
-    cells. Values go through :func:`khbook.ooxml.sheetxml.cell_xml` (XML-safe, escaped,
-    strings always inline text, never formulas).
+    cells. Values go through the same text as :func:`khbook.ooxml.sheetxml.cell_xml`
+    (XML-safe, escaped, strings always inline text, never formulas). The rows are made
+    as the pieces are consumed (one string per row), so the caller can compress them as
+    they come instead of holding the whole sheet.
     """
     # printed (or exported to PDF) landscape, one page wide: a manager prints 异常清单 and 分类汇总
     out: list[str] = [f'<worksheet xmlns="{MAIN}" xmlns:r="{REL_NS}">', '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>']
     n_rows = len(spec.rows)
     n_cols = max((len(r) for r in spec.rows), default=0)
     extra: dict[int, int] = {}   # row -> right-most column that has a link or a fill
-    for ref in [*spec.links, *spec.fills]:
-        r, c = split_ref(ref)
-        n_rows, n_cols = max(n_rows, r), max(n_cols, c)
-        extra[r] = max(extra.get(r, 0), c)
+    fill_at: dict[int, dict[int, str | None]] = {}   # row -> column -> fill colour
+    link_at: dict[int, set[int]] = {}
+    for refs, kind in ((spec.links, "link"), (spec.fills, "fill")):
+        for ref in refs:
+            r, c = split_ref(ref)
+            n_rows, n_cols = max(n_rows, r), max(n_cols, c)
+            extra[r] = max(extra.get(r, 0), c)
+            if make_ref(r, c) != ref:
+                continue   # not the cell's own spelling: it matches no cell (as before)
+            if kind == "link":
+                link_at.setdefault(r, set()).add(c)
+            else:
+                fill_at.setdefault(r, {})[c] = MARK_FILLS.get(spec.fills[ref])
     last = make_ref(max(n_rows, 1), max(n_cols, 1))
     out.append(f'<dimension ref="{f"A1:{last}" if last != "A1" else "A1"}"/>')
     if spec.freeze_header:
@@ -71,16 +85,30 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
             out.append(f'<col min="{i}" max="{i}" width="{float(width):g}" customWidth="1"/>')
         out.append("</cols>")
     header_xf = styles.derived_xf(0, bold=True, fill_rgb=HEADER_FILL)
-    cache: dict[tuple, int] = {}
-    links, fills = spec.links, spec.fills
-    wrap_cols = {col_index(letter) for letter in spec.wrap}
-    col_width = {col_index(letter): float(w) for letter, w in spec.widths.items()}
+    row_count = max(len(spec.rows), max(extra, default=0))
+    out.append("<sheetData>" if row_count else "<sheetData/>")
+    tail: list[str] = []
+    if row_count:
+        tail.append("</sheetData>")
+    filter_ref = None
+    if spec.autofilter and n_cols:
+        filter_ref = f"A1:{make_ref(max(len(spec.rows), 1), n_cols)}"
+        tail.append(f'<autoFilter ref="{filter_ref}"/>')
+    rows = _rows(spec, styles, date1904, header_xf, row_count, n_cols, extra, fill_at, link_at)
+    return itertools.chain(out, rows, tail, _after_rows(spec)), filter_ref
 
-    def xf(value: object, ref: str, wrap: bool) -> int:
-        fill = MARK_FILLS.get(fills.get(ref, "")) if fills else None
-        fmt = (DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
-               if isinstance(value, dt.date) else None)
-        link = ref in links
+
+def _rows(spec: NewSheet, styles: Styles, date1904: bool, header_xf: int, row_count: int, n_cols: int,
+          extra: dict[int, int], fill_at: dict[int, dict[int, str | None]], link_at: dict[int, set[int]]) -> Iterator[str]:
+    """The <row> elements, one string each."""
+    cache: dict[tuple, int] = {}
+    wrap_cols = {col_index(letter) for letter in spec.wrap}
+    wrap = bool(wrap_cols)   # one alignment (top) for the whole row
+    col_width = {col_index(letter): float(w) for letter, w in spec.widths.items()}
+    letters = [col_letters(c) for c in range(1, n_cols + 1)]
+    texts: dict[str, str] = {}   # short text -> its cell text after the style
+
+    def xf(fmt: str | None, fill: str | None, link: bool) -> int:
         key = (fmt, fill, link, wrap)
         idx = cache.get(key)
         if idx is None:
@@ -94,9 +122,16 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
             cache[key] = idx
         return idx
 
-    row_count = max(len(spec.rows), max(extra, default=0))
-    letters = [col_letters(c) for c in range(1, n_cols + 1)]
-    out.append("<sheetData>" if row_count else "<sheetData/>")
+    def text_cell(value: str) -> str:
+        done = texts.get(value)
+        if done is None:
+            text = cell_text(value)
+            space = ' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace() or "\n" in text) else ""
+            done = f' t="inlineStr"><is><t{space}>{esc_text(text)}</t></is></c>'
+            if len(value) <= 64:
+                texts[value] = done
+        return done
+
     for r in range(1, row_count + 1):
         values: Sequence[object] = spec.rows[r - 1] if r <= len(spec.rows) else ()
         height = LINE_HEIGHT
@@ -105,34 +140,45 @@ def build_sheet(spec: NewSheet, styles: Styles, date1904: bool) -> tuple[list[st
                                 if c <= len(values) and isinstance(values[c - 1], str))
         cells: list[str] = [f'<row r="{r}" ht="{height:g}" customHeight="1">' if height > LINE_HEIGHT else f'<row r="{r}">']
         width = max(len(values), extra.get(r, 0))
+        fills, links = fill_at.get(r), link_at.get(r)
         for c in range(1, width + 1):
             value = values[c - 1] if c <= len(values) else None
-            ref = f"{letters[c - 1]}{r}"
-            s = header_xf if r == 1 else xf(value, ref, bool(wrap_cols))  # one alignment (top) for the whole row
+            if r == 1:
+                s = header_xf
+            else:
+                fill = fills.get(c) if fills else None
+                link = c in links if links else False
+                if value.__class__ is str or value is None:
+                    s = xf(None, fill, link)
+                else:
+                    s = xf(DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
+                           if isinstance(value, dt.date) else None, fill, link)
             if value is None and s == 0:
                 continue
-            cells.append(cell_xml(ref, s, value, styles, date1904))
-        out.append("".join(cells) + "</row>" if len(cells) > 1 else f'<row r="{r}"/>')
-    if row_count:
-        out.append("</sheetData>")
-    filter_ref = None
-    if spec.autofilter and n_cols:
-        filter_ref = f"A1:{make_ref(max(len(spec.rows), 1), n_cols)}"
-        out.append(f'<autoFilter ref="{filter_ref}"/>')
+            ref = f"{letters[c - 1]}{r}"
+            if value.__class__ is str:
+                cells.append(f'<c r="{ref}" s="{s}"{text_cell(value)}' if s else f'<c r="{ref}"{text_cell(value)}')
+            else:
+                cells.append(cell_xml(ref, s, value, styles, date1904))
+        cells.append("</row>")
+        yield "".join(cells) if len(cells) > 2 else f'<row r="{r}"/>'
+
+
+def _after_rows(spec: NewSheet) -> Iterator[str]:
+    """What follows the rows and the autofilter: merges, links, margins, page setup."""
     if spec.merges:
-        out.append(f'<mergeCells count="{len(spec.merges)}">'
-                   + "".join(f'<mergeCell ref="{esc_attr(ref)}"/>' for ref in spec.merges) + "</mergeCells>")
+        yield (f'<mergeCells count="{len(spec.merges)}">'
+               + "".join(f'<mergeCell ref="{esc_attr(ref)}"/>' for ref in spec.merges) + "</mergeCells>")
     if spec.links:
-        out.append("<hyperlinks>")
+        yield "<hyperlinks>"
         for ref, target in sorted(spec.links.items(), key=lambda kv: split_ref(kv[0])):
             r, c = split_ref(ref)
             value = spec.rows[r - 1][c - 1] if r <= len(spec.rows) and c <= len(spec.rows[r - 1]) else None
             display = "" if value is None else f' display="{esc_attr(clean_text(str(value), 255))}"'
-            out.append(f'<hyperlink ref="{make_ref(r, c)}" location="{esc_attr(clean_text(target, 255))}"{display}/>')
-        out.append("</hyperlinks>")
-    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
-    out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
-    return out, filter_ref
+            yield f'<hyperlink ref="{make_ref(r, c)}" location="{esc_attr(clean_text(target, 255))}"{display}/>'
+        yield "</hyperlinks>"
+    yield '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+    yield '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
 
 
 # ---- charts ----------------------------------------------------------------------------

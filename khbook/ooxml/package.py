@@ -19,35 +19,24 @@ does not hold them all uncompressed until :meth:`Package.write`.
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
-import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
 from khbook.base.errors import Hint, WorkbookError
 from khbook.ooxml import strict
+from khbook.ooxml.deflate import LEVEL, Deflated, StreamDeflater
 from khbook.ooxml.xmlutil import CT_NS, PKG_REL, parse, serialize
-
-_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
-_DATA_DESCRIPTOR_FLAG = 0x08
-
-
-@dataclass
-class Deflated:
-    """A part kept as its raw deflate stream (what zip stores), with CRC-32 and size."""
-
-    stream: bytes
-    crc: int
-    size: int
-
-    def data(self) -> bytes:
-        return zlib.decompress(self.stream, -15)
+from khbook.ooxml.zipraw import append_raw, raw_copy
 
 
 @dataclass
@@ -137,20 +126,44 @@ class Package:
         data = self._zip.read(name)
         return strict.to_transitional(data) if self.strict and strict.is_xml(name) else data
 
+    def original_size(self, name: str) -> int | None:
+        """The size of a part still as the input has it (not put, not removed), that may be
+        read with :meth:`open_original` and put back as a stream; None otherwise."""
+        if name not in self._names or name in self._changed or name in self._removed or not self.can_stream(name):
+            return None
+        return self._zip.getinfo(name).file_size
+
+    def open_original(self, name: str) -> IO[bytes]:
+        """The input's part `name`, decompressed as it is read (see :meth:`original_size`)."""
+        return self._zip.open(name)
+
     def xml(self, name: str) -> etree._Element:
         return parse(self.read(name), name, str(self.src))
 
-    def put(self, name: str, data: bytes | etree._Element | list[bytes | memoryview],
+    def put(self, name: str, data: bytes | etree._Element | list[bytes | memoryview] | Deflated,
             content_type: str | None = None) -> None:
         """Replace an existing part or add a new one (with an Override content type).
 
         `data` may be a list of byte pieces (the part is their concatenation): a large part
         given so is deflated piece by piece and never joined in memory.
         """
+        if isinstance(data, Deflated):   # already compressed (see can_stream)
+            if not self.can_stream(name):
+                raise ValueError(f"{name} cannot be put compressed")
+            self._removed.discard(name)
+            self._deflating.pop(name, None)
+            (self._changed if name in self._names else self._added)[name] = data
+            if content_type is not None:
+                self.set_override(name, content_type)
+            return
         if isinstance(data, etree._Element):
             data = serialize(data)
         elif isinstance(data, list):
             size = sum(len(piece) for piece in data)
+            if size >= max(_HUGE_PART, _BIG_PART) and self.can_stream(name):
+                # compressed now, not in the background: a huge part's pieces are not kept waiting
+                self.put_stream(name, data, content_type)
+                return
             data = (b"".join(data) if size < _BIG_PART or name in self._stored or self.strict
                     else Pieces(data, size))
         if self.strict and strict.is_xml(name):
@@ -172,6 +185,36 @@ class Package:
         while len(self._deflating) > 1 and sum(len(self._changed.get(n) or self._added.get(n) or b"")
                                                for n in self._deflating) > _PENDING_LIMIT:
             self._collect(wait=True, only=next(iter(self._deflating)))
+
+    def put_stream(self, name: str, pieces: Iterable[bytes], content_type: str | None = None) -> None:
+        """:meth:`put` for a part made piece by piece: a large one is compressed as the pieces
+        come (in a helper thread, while the next are made), so it is never held whole,
+        uncompressed. The part is the same as ``put(name, list(pieces))`` gives."""
+        it = iter(pieces)
+        head: list[bytes] = []
+        size = 0
+        for piece in it:
+            head.append(piece)
+            size += len(piece)
+            if size >= _BIG_PART:
+                break
+        if size < _BIG_PART or name in self._stored or self.strict:
+            head += it
+            self.put(name, head, content_type)
+            return
+        deflater = StreamDeflater()
+        try:
+            for piece in itertools.chain(head, it):
+                deflater.add(piece)
+            head = []
+            self.put(name, deflater.finish(), content_type)
+        finally:
+            deflater.close()
+
+    def can_stream(self, name: str) -> bool:
+        """Whether `name` may be given to :meth:`put` as a :class:`Deflated` stream (deflated,
+        not a Strict package whose parts are converted as they are put)."""
+        return name not in self._stored and not self.strict
 
     def _collect(self, *, wait: bool, only: str | None = None) -> None:
         """Swap the parts whose background deflate has finished (all of them, or `only`,
@@ -339,7 +382,7 @@ class Package:
             for info in self._all_infos:
                 name = info.filename
                 if info.is_dir():   # a directory entry: kept as it is
-                    _raw_copy(raw, info, out)
+                    raw_copy(raw, info, out)
                     copied += 1
                     continue
                 if name in self._removed:
@@ -351,7 +394,7 @@ class Package:
                     _write_member(out, zi, self._changed[name], deflated.pop(name, None))
                     changed += 1
                 else:
-                    _raw_copy(raw, info, out)
+                    raw_copy(raw, info, out)
                     copied += 1
             for name, data in self._added.items():
                 zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
@@ -386,8 +429,9 @@ class Package:
 
 
 _BIG_PART = 1 << 20
+_HUGE_PART = 16 << 20
 _PENDING_LIMIT = 64 << 20
-_FAST_LEVEL = 3
+_FAST_LEVEL = LEVEL
 
 
 def _deflate(data: bytes | Pieces) -> tuple[bytes, int]:
@@ -409,7 +453,7 @@ def _write_member(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes | Defla
     if isinstance(data, Deflated):
         if zi.compress_type == zipfile.ZIP_DEFLATED:
             zi.CRC, zi.compress_size, zi.file_size = data.crc, len(data.stream), data.size
-            _append_raw(out, zi, data.stream)
+            append_raw(out, zi, data.stream)
             return
         data = data.data()
     if isinstance(data, Pieces):
@@ -421,43 +465,4 @@ def _write_member(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes | Defla
     zi.CRC = crc
     zi.compress_size = len(stream)
     zi.file_size = len(data)
-    _append_raw(out, zi, stream)
-
-
-def _raw_copy(raw, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
-    """Copy one member's compressed bytes as they are (no inflate/deflate)."""
-    raw.seek(info.header_offset)
-    header = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
-    if header[0] != b"PK\x03\x04" or info.flag_bits & 0x01:
-        out.writestr(info, _read_member(raw, info))
-        return
-    name_len, extra_len = header[-2], header[-1]
-    raw.seek(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
-    data = raw.read(info.compress_size)
-    zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    zi.compress_type = info.compress_type
-    zi.flag_bits = info.flag_bits & ~_DATA_DESCRIPTOR_FLAG
-    zi.external_attr = info.external_attr
-    zi.create_system = info.create_system
-    zi.CRC = info.CRC
-    zi.compress_size = info.compress_size
-    zi.file_size = info.file_size
-    _append_raw(out, zi, data)
-
-
-def _append_raw(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes) -> None:
-    """Append a member whose compressed bytes, sizes and CRC are already known."""
-    out._writecheck(zi)  # noqa: SLF001 - zipfile has no public raw-copy API
-    out.fp.seek(out.start_dir)
-    zi.header_offset = out.fp.tell()
-    out.fp.write(zi.FileHeader(zip64=zi.file_size > zipfile.ZIP64_LIMIT or zi.compress_size > zipfile.ZIP64_LIMIT))
-    out.fp.write(data)
-    out.filelist.append(zi)
-    out.NameToInfo[zi.filename] = zi
-    out.start_dir = out.fp.tell()
-    out._didModify = True  # noqa: SLF001
-
-
-def _read_member(raw, info: zipfile.ZipInfo) -> bytes:
-    with zipfile.ZipFile(raw) as z:
-        return z.read(info)
+    append_raw(out, zi, stream)

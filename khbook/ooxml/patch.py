@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import itertools
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from khbook.base.errors import WorkbookError
 from khbook.base.excel import col_index, valid_sheet_name
 from khbook.base.fsutil import atomic_output, refuse_overwrite
-from khbook.ooxml import chunked
+from khbook.base.memory import give_back
+from khbook.ooxml import chunked, streamed
 from khbook.ooxml.comments import CommentResult, ShapeIds, patch_comments
 from khbook.ooxml.edits import NewSheet, PatchStats, SheetEdits
 from khbook.ooxml.newsheet import add_charts, build_sheet
@@ -22,7 +24,7 @@ from khbook.ooxml.sheetxml import (
 )
 from khbook.ooxml.styles import Styles
 from khbook.ooxml.workbook import Workbook, reset_part
-from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, parse, q, serialize, split_ref
+from khbook.ooxml.xmlutil import CT_WORKSHEET, XML_DECL, check_refs, parse, q, serialize
 
 
 def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: list[NewSheet], *,
@@ -42,12 +44,14 @@ def write_annotated(src: Path, dst: Path, edits: list[SheetEdits], new_sheets: l
             if e.sheet.lower() in new_names or e.sheet.lower() in {n.lower() for n in replace_sheets}:
                 raise ValueError(f"sheet {e.sheet!r} is both edited and replaced")
             _patch_sheet(pkg, wb, styles, ids, e, stats)
+            give_back()   # the sheet's buffers: freed, and returned rather than kept mapped
         for name in replace_sheets:
             if name.lower() not in new_names and wb.find(name) is not None:
                 wb.remove_sheet(name)
                 stats.sheets_removed.append(name)
         for ns in new_sheets:
             _write_new_sheet(pkg, wb, styles, ns, stats)
+            give_back()
         styles.save()
         wb.save()
         before = set(i.filename for i in pkg.infos)
@@ -64,9 +68,7 @@ def _validate(edits: list[SheetEdits], new_sheets: list[NewSheet]) -> None:
         for ref, (kind, _text) in e.marks.items():
             if kind not in MARK_KINDS:
                 raise ValueError(f"{e.sheet}!{ref}: unknown mark kind {kind!r}")
-            split_ref(ref)
-        for ref in [*e.writes, *e.header_marks]:
-            split_ref(ref)
+        check_refs([*e.marks, *e.writes, *e.header_marks])
     seen: set[str] = set()
     for ns in new_sheets:
         n = ns.name
@@ -85,6 +87,9 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     hit = wb.find(e.sheet)
     part = wb.worksheet_part(e.sheet)
     sheet_id = hit[1].sheet_id if hit else 0
+    if not e.writes and not e.header_marks and (pkg.original_size(part) or 0) >= streamed.HUGE:
+        if _patch_sheet_streamed(pkg, wb, styles, ids, e, stats, part, sheet_id):
+            return
     data = pkg.read(part)
     splice = b"khbook-cell" not in data
     if (e.writes or e.header_marks) and chunked.CHUNK_ROWS > 0:
@@ -126,6 +131,37 @@ def _patch_sheet(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: S
     _record(wb, e, stats, sheet_id, res, sp.removed_formulas)
 
 
+def _patch_sheet_streamed(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeIds, e: SheetEdits,
+                          stats: PatchStats, part: str, sheet_id: int) -> bool:
+    """The light path of :func:`_patch_sheet` (no cell writes) for a huge sheet, its rows
+    streamed from the input and never held (:mod:`khbook.ooxml.streamed`); False when the
+    layout is not the plain one (nothing was changed)."""
+    with pkg.open_original(part) as f:
+        found = streamed.locate(f)
+    if found is None:
+        return False
+    root = parse(found.reduced(), part, str(pkg.src))
+    sp = SheetPatcher(root, styles, date1904=wb.date1904)
+    removed_cf = _sheet_edits(sp, styles, e)
+    had_legacy = root.find(q("legacyDrawing")) is not None
+    res = patch_comments(pkg, part, root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
+    if e.new_columns or e.marks or removed_cf or had_legacy != (root.find(q("legacyDrawing")) is not None):
+        out = serialize(root)
+        if out.count(_SD_PLACEHOLDER) == 1:
+            head, tail = out.split(_SD_PLACEHOLDER)
+            with pkg.open_original(part) as f:
+                pkg.put_stream(part, itertools.chain([head], streamed.rows(f, found.start, found.end), [tail]))
+        else:  # not expected from lxml's serialiser: put the parsed cells back
+            placeholder = root.find(q("sheetData"))
+            placeholder.getparent().replace(placeholder, parse(pkg.read(part), part).find(q("sheetData")))
+            pkg.put(part, serialize(root))
+    _record(wb, e, stats, sheet_id, res, sp.removed_formulas)
+    return True
+
+
+_SD_PLACEHOLDER = b"<sheetData/>"
+
+
 def _sheet_edits(sp: SheetPatcher, styles: Styles, e: SheetEdits) -> int:
     """Column widths, <dimension>, khbook's marks; returns how many old marks were removed."""
     sp.set_column_widths({col_index(k): w for k, w in e.new_columns.items()})
@@ -147,12 +183,16 @@ def _patch_sheet_chunked(pkg: Package, wb: Workbook, styles: Styles, ids: ShapeI
     Raises NeedWholeSheet (before anything is stored in `pkg`) when the sheet needs the
     whole-sheet path.
     """
+    stream = len(layout.content) >= chunked.STREAM_BYTES and pkg.can_stream(part)
     cs = chunked.ChunkedSheet(layout, part, str(pkg.src), styles, date1904=wb.date1904, splice=splice,
-                              chunk_rows=chunked.CHUNK_ROWS)
-    cs.write(e.writes, e.header_marks)
-    _sheet_edits(cs.patcher, styles, e)
-    res = patch_comments(pkg, part, cs.root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
-    pkg.put(part, cs.assemble(serialize))
+                              chunk_rows=chunked.CHUNK_ROWS, stream=stream)
+    try:
+        cs.write(e.writes, e.header_marks)
+        _sheet_edits(cs.patcher, styles, e)
+        res = patch_comments(pkg, part, cs.root, {r: t for r, (_k, t) in e.marks.items() if t}, ids)
+        pkg.put(part, cs.assemble(serialize))
+    finally:
+        cs.close()
     _record(wb, e, stats, sheet_id, res, cs.removed_formulas)
 
 
@@ -188,17 +228,17 @@ def _write_new_sheet(pkg: Package, wb: Workbook, styles: Styles, ns: NewSheet, s
         stats.sheets_added.append(ns.name)
     pieces, filter_ref = build_sheet(ns, styles, wb.date1904)
     drawing_rid = add_charts(pkg, part, ns)
+    end = ["</worksheet>"]
     if drawing_rid is not None:
-        pieces.append(f'<drawing r:id="{drawing_rid}"/>')
+        end.insert(0, f'<drawing r:id="{drawing_rid}"/>')
         stats.charts += len(ns.charts)
-    pieces.append("</worksheet>")
-    # encoded in batches: never the whole sheet as one str beside its bytes
-    batch = 4096
-    encoded = [XML_DECL]
-    for i in range(0, len(pieces), batch):
-        encoded.append("".join(pieces[i:i + batch]).encode("utf-8"))
-        pieces[i:i + batch] = [""] * len(pieces[i:i + batch])
-    del pieces
-    pkg.put(part, encoded, CT_WORKSHEET)
+    pkg.put_stream(part, _encoded(itertools.chain(pieces, end)), CT_WORKSHEET)
     wb.set_filter_name(idx, ns.name, filter_ref)
 
+
+
+def _encoded(pieces: Iterable[str], batch: int = 2048) -> Iterator[bytes]:
+    """The part's text as UTF-8, `batch` pieces at a time (never the whole sheet as one str)."""
+    yield XML_DECL
+    for group in iter(lambda: list(itertools.islice(pieces, batch)), []):
+        yield "".join(group).encode("utf-8")

@@ -247,10 +247,26 @@ def _copy_member(zf: zipfile.ZipFile, zo: zipfile.ZipFile, name: str, as_name: s
 def _loader(wb: Any, name: str, fallback: _Fallback) -> Callable[[], list[list[Any]]]:
     def load() -> list[list[Any]]:
         try:
-            return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception:  # noqa: BLE001 - calamine's own error types: read the sheet the other way
             return fallback.sheet(name)
+        return shared_texts(rows)
     return load
+
+
+def shared_texts(rows: list[list[Any]]) -> list[list[Any]]:
+    """`rows` with equal texts as one string object (in place).
+
+    The reader gives every cell its own string: a column of 50k rows that says 物流 in
+    most of them holds 50k copies. The raw frames keep these values for the whole check
+    (and the refresh), so a large book holds a third fewer objects this way, and the
+    per-value parse caches hash each distinct text once.
+    """
+    seen: dict[str, str] = {}
+    get = seen.setdefault
+    for i, row in enumerate(rows):
+        rows[i] = [get(v, v) if v.__class__ is str else v for v in row]
+    return rows
 
 
 class _Fallback:
