@@ -48,9 +48,9 @@ def display(spec: Spec, col: Column, value: object, lang: str) -> str | None:
 def reason_text(spec: Spec, reasons: dict[str, str], lang: str) -> str | None:
     """The 分类依据 cell: every reason once, in order; a reason another one already contains
     (the decision chain, said again by its tag) is left out."""
-    texts = [str(v) for v in reasons.values() if v]
-    kept = [t for i, t in enumerate(texts)
-            if not any(t in other for j, other in enumerate(texts) if j != i and (t != other or j < i))]
+    texts = list(dict.fromkeys(str(v) for v in reasons.values() if v))  # equal reasons said once
+    blob = "\x00".join(texts)  # each text occurs once in itself: more often when another contains it
+    kept = [t for t in texts if blob.count(t) == 1] if len(texts) > 1 else texts
     return spec.reasons["tag_sep"](lang).join(kept) or None
 
 
