@@ -193,6 +193,9 @@ def refresh_file(src: str | Path, dst: str | Path | None = None, *, spec: Spec |
         finally:
             raw.close()
         del raw  # the raw cell grid is not needed for writing: free it before the patcher's peak
+        from khbook.base.memory import give_back
+
+        give_back()  # and hand what the check freed back to the system before the patcher allocates
         if decrypted is not None:
             stats = _apply_decrypted(src, decrypted, out, plan)
         elif same:

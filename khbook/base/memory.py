@@ -10,13 +10,12 @@ asks glibc to return what is free (``malloc_trim``); elsewhere it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 _trim = None
 if sys.platform.startswith("linux"):
     try:
-        _trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        _trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on (no ldconfig call)
         _trim.argtypes = [ctypes.c_size_t]
     except (OSError, AttributeError):   # not glibc (musl has no malloc_trim)
         _trim = None
