@@ -6,7 +6,7 @@ import datetime as dt
 import gc
 from pathlib import Path
 
-from khbook.base.gcpause import RELAXED, pause_while_starting, relaxed_gc, started
+from khbook.base.gcpause import RELAXED, pause_while_starting, paused_gc, relaxed_gc, started
 from khbook.pipeline import check_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -72,3 +72,31 @@ def test_a_host_that_turned_the_collector_off_keeps_it_off() -> None:
         assert not gc.isenabled() and gc.get_freeze_count() == frozen
     finally:
         gc.enable()
+
+
+def test_paused_nested_and_failing_and_left_off_when_it_was_off() -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still runs
+    assert gc.isenabled()
+    try:
+        with paused_gc():
+            raise ValueError("boom")
+    except ValueError:
+        pass
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a collector someone else turned off stays off
+    finally:
+        gc.enable()
+
+
+def test_a_check_leaves_the_collector_as_it_found_it() -> None:
+    check_file(SAMPLES / "messy_filled.xlsx", as_of=dt.date(2026, 11, 24))
+    assert gc.isenabled()

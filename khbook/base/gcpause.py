@@ -45,6 +45,32 @@ def relaxed_gc() -> Iterator[None]:
                 _found = None
 
 
+_paused = 0
+_was_enabled = False
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic collection while the block runs: for a step that builds many containers that
+    form no cycles and are freed, or kept, when it ends (a sheet's rows and columns, the
+    classifier's per-customer objects); a collection in between would walk every one of them.
+    Nested and concurrent blocks share one pause; the collector is enabled again only if it
+    was enabled when the first began."""
+    global _paused, _was_enabled
+    with _lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()
+
+
 # --------------------------------------------------------------------------- a command's start
 
 _starting = False

@@ -21,12 +21,10 @@ decision chain), :mod:`~khbook.classify.place` (所在区域, 企业规模) and
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from khbook.base.gcpause import paused_gc
 from khbook.classify.amounts import abc_classes, annual_amounts, value_tiers
 from khbook.classify.facts import MICRO, Untrusted, day_number, gather
 from khbook.classify.place import regions, size_bands
@@ -48,24 +46,8 @@ def classify(book: Book, spec: Spec, as_of: dt.date, *, untrusted: Untrusted | N
     that look typed in yuan (khbook.checks.units), left out until corrected. The values are
     canonical (Chinese) labels; the reasons are in `lang` (zh or en).
     """
-    with _gc_paused():
+    with paused_gc():
         return _classify(book, spec, as_of, untrusted or set(), lang, suspect or set())
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building ~10 objects per customer.
-
-    The classifier creates no reference cycles; without this, repeated full collections
-    over the growing result cost about a third of the time at 50k customers.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _suspect_amounts(book: Book, suspect: Untrusted) -> dict[int, str]:

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import gc
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
+from khbook.base.gcpause import paused_gc
 from khbook.findings import Cell, FindingFactory, StageResult
 from khbook.read import contacts, parsers
 from khbook.read.model import Book, ColumnInfo, ReadResult, Table, col_letter
@@ -446,7 +445,7 @@ def read_book(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh", fil
         if rs is None:
             ff.add("missing_sheet", sheet=sheet.name(ff.lang), detail=sheet.name(ff.lang))
             continue
-        with _collector_paused():
+        with paused_gc():
             t, bad = read_table(rs, sheet, spec, ff, as_of=as_of, date1904=raw.date1904)
             rs.release()  # the typed and raw frames now hold what is needed
         if t is not None:
@@ -456,24 +455,6 @@ def read_book(raw: RawBook, spec: Spec, *, as_of: dt.date, lang: str = "zh", fil
         ff.add(rule, sheet=name, value=name)
     book = Book(raw.path, tables, extra, raw.date1904, lang=_book_lang(tables, spec))
     return ReadResult(book, StageResult(tuple(ff.items), frozenset(untrusted)))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while one sheet is read.
-
-    A sheet's rows (a list per row), their columns and the cleaned values are containers
-    that live only while the sheet is read and form no cycles; a collection in between
-    walks every cell of them (20-30 ms at 30k rows). They are freed when the sheet is done,
-    before the collector runs again.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _book_lang(tables: dict[str, Table], spec: Spec) -> str:
