@@ -25,7 +25,7 @@ class Status(StrEnum):
 @dataclass(frozen=True)
 class Task:
     """One workbook for a worker: source path, path relative to the folder, output folder, spec, date, language,
-    and the password encrypted books are read with (never printed)."""
+    the password encrypted books are read with (never printed), and whether to mask the shared outputs."""
 
     src: str
     rel: str
@@ -34,6 +34,7 @@ class Task:
     as_of: str
     lang: str
     password: str | None = field(default=None, repr=False)
+    mask: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,28 @@ class FindingRow(Finding):
 
 
 @dataclass
+class FileParts:
+    """One book's share of the consolidated outputs, rendered by its worker.
+
+    ``customer_rows``: 客户总表 rows, :data:`khbook.batch.rows.SLOT` for the
+    department's ABC class and ``tall`` telling
+    which rows are tall (their ABC cell takes the row's format); ``finding_rows``: 全部问题
+    rows, each finding's cell a link to the annotated copy; ``links``: per link (row in this
+    book, target and location attributes, the link's cell, the plain cell that replaces it
+    when the sheet is past Excel's limit of links); ``customer_json``: each customer's batch.json object
+    (:data:`khbook.batch.rows.JSON_ABC` where its department class goes, indented for its place in the file).
+    """
+
+    customer_rows: list[str]
+    customer_widths: dict[int, int]
+    tall: set[int]
+    finding_rows: list[str]
+    finding_widths: dict[int, int]
+    links: list[tuple[int, str, str, str, str]]
+    customer_json: list[str]
+
+
+@dataclass
 class FileSummary:
     """A workbook the worker read: its customers, findings and the figures of the quality score."""
 
@@ -100,6 +123,8 @@ class FileSummary:
     customers: list[CustomerRow]
     findings: list[FindingRow]
     rep: str = ""
+    masked: bool = False             # findings and credit codes masked by the worker (--mask)
+    parts: FileParts | None = None   # this book's rows of the consolidated outputs, rendered by the worker
 
 
 @dataclass

@@ -9,6 +9,7 @@ so the renderers and the runner import it without a cycle.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from khbook.batch.records import (
     RepQuality,
     Status,
 )
+from khbook.batch.rows import JSON_ABC
+from khbook.batch.rows import label as list_label
 from khbook.classify.words import abc_basis_text
 from khbook.spec import Spec
 
@@ -49,6 +52,13 @@ class BatchResult:
     month_over_month: MonthOverMonth | None
     spec: Spec = field(repr=False)
     outputs: dict[str, Path] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def _once(self, key: str, make: Any) -> Any:
+        """A derived figure computed once (the renderers ask for the same ones)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     # ---- the file accounting
     def with_status(self, status: Status) -> list[FileEntry]:
@@ -82,7 +92,7 @@ class BatchResult:
     def churn_risks(self) -> list[CustomerRow]:
         """Customers at stage churned or churn risk."""
         stages = self.churn_stages()
-        return [c for c in self.customers if c.stage in stages]
+        return list(self._once("churn", lambda: [c for c in self.customers if c.stage in stages]))
 
     def abc_note(self) -> str:
         """The note on the department's ABC classes: which base and thresholds, in words."""
@@ -91,10 +101,13 @@ class BatchResult:
         return self.spec.text("batch.abc_note", self.lang).format(basis=basis)
 
     def overdue_followups(self) -> list[FindingRow]:
-        return [f for f in self.findings if f.rule == "overdue_followup"]
+        return list(self._once("overdue", lambda: [f for f in self.findings if f.rule == "overdue_followup"]))
 
     def breakdowns(self) -> list[Breakdown]:
         """Customers and 年交易额 by rep, value tier, ABC class, stage, region and industry."""
+        return list(self._once("breakdowns", self._breakdowns))
+
+    def _breakdowns(self) -> list[Breakdown]:
         blank = self.spec.rules.value_tier.unknown
         out = [cons.breakdown("rep", self.customers, [r.rep for r in self.reps], blank)]
         for dim in DIMENSIONS[1:]:
@@ -102,15 +115,19 @@ class BatchResult:
         return out
 
     def rep_money(self) -> list[RepMoney]:
-        return cons.rep_money(self.customers, [r.rep for r in self.reps], self.churn_stages())
+        return list(self._once("rep_money", lambda: cons.rep_money(self.customers, [r.rep for r in self.reps],
+                                                                   self.churn_stages())))
 
     def fix_first(self, n: int = 5) -> list[FixFirst]:
-        return cons.fix_first(self.findings, self.customers, n)
+        return list(self._once(f"fix_first{n}", lambda: cons.fix_first(self.findings, self.customers, n)))
 
     def total_amount(self) -> float:
         return round(sum(c.annual_amount or 0.0 for c in self.customers), 6)
 
     def totals(self) -> dict[str, int | float]:
+        return dict(self._once("totals", self._totals))
+
+    def _totals(self) -> dict[str, int | float]:
         c = self.counts
         churn = self.churn_risks()
         return {
@@ -125,12 +142,7 @@ class BatchResult:
     # ---- labels
     def label(self, dim: str, value: str | None) -> str | None:
         """A canonical list label in the run's language (other values as they are)."""
-        ln = self.spec.result_list(dim)
-        if not value or ln is None or ln not in self.spec.lists:
-            return value
-        if value == self.spec.rules.value_tier.unknown and self.spec.lists[ln].canonical(value) is None:
-            ln = "value_tier"   # the blank bucket of a breakdown
-        return self.spec.label(ln, value, self.lang)
+        return list_label(self.spec, self.lang, dim, value)
 
     def tag_labels(self, tags: tuple[str, ...] | list[str] | None) -> list[str]:
         return [self.spec.label("status_tag", t, self.lang) for t in tags or ()]
@@ -138,8 +150,28 @@ class BatchResult:
     def status_label(self, status: Status) -> str:
         return self.spec.text(f"batch_files.status_{status.value}", self.lang)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The machine-readable summary: batch.json and ``khbook batch --format json``."""
+    def json_text(self) -> str:
+        """batch.json: ``json.dumps(self.to_dict(), ensure_ascii=False, indent=1)``, its customers
+        from the texts the workers rendered (:func:`khbook.batch.rows.customer_json`)."""
+        parts = [f.parts for f in self.files]
+        texts = [t for p in parts if p is not None for t in p.customer_json]
+        if any(p is None for p in parts) or len(texts) != len(self.customers):
+            return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+        marker = "\x02customers"
+        text = json.dumps(self.to_dict(customers=marker), ensure_ascii=False, indent=1)
+        abc: dict[str, str] = {}
+        items = []
+        for c, t in zip(self.customers, texts, strict=True):
+            if c.abc_class not in abc:
+                abc[c.abc_class] = JSON_ABC[:JSON_ABC.index(":") + 2] + json.dumps(self.label("abc_class", c.abc_class),
+                                                                                   ensure_ascii=False)
+            items.append(t.replace(JSON_ABC, abc[c.abc_class], 1))
+        listed = "[\n  " + ",\n  ".join(items) + "\n ]" if items else "[]"
+        return text.replace(json.dumps(marker), listed, 1)
+
+    def to_dict(self, customers: str | None = None) -> dict[str, Any]:
+        """The machine-readable summary: batch.json and ``khbook batch --format json``
+        (`customers`: a stand-in for the customer list, for :meth:`json_text`)."""
         mom = None
         if self.month_over_month is not None:
             mom = asdict(self.month_over_month)
@@ -155,7 +187,7 @@ class BatchResult:
             "files": [{**asdict(e), "status": e.status.value} for e in self.entries],
             "reps": [asdict(r) for r in self.reps],
             "rep_money": [asdict(r) for r in self.rep_money()],
-            "customers": [{
+            "customers": customers if customers is not None else [{
                 "customer_id": c.customer_id, "name": c.name, "file": c.file, "owner": c.owner, "rep": c.rep,
                 "annual_amount": c.annual_amount, "value_tier": self.label("value_tier", c.value_tier),
                 "abc_class": self.label("abc_class", c.abc_class),

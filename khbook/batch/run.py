@@ -42,6 +42,7 @@ from khbook.batch.records import (
 )
 from khbook.batch.result import BatchResult
 from khbook.batch.workbook import write_workbook
+from khbook.batch.worker import prepare
 from khbook.read.parsers import normalize_company
 from khbook.spec import Spec
 
@@ -194,20 +195,25 @@ def _entries(found: Discovery, results: list[FileSummary | Failure], spec: Spec,
 
 
 def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask: bool, lang: str) -> Consolidated:
-    """Per-file records -> the consolidated records (before month over month)."""
+    """Per-file records -> the consolidated records (before month over month).
+
+    The workers did each book's share (:func:`khbook.batch.worker.prepare`); what needs every
+    book is done here: the department's ABC classes, the cross-file duplicates, the reps'
+    quality. A summary no worker prepared is prepared here.
+    """
     files = [r for r in results if isinstance(r, FileSummary)]
-    unknown_rep = spec.text("batch.no_owner", lang)
     for f in files:
-        f.rep = cons.rep_of(f.customers, unknown_rep)
-        f.customers = cons.with_rep(f.customers, f.rep)
+        if f.parts is None:
+            prepare(f, spec, lang, mask=mask)
     customers: list[CustomerRow] = [c for f in files for c in f.customers]
     abc = cons.department_abc([c.annual_amount for c in customers], spec)
-    customers = [replace(c, abc_class_file=c.abc_class, abc_class=cls) for c, cls in zip(customers, abc, strict=True)]
+    for c, cls in zip(customers, abc, strict=True):
+        c.abc_class = cls
     duplicates = cons.cross_file_duplicates(customers)
-    findings = [replace(d, rep=f.rep) for f in files for d in f.findings]
+    findings = [d for f in files for d in f.findings]
     reps = cons.rep_quality(files)
     if mask:
-        findings = [mask_finding(d) for d in findings]
+        findings = [d if f.masked else mask_finding(d) for f in files for d in f.findings]
         customers = [replace(c, credit_code=mask_id(c.credit_code)) if c.credit_code else c for c in customers]
         duplicates = [replace(d, key=mask_id(d.key)) if d.basis == "credit_code" else d for d in duplicates]
         for f in files:
@@ -251,7 +257,7 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
                             Hint("batch_folder", "pass the folder that holds the reps' workbooks"), code="no_workbooks")
     with cluster.runner(jobs or os.cpu_count() or 1, scheduler) as run:
         make_folder(out)
-        tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password)
+        tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password, mask)
                  for rel in found.tasks]
         results = _run_tasks(tasks, run, progress, spec)
     data = consolidate_files(results, spec, mask=mask, lang=lang)
@@ -275,5 +281,5 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
         encrypt_file(result.outputs["workbook"], password)
     write_html(result, result.outputs["html"])
     with atomic_output(result.outputs["json"]) as tmp:
-        tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.write_text(result.json_text(), encoding="utf-8")
     return result
