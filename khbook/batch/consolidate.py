@@ -28,6 +28,7 @@ ABC classes in the consolidated view are recomputed over the whole department's 
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -127,18 +128,23 @@ def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], 
         rules[f.rep][(f.rule, f.severity)] += 1
         if f.customer_id:
             per_customer[f.rep][(f.file, f.customer_id, f.severity)] += 1
-    names = {(c.file, c.customer_id): c.name for c in customers}
-    out = []
+    picks = []
     for rep in sorted(rules):
         top = sorted(rules[rep].items(), key=lambda kv: (kv[0][1] != "error", -kv[1], kv[0]))[:n]
         counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         for (file, cid, sev), k in per_customer[rep].items():
             counts[(file, cid)][0 if sev == "error" else 1] += k
-        worst = sorted(counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
-        worst = [kv for kv in worst if kv[1][0]][:n]
-        out.append(FixFirst(rep, [Problem(r, s, c) for (r, s), c in top],
-                            [CustomerErrors(cid, names.get((file, cid)), file, e, w) for (file, cid), (e, w) in worst]))
-    return out
+        worst = heapq.nsmallest(n, (kv for kv in counts.items() if kv[1][0]),
+                                key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+        picks.append((rep, top, worst))
+    need = {key for _, _, worst in picks for key, _ in worst}
+    names: dict[tuple[str, str], str | None] = {}
+    for c in customers:
+        if (c.file, c.customer_id) in need:
+            names[(c.file, c.customer_id)] = c.name
+    return [FixFirst(rep, [Problem(r, s, c) for (r, s), c in top],
+                     [CustomerErrors(cid, names.get((file, cid)), file, e, w) for (file, cid), (e, w) in worst])
+            for rep, top, worst in picks]
 
 
 # --------------------------------------------------------------------------- duplicates
@@ -158,6 +164,8 @@ def cross_file_duplicates(customers: Sequence[CustomerRow]) -> list[Duplicate]:
             if key:
                 groups[key].append(c)
         for key, members in groups.items():
+            if len(members) < 2:
+                continue
             first: dict[str, CustomerRow] = {}
             for c in members:
                 first.setdefault(c.file, c)

@@ -108,6 +108,8 @@ class FileParts:
     finding_widths: dict[int, int]
     links: list[tuple[int, str, str, str, str]]
     customer_json: list[str]
+    churn_json: list[str]            # its customers at churn risk, as batch.json lists them
+    overdue_json: list[str]          # its overdue follow-ups, as batch.json lists them
 
 
 @dataclass

@@ -151,27 +151,33 @@ class BatchResult:
         return self.spec.text(f"batch_files.status_{status.value}", self.lang)
 
     def json_text(self) -> str:
-        """batch.json: ``json.dumps(self.to_dict(), ensure_ascii=False, indent=1)``, its customers
-        from the texts the workers rendered (:func:`khbook.batch.rows.customer_json`)."""
+        """batch.json: ``json.dumps(self.to_dict(), ensure_ascii=False, indent=1)``, its long lists
+        (customers, churn risks, overdue follow-ups) from the texts the workers rendered
+        (:func:`khbook.batch.rows.render`)."""
         parts = [f.parts for f in self.files]
-        texts = [t for p in parts if p is not None for t in p.customer_json]
-        if any(p is None for p in parts) or len(texts) != len(self.customers):
+        ready = [p for p in parts if p is not None]
+        customers = [t for p in ready for t in p.customer_json]
+        churn = [t for p in ready for t in p.churn_json]
+        overdue = [t for p in ready for t in p.overdue_json]
+        if len(ready) < len(parts) or (len(customers), len(churn), len(overdue)) != (
+                len(self.customers), len(self.churn_risks()), len(self.overdue_followups())):
             return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
-        marker = "\x02customers"
-        text = json.dumps(self.to_dict(customers=marker), ensure_ascii=False, indent=1)
         abc: dict[str, str] = {}
         items = []
-        for c, t in zip(self.customers, texts, strict=True):
+        for c, t in zip(self.customers, customers, strict=True):
             if c.abc_class not in abc:
                 abc[c.abc_class] = JSON_ABC[:JSON_ABC.index(":") + 2] + json.dumps(self.label("abc_class", c.abc_class),
                                                                                    ensure_ascii=False)
             items.append(t.replace(JSON_ABC, abc[c.abc_class], 1))
-        listed = "[\n  " + ",\n  ".join(items) + "\n ]" if items else "[]"
-        return text.replace(json.dumps(marker), listed, 1)
+        lists = {"\x02customers": items, "\x02churn": churn, "\x02overdue": overdue}
+        text = json.dumps(self.to_dict(lists=tuple(lists)), ensure_ascii=False, indent=1)
+        for marker, texts in lists.items():
+            text = text.replace(json.dumps(marker), "[\n  " + ",\n  ".join(texts) + "\n ]" if texts else "[]", 1)
+        return text
 
-    def to_dict(self, customers: str | None = None) -> dict[str, Any]:
+    def to_dict(self, lists: tuple[str, str, str] | None = None) -> dict[str, Any]:
         """The machine-readable summary: batch.json and ``khbook batch --format json``
-        (`customers`: a stand-in for the customer list, for :meth:`json_text`)."""
+        (`lists`: stand-ins for the customers, churn risks and overdue follow-ups, for :meth:`json_text`)."""
         mom = None
         if self.month_over_month is not None:
             mom = asdict(self.month_over_month)
@@ -187,7 +193,7 @@ class BatchResult:
             "files": [{**asdict(e), "status": e.status.value} for e in self.entries],
             "reps": [asdict(r) for r in self.reps],
             "rep_money": [asdict(r) for r in self.rep_money()],
-            "customers": customers if customers is not None else [{
+            "customers": lists[0] if lists is not None else [{
                 "customer_id": c.customer_id, "name": c.name, "file": c.file, "owner": c.owner, "rep": c.rep,
                 "annual_amount": c.annual_amount, "value_tier": self.label("value_tier", c.value_tier),
                 "abc_class": self.label("abc_class", c.abc_class),
@@ -199,10 +205,10 @@ class BatchResult:
                                     "share": s.share} for s in b.rows] for b in self.breakdowns()},
             "duplicates": [asdict(d) for d in self.duplicates],
             "fix_first": [asdict(x) for x in self.fix_first()],
-            "churn_risks": [{"customer_id": c.customer_id, "name": c.name, "file": c.file, "owner": c.owner,
+            "churn_risks": lists[1] if lists is not None else [{"customer_id": c.customer_id, "name": c.name, "file": c.file, "owner": c.owner,
                              "rep": c.rep, "annual_amount": c.annual_amount, "stage": self.label("stage", c.stage)}
                             for c in self.churn_risks()],
-            "overdue_followups": [{"file": f.file, "rep": f.rep, "sheet": f.sheet, "cell": f.cell,
+            "overdue_followups": lists[2] if lists is not None else [{"file": f.file, "rep": f.rep, "sheet": f.sheet, "cell": f.cell,
                                    "customer_id": f.customer_id, "value": f.value, "message": f.message}
                                   for f in self.overdue_followups()],
             "month_over_month": mom,

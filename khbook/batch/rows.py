@@ -191,6 +191,11 @@ def label(spec: Spec, lang: str, dim: str, value: str | None) -> str | None:
     return spec.label(ln, value, lang)
 
 
+def json_item(d: dict[str, Any]) -> str:
+    """An object of a list of batch.json, as ``json.dumps(..., indent=1)`` writes it there (two levels deep)."""
+    return json.dumps(d, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+
+
 def customer_json(c: CustomerRow, labels: Labels) -> str:
     """One customer's object of batch.json's ``customers``, as ``json.dumps(..., indent=1)`` writes it
     there (two levels deep), with :data:`JSON_ABC` for the department's ABC class."""
@@ -199,13 +204,14 @@ def customer_json(c: CustomerRow, labels: Labels) -> str:
          "abc_class": "\x01", "abc_class_file": labels("abc_class", c.abc_class_file),
          "stage": labels("stage", c.stage), "tags": labels.tags(c.tags),
          "region": labels("region", c.region), "industry": labels("industry", c.industry)}
-    return json.dumps(d, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+    return json_item(d)
 
 
 def render(customers: Sequence[CustomerRow], findings: Sequence[FindingRow], output: str | None,
-           spec: Spec, lang: str, *, credit: Callable[[str], str] | None = None) -> FileParts:
+           spec: Spec, lang: str, *, churn: Sequence[str], credit: Callable[[str], str] | None = None) -> FileParts:
     """One book's rows of 客户总表 and 全部问题 and its customers' batch.json text (reps set, findings
-    masked if they are to be); `credit` masks the credit codes shown."""
+    masked if they are to be) and its items of batch.json's lists; `churn`: the churn stages;
+    `credit` masks the credit codes shown."""
     labels = Labels(spec, lang)
     t = spec.texts("batch", lang)
     yes, no = spec.lists["yes_no"].labels(lang)[:2]
@@ -245,8 +251,13 @@ def render(customers: Sequence[CustomerRow], findings: Sequence[FindingRow], out
             xml.insert(sum(1 for cc in cells if cc[0] < FINDING_CELL), link)
             links.append((i, *external_link(f"external:{output}#{quote_sheet(f.sheet)}!{f.cell}"), link, plain))
         fnd.rows.append(row_open(lines) + "".join(xml) + "</row>")
+    churned = [json_item({"customer_id": c.customer_id, "name": c.name, "file": c.file, "owner": c.owner, "rep": c.rep,
+                          "annual_amount": c.annual_amount, "stage": labels("stage", c.stage)})
+               for c in customers if c.stage in churn]
+    overdue = [json_item({"file": f.file, "rep": f.rep, "sheet": f.sheet, "cell": f.cell, "customer_id": f.customer_id,
+                          "value": f.value, "message": f.message}) for f in findings if f.rule == "overdue_followup"]
     return FileParts(cust.rows, cust.widths, tall, fnd.rows, fnd.widths, links,
-                     [customer_json(c, labels) for c in customers])
+                     [customer_json(c, labels) for c in customers], churned, overdue)
 
 
 def external_link(url: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from khbook.base.errors import KhbookError, WorkbookError
-from khbook.batch.consolidate import rep_of
+from khbook.batch.consolidate import churn_stages, rep_of
 from khbook.batch.mask import mask_finding, mask_id
 from khbook.batch.records import CustomerRow, Failure, FileSummary, FindingRow, Task
 from khbook.batch.rows import render
@@ -162,7 +162,7 @@ def prepare(summary: FileSummary, spec: Spec, lang: str, *, mask: bool) -> FileS
         summary.findings = [mask_finding(f) for f in summary.findings]
         summary.masked = True
     summary.parts = render(summary.customers, summary.findings, summary.output, spec, lang,
-                           credit=mask_id if mask else None)
+                           churn=churn_stages(spec), credit=mask_id if mask else None)
     return summary
 
 
