@@ -118,8 +118,11 @@ def rep_quality(files: Sequence[FileSummary]) -> list[RepQuality]:
     return out
 
 
-def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], n: int = 5) -> list[FixFirst]:
-    """Per rep: the `n` most frequent rules (errors before warnings), and the `n` customers with most errors."""
+FixCounts = tuple[dict[str, Counter[tuple[str, str]]], dict[str, Counter[tuple[str, str, str]]]]
+
+
+def fix_counts(findings: Iterable[FindingRow]) -> FixCounts:
+    """Per rep, the errors and warnings by (rule, severity) and by (file, customer, severity)."""
     rules: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     per_customer: dict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
     for f in findings:
@@ -128,11 +131,31 @@ def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], 
         rules[f.rep][(f.rule, f.severity)] += 1
         if f.customer_id:
             per_customer[f.rep][(f.file, f.customer_id, f.severity)] += 1
+    return dict(rules), dict(per_customer)
+
+
+def merge_fix_counts(parts: Iterable[FixCounts]) -> FixCounts:
+    """The counts of several books together (each book counted by its worker)."""
+    rules: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    per_customer: dict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
+    for r, p in parts:
+        for rep, cnt in r.items():
+            rules[rep].update(cnt)
+        for rep, cnt in p.items():
+            per_customer[rep].update(cnt)
+    return dict(rules), dict(per_customer)
+
+
+def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], n: int = 5,
+              counts: FixCounts | None = None) -> list[FixFirst]:
+    """Per rep: the `n` most frequent rules (errors before warnings), and the `n` customers with most errors
+    (`counts`: :func:`fix_counts` of `findings`, when already made)."""
+    rules, per_customer = counts if counts is not None else fix_counts(findings)
     picks = []
     for rep in sorted(rules):
         top = sorted(rules[rep].items(), key=lambda kv: (kv[0][1] != "error", -kv[1], kv[0]))[:n]
         counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for (file, cid, sev), k in per_customer[rep].items():
+        for (file, cid, sev), k in per_customer.get(rep, Counter()).items():
             counts[(file, cid)][0 if sev == "error" else 1] += k
         worst = heapq.nsmallest(n, (kv for kv in counts.items() if kv[1][0]),
                                 key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
@@ -158,10 +181,11 @@ def cross_file_duplicates(customers: Sequence[CustomerRow]) -> list[Duplicate]:
     """
     pairs: dict[tuple[str, str, str, str], Duplicate] = {}
     for basis in ("credit_code", "name"):
+        keys = [c.credit_code if basis == "credit_code" else c.name_key for c in customers]
+        seen = Counter(keys)    # counted in C: most keys are seen once, and only the others are grouped
         groups: dict[str, list[CustomerRow]] = defaultdict(list)
-        for c in customers:
-            key = c.credit_code if basis == "credit_code" else c.name_key
-            if key:
+        for c, key in zip(customers, keys, strict=True):
+            if key and seen[key] > 1:
                 groups[key].append(c)
         for key, members in groups.items():
             if len(members) < 2:
@@ -214,9 +238,12 @@ def churn_stages(spec: Spec) -> tuple[str, str]:
 
 def rep_money(customers: Sequence[CustomerRow], reps: Iterable[str], churn: Sequence[str]) -> list[RepMoney]:
     """Per rep: customers, total 年交易额, and the customers and 年交易额 at churn risk (stages `churn`)."""
+    by_rep: dict[str | None, list[CustomerRow]] = defaultdict(list)
+    for c in customers:
+        by_rep[c.rep].append(c)
     out = []
     for rep in reps:
-        mine = [c for c in customers if c.rep == rep]
+        mine = by_rep.get(rep, [])
         risky = [c for c in mine if c.stage in churn]
         out.append(RepMoney(rep, len(mine), round(sum(c.annual_amount or 0.0 for c in mine), 6),
                             len(risky), round(sum(c.annual_amount or 0.0 for c in risky), 6)))

@@ -110,6 +110,7 @@ class FileParts:
     customer_json: list[str]
     churn_json: list[str]            # its customers at churn risk, as batch.json lists them
     overdue_json: list[str]          # its overdue follow-ups, as batch.json lists them
+    fix_counts: tuple[dict, dict] = field(default_factory=lambda: ({}, {}))   # consolidate.fix_counts of its findings
 
 
 @dataclass

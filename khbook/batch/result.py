@@ -119,7 +119,15 @@ class BatchResult:
                                                                    self.churn_stages())))
 
     def fix_first(self, n: int = 5) -> list[FixFirst]:
-        return list(self._once(f"fix_first{n}", lambda: cons.fix_first(self.findings, self.customers, n)))
+        return list(self._once(f"fix_first{n}", lambda: cons.fix_first(self.findings, self.customers, n,
+                                                                        self._fix_counts())))
+
+    def _fix_counts(self) -> cons.FixCounts | None:
+        """The workers' counts of their findings together (None: count :attr:`findings` instead)."""
+        parts = [f.parts for f in self.files]
+        if any(p is None for p in parts) or sum(len(f.findings) for f in self.files) not in (0, len(self.findings)):
+            return None
+        return cons.merge_fix_counts(p.fix_counts for p in parts if p is not None)
 
     def total_amount(self) -> float:
         return round(sum(c.annual_amount or 0.0 for c in self.customers), 6)
@@ -142,7 +150,10 @@ class BatchResult:
     # ---- labels
     def label(self, dim: str, value: str | None) -> str | None:
         """A canonical list label in the run's language (other values as they are)."""
-        return list_label(self.spec, self.lang, dim, value)
+        seen = self._memo.setdefault("labels", {})
+        if (dim, value) not in seen:
+            seen[(dim, value)] = list_label(self.spec, self.lang, dim, value)
+        return seen[(dim, value)]
 
     def tag_labels(self, tags: tuple[str, ...] | list[str] | None) -> list[str]:
         return [self.spec.label("status_tag", t, self.lang) for t in tags or ()]

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -276,10 +277,13 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
             name_key=normalize_company, canonical=canonical)
     result.outputs = {"workbook": out / spec.text("batch.summary_file", lang), "html": out / HTML_NAME,
                       "json": out / JSON_NAME}
-    write_workbook(result, result.outputs["workbook"])
+    # the workbook in a thread beside the page and the JSON: its compression runs outside the GIL
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        book = pool.submit(write_workbook, result, result.outputs["workbook"])
+        write_html(result, result.outputs["html"])
+        with atomic_output(result.outputs["json"]) as tmp:
+            tmp.write_text(result.json_text(), encoding="utf-8")
+        book.result()
     if password:  # encrypted inputs are read with it; the workbook meant for sending is encrypted with it
         encrypt_file(result.outputs["workbook"], password)
-    write_html(result, result.outputs["html"])
-    with atomic_output(result.outputs["json"]) as tmp:
-        tmp.write_text(result.json_text(), encoding="utf-8")
     return result

@@ -143,7 +143,7 @@ def write_workbook(result: BatchResult, path: Path) -> Path:
     with atomic_output(path) as tmp:
         raw = io.BytesIO()
         wb = xlsxwriter.Workbook(raw, {"strings_to_formulas": False, "strings_to_urls": False,
-                                       "strings_to_numbers": False})
+                                       "strings_to_numbers": False, "in_memory": True})
         yes, no = result.spec.lists["yes_no"].labels(lang)[:2]
         w = _Writer(wb, yes, no)
         big = [_customers(result, w, t), _findings(result, w, t)]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from khbook.base.errors import KhbookError, WorkbookError
-from khbook.batch.consolidate import churn_stages, rep_of
+from khbook.batch.consolidate import churn_stages, fix_counts, rep_of
 from khbook.batch.mask import mask_finding, mask_id
 from khbook.batch.records import CustomerRow, Failure, FileSummary, FindingRow, Task
 from khbook.batch.rows import render
@@ -163,6 +163,7 @@ def prepare(summary: FileSummary, spec: Spec, lang: str, *, mask: bool) -> FileS
         summary.masked = True
     summary.parts = render(summary.customers, summary.findings, summary.output, spec, lang,
                            churn=churn_stages(spec), credit=mask_id if mask else None)
+    summary.parts.fix_counts = fix_counts(summary.findings)
     return summary
 
 
