@@ -8,6 +8,9 @@ are canonical (the zh labels of lists.yaml); renderers word them in the output l
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -303,3 +306,16 @@ class PreviousRun:
     as_of: str | None
     customers: list[CustomerRow]
     scores: dict[str, int | None]
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Python's cycle collector paused (restored after): a batch makes many small acyclic objects
+    (records, unpickled results), and the collector's passes over them cost more than they free."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

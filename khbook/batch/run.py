@@ -40,10 +40,11 @@ from khbook.batch.records import (
     Skip,
     Status,
     Task,
+    no_gc,
 )
 from khbook.batch.result import BatchResult
 from khbook.batch.workbook import write_workbook
-from khbook.batch.worker import prepare
+from khbook.batch.worker import prepare, remember_spec
 from khbook.read.parsers import normalize_company
 from khbook.spec import Spec
 
@@ -247,8 +248,14 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     `directory`, `outdir` and the spec folder at the same paths. An unreachable scheduler is a
     WorkbookError raised before anything is written.
     """
-    src = Path(directory)
-    as_of = as_of or dt.date.today()
+    with no_gc():
+        return _run(Path(directory), outdir, spec=spec, as_of=as_of or dt.date.today(), previous=previous, jobs=jobs,
+                    mask=mask, lang=lang, progress=progress, password=password, scheduler=scheduler)
+
+
+def _run(src: Path, outdir: str | Path | None, *, spec: Spec, as_of: dt.date, previous: str | Path | None,
+         jobs: int | None, mask: bool, lang: str, progress: Progress | None, password: str | None,
+         scheduler: str | None) -> BatchResult:
     _check_folder(src)
     out = Path(outdir) if outdir is not None else src / DEFAULT_OUTDIR
     prev = load_previous(Path(previous)) if previous is not None else None
@@ -256,6 +263,7 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     if not found.tasks:
         raise WorkbookError(str(src), "no workbook in this folder (.xlsx/.xlsm)",
                             Hint("batch_folder", "pass the folder that holds the reps' workbooks"), code="no_workbooks")
+    remember_spec(spec)   # before the workers are forked: they start with it
     with cluster.runner(jobs or os.cpu_count() or 1, scheduler) as run:
         make_folder(out)
         tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password, mask)

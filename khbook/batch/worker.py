@@ -11,6 +11,7 @@ gives for the file).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import traceback
 from pathlib import Path
 
@@ -120,6 +121,21 @@ def file_summary(result: RefreshResult, rel: str, spec: Spec, as_of: dt.date, ou
 
 
 def process(task: Task) -> FileSummary | Failure:
+    """Worker entry point (see :func:`read_book`), the cycle collector paused for the book and on after it
+    (a worker forked while the batch had it paused collects between books)."""
+    gc.disable()
+    try:
+        return read_book(task)
+    finally:
+        gc.enable()
+
+
+def remember_spec(spec: Spec) -> None:
+    """Give this process's spec to the workers forked from it (they need not load it again)."""
+    _SPECS.setdefault(str(spec.directory), spec)
+
+
+def read_book(task: Task) -> FileSummary | Failure:
     """Worker entry point: one workbook -> its summary, or the reason it cannot be read.
 
     A file that cannot be read comes back as a :class:`Failure` (the reason in the task's
