@@ -100,7 +100,9 @@ class FileParts:
     which rows are tall (their ABC cell takes the row's format); ``finding_rows``: 全部问题
     rows, each finding's cell a link to the annotated copy; ``links``: per link (row in this
     book, target and location attributes, the link's cell, the plain cell that replaces it
-    when the sheet is past Excel's limit of links); ``customer_json``: each customer's batch.json object
+    when the sheet is past Excel's limit of links); ``customer_json``: its customers' batch.json objects
+    (indented for their place in the file, joined as the list joins them) split where each one's
+    department class goes
     (:data:`khbook.batch.rows.JSON_ABC` where its department class goes, indented for its place in the file).
     """
 

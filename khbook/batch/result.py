@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -167,19 +168,22 @@ class BatchResult:
         (:func:`khbook.batch.rows.render`)."""
         parts = [f.parts for f in self.files]
         ready = [p for p in parts if p is not None]
-        customers = [t for p in ready for t in p.customer_json]
         churn = [t for p in ready for t in p.churn_json]
         overdue = [t for p in ready for t in p.overdue_json]
-        if len(ready) < len(parts) or (len(customers), len(churn), len(overdue)) != (
+        if len(ready) < len(parts) or (sum(len(p.customer_json) - 1 for p in ready), len(churn), len(overdue)) != (
                 len(self.customers), len(self.churn_risks()), len(self.overdue_followups())):
             return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
-        abc: dict[str, str] = {}
-        items = []
-        for c, t in zip(self.customers, customers, strict=True):
-            if c.abc_class not in abc:
-                abc[c.abc_class] = JSON_ABC[:JSON_ABC.index(":") + 2] + json.dumps(self.label("abc_class", c.abc_class),
-                                                                                   ensure_ascii=False)
-            items.append(t.replace(JSON_ABC, abc[c.abc_class], 1))
+        key = JSON_ABC[:JSON_ABC.index(":") + 2]
+        abc = {cls: key + json.dumps(self.label("abc_class", cls), ensure_ascii=False)
+               for cls in {c.abc_class for c in self.customers}}
+        classes = [abc[c.abc_class] for c in self.customers]
+        items, k = [], 0
+        for p in ready:
+            n = len(p.customer_json) - 1
+            if n:
+                pieces = chain.from_iterable(zip(p.customer_json, classes[k:k + n], strict=False))
+                items.append("".join(pieces) + p.customer_json[-1])
+            k += n
         lists = {"\x02customers": items, "\x02churn": churn, "\x02overdue": overdue}
         text = json.dumps(self.to_dict(lists=tuple(lists)), ensure_ascii=False, indent=1)
         for marker, texts in lists.items():

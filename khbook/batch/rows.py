@@ -257,7 +257,7 @@ def render(customers: Sequence[CustomerRow], findings: Sequence[FindingRow], out
     overdue = [json_item({"file": f.file, "rep": f.rep, "sheet": f.sheet, "cell": f.cell, "customer_id": f.customer_id,
                           "value": f.value, "message": f.message}) for f in findings if f.rule == "overdue_followup"]
     return FileParts(cust.rows, cust.widths, tall, fnd.rows, fnd.widths, links,
-                     [customer_json(c, labels) for c in customers], churned, overdue)
+                     ",\n  ".join(customer_json(c, labels) for c in customers).split(JSON_ABC), churned, overdue)
 
 
 def external_link(url: str) -> tuple[str, str]:
