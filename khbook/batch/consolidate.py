@@ -32,6 +32,7 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from operator import attrgetter
 
 from khbook.batch.records import (
     AmountChange,
@@ -215,12 +216,11 @@ def breakdown(dim: str, customers: Sequence[CustomerRow], order: Sequence[str], 
     `share` is the bucket's part of the total 年交易额 (0 when the total is 0); a blank
     amount counts as 0.
     """
-    counts: Counter[str] = Counter()
+    values = [v or blank for v in map(attrgetter(dim), customers)]
+    counts: Counter[str] = Counter(values)
     amounts: defaultdict[str, float] = defaultdict(float)
-    for c in customers:
-        v = getattr(c, dim) or blank
-        counts[v] += 1
-        amounts[v] += c.annual_amount or 0.0
+    for v, a in zip(values, map(attrgetter("annual_amount"), customers), strict=True):
+        amounts[v] += a or 0.0
     keys = [v for v in order if v in counts]
     keys += sorted(k for k in counts if k not in keys and k != blank)
     if blank in counts and blank not in keys:

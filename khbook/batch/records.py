@@ -320,4 +320,8 @@ def no_gc() -> Iterator[None]:
         yield
     finally:
         if was:
+            # what was made meanwhile goes to the oldest generation unscanned (a collection of the young
+            # ones would walk them all), then the collector runs on as before
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()

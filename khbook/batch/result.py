@@ -186,9 +186,11 @@ class BatchResult:
             k += n
         lists = {"\x02customers": items, "\x02churn": churn, "\x02overdue": overdue}
         text = json.dumps(self.to_dict(lists=tuple(lists)), ensure_ascii=False, indent=1)
+        out = []
         for marker, texts in lists.items():
-            text = text.replace(json.dumps(marker), "[\n  " + ",\n  ".join(texts) + "\n ]" if texts else "[]", 1)
-        return text
+            before, _, text = text.partition(json.dumps(marker))
+            out += [before, "[\n  " + ",\n  ".join(texts) + "\n ]" if texts else "[]"]
+        return "".join([*out, text])
 
     def to_dict(self, lists: tuple[str, str, str] | None = None) -> dict[str, Any]:
         """The machine-readable summary: batch.json and ``khbook batch --format json``

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,7 @@ from khbook.batch.records import (
     no_gc,
 )
 from khbook.batch.result import BatchResult
+from khbook.batch.stream import FindingSheet
 from khbook.batch.workbook import write_workbook
 from khbook.batch.worker import prepare, remember_spec
 from khbook.read.parsers import normalize_company
@@ -166,15 +168,20 @@ def _previous_customer(c: dict[str, Any]) -> CustomerRow:
 # --------------------------------------------------------------------------- running
 
 
-def _run_tasks(tasks: list[Task], run: cluster.Runner, progress: Progress | None,
-               spec: Spec) -> list[FileSummary | Failure]:
-    """Every task's result in the order of `tasks`, whichever runner (:mod:`khbook.batch.cluster`) ran it."""
+def _run_tasks(tasks: list[Task], run: cluster.Runner, progress: Progress | None, spec: Spec,
+               ordered: Callable[[FileSummary | Failure], None] | None = None) -> list[FileSummary | Failure]:
+    """Every task's result in the order of `tasks`, whichever runner (:mod:`khbook.batch.cluster`) ran it;
+    `ordered` gets each result in that order as soon as the ones before it are in."""
     results: dict[str, FileSummary | Failure] = {}
     total = len(tasks)
+    nxt = 0
     for task, r in run(tasks, spec):
         results[task.rel] = r
         if progress is not None:
             progress(len(results), total, r.file, r.reason if isinstance(r, Failure) else None)
+        while ordered is not None and nxt < total and tasks[nxt].rel in results:
+            ordered(results[tasks[nxt].rel])
+            nxt += 1
     return [results[t.rel] for t in tasks]
 
 
@@ -223,6 +230,47 @@ def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask:
     return Consolidated(files, customers, findings, reps, duplicates)
 
 
+def _write_outputs(result: BatchResult, findings: FindingSheet, *, fork: bool) -> None:
+    """汇总.xlsx, report.html and batch.json, the workbook beside the other two.
+
+    When the batch had worker processes (`fork`, on a system that forks), the workbook is
+    written by a forked copy of this process, on another core, while this one writes the page
+    and the JSON; should that copy fail, the workbook is written here, so its error is the
+    usual one. Otherwise the workbook is written in a thread (its compression runs outside the
+    GIL).
+    """
+    book = result.outputs["workbook"]
+    child = None
+    if fork and "fork" in multiprocessing.get_all_start_methods():
+        child = multiprocessing.get_context("fork").Process(target=_write_book, args=(result, book, findings),
+                                                            daemon=True)
+        child.start()
+        write_html(result, result.outputs["html"])
+        _write_json(result)
+        child.join()
+        if child.exitcode != 0:
+            write_workbook(result, book, findings)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        done = pool.submit(write_workbook, result, book, findings)
+        write_html(result, result.outputs["html"])
+        _write_json(result)
+        done.result()
+
+
+def _write_book(result: BatchResult, path: Path, findings: FindingSheet) -> None:
+    """The forked copy's work: the workbook, exit status 1 (quietly) when it fails."""
+    try:
+        write_workbook(result, path, findings)
+    except BaseException:  # noqa: BLE001 - the parent writes it again and reports the error itself
+        os._exit(1)
+
+
+def _write_json(result: BatchResult) -> None:
+    with atomic_output(result.outputs["json"]) as tmp:
+        tmp.write_text(result.json_text(), encoding="utf-8")
+
+
 def _check_folder(src: Path) -> None:
     if src.is_file():
         raise WorkbookError(str(src), "is a file, not a folder: batch needs the folder that holds the reps' workbooks",
@@ -268,7 +316,9 @@ def _run(src: Path, outdir: str | Path | None, *, spec: Spec, as_of: dt.date, pr
         make_folder(out)
         tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password, mask)
                  for rel in found.tasks]
-        results = _run_tasks(tasks, run, progress, spec)
+        findings = FindingSheet()   # 全部问题 stitched while the other books are read
+        results = _run_tasks(tasks, run, progress, spec,
+                             lambda r: findings.add(r) if isinstance(r, FileSummary) else None)
     data = consolidate_files(results, spec, mask=mask, lang=lang)
     result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang), files=data.files,
                          customers=data.customers, findings=data.findings, reps=data.reps,
@@ -285,13 +335,7 @@ def _run(src: Path, outdir: str | Path | None, *, spec: Spec, as_of: dt.date, pr
             name_key=normalize_company, canonical=canonical)
     result.outputs = {"workbook": out / spec.text("batch.summary_file", lang), "html": out / HTML_NAME,
                       "json": out / JSON_NAME}
-    # the workbook in a thread beside the page and the JSON: its compression runs outside the GIL
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        book = pool.submit(write_workbook, result, result.outputs["workbook"])
-        write_html(result, result.outputs["html"])
-        with atomic_output(result.outputs["json"]) as tmp:
-            tmp.write_text(result.json_text(), encoding="utf-8")
-        book.result()
+    _write_outputs(result, findings, fork=scheduler is None and (jobs or os.cpu_count() or 1) > 1)
     if password:  # encrypted inputs are read with it; the workbook meant for sending is encrypted with it
         encrypt_file(result.outputs["workbook"], password)
     return result

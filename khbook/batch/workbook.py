@@ -11,9 +11,8 @@ text (a CJK character counts double), so nothing is clipped.
 from __future__ import annotations
 
 import io
-import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import xlsxwriter
@@ -25,10 +24,10 @@ from khbook.base.textwidth import display_width
 from khbook.batch import rows
 from khbook.batch.records import Breakdown, FileParts, Status
 from khbook.batch.result import BatchResult
+from khbook.batch.stream import CustomerSheet, Entry, FindingSheet, segment, write_zip
 
 Cell = str | int | float | bool | None
 MAX_WIDTH = rows.MAX_WIDTH   # characters; longer text wraps
-MAX_LINKS = 65000       # Excel's limit of hyperlinks per worksheet is 65,530
 
 
 class _Writer:
@@ -137,16 +136,22 @@ def _customer_headers(result: BatchResult, t: dict[str, str]) -> list[str]:
             h("stage", t["stage"]), t["tags"], t["last_followup"]]
 
 
-def write_workbook(result: BatchResult, path: Path) -> Path:
+def write_workbook(result: BatchResult, path: Path, findings: FindingSheet | None = None) -> Path:
+    """汇总.xlsx (`findings`: 全部问题's rows as they were stitched while the books came in, if they were)."""
     lang = result.lang
     t = result.spec.texts("batch", lang)
+    if findings is None or findings.broken or findings.files != [f.file for f in result.files]:
+        findings = FindingSheet()
+        for f in result.files:
+            findings.add(f)
     with atomic_output(path) as tmp:
         raw = io.BytesIO()
         wb = xlsxwriter.Workbook(raw, {"strings_to_formulas": False, "strings_to_urls": False,
                                        "strings_to_numbers": False, "in_memory": True})
         yes, no = result.spec.lists["yes_no"].labels(lang)[:2]
         w = _Writer(wb, yes, no)
-        big = [_customers(result, w, t), _findings(result, w, t)]
+        customers = _customers(result, w, t)
+        ws_findings = _findings(result, w, t, findings)
         _quality(result, w, t)
         _fix_first(result, w, t)
         _distribution_sheet(result, w, t)
@@ -156,76 +161,30 @@ def write_workbook(result: BatchResult, path: Path) -> Path:
             _mom_sheet(result, w, t)
         w.finish()
         wb.close()
-        _stitch(raw.getvalue(), tmp, big)
+        _package(raw.getvalue(), tmp, customers, findings, ws_findings)
     return path
 
 
-class _Rows:
-    """A sheet's rows rendered by the workers (:mod:`khbook.batch.rows`), stitched in after XlsxWriter's
-    header rows: numbered from `first` (1-based), with the sheet's hyperlinks and their relationships."""
-
-    def __init__(self, ws: Worksheet, first: int) -> None:
-        self.ws, self.first = ws, first
-        self.chunks: list[list[str]] = []    # per book, its rows numbered
-        self.count = 0
-        self.links: list[str] = []
-        self.rels: list[str] = []
-
-    def add(self, texts: list[str], fill: Callable[[int, str], str] | None = None) -> int:
-        """Number one book's rows (Excel's last row is the limit); `fill(i, text)` puts in a SLOT. Returns the first row's number."""
-        start = self.first + self.count
-        room = max(0, rows.MAX_ROWS - start + 1)
-        texts = texts[:room]
-        if fill is not None:
-            texts = [fill(i, x) for i, x in enumerate(texts)]
-        self.chunks.append([x.replace(rows.ROW, str(n)) for n, x in enumerate(texts, start=start)])
-        self.count += len(texts)
-        return start
-
-    @property
-    def last(self) -> int:
-        return self.first + self.count - 1
-
-
-def _stitch(raw: bytes, tmp: Path, big: list[_Rows]) -> None:
-    """XlsxWriter's workbook with the workers' rows put into their sheets' ``<sheetData>``."""
-    parts = {f"xl/worksheets/sheet{b.ws.index + 1}.xml": b for b in big}
-    rels = {f"xl/worksheets/_rels/sheet{b.ws.index + 1}.xml.rels": b for b in big if b.rels}
-    with zipfile.ZipFile(io.BytesIO(raw)) as zin, \
-            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
-        names = zin.namelist()
+def _package(raw: bytes, tmp: Path, customers: tuple[Worksheet, CustomerSheet], findings: FindingSheet,
+             ws_findings: Worksheet) -> None:
+    """XlsxWriter's workbook with the big sheets' rows put into their ``<sheetData>``."""
+    ws, rows_c = customers
+    name_c = f"xl/worksheets/sheet{ws.index + 1}.xml"
+    name_f = f"xl/worksheets/sheet{ws_findings.index + 1}.xml"
+    rels_f = f"xl/worksheets/_rels/sheet{ws_findings.index + 1}.xml.rels"
+    entries: list[Entry] = []
+    with zipfile.ZipFile(io.BytesIO(raw)) as zin:
+        if rels_f in zin.namelist():
+            raise RuntimeError("XlsxWriter wrote relationships of its own for the findings sheet")
         for info in zin.infolist():
-            b = parts.get(info.filename)
-            if b is None:
-                data = zin.read(info)
-                if info.filename in rels:
-                    data = _more_rels(data.decode("utf-8"), rels.pop(info.filename).rels).encode("utf-8")
-                zout.writestr(info, data)
-                continue
-            xml = zin.read(info).decode("utf-8")
-            head, _, tail = xml.partition("</sheetData>")
-            if b.count:
-                head = re.sub(r'(<dimension ref="[A-Z]+1:[A-Z]+)\d+"', rf'\g<1>{b.last}"', head, count=1)
-            if b.links:
-                at = min(i for i in (tail.find("<printOptions"), tail.find("<pageMargins"), len(tail)) if i >= 0)
-                tail = tail[:at] + "<hyperlinks>" + "".join(b.links) + "</hyperlinks>" + tail[at:]
-            with zout.open(info.filename, "w") as fh:
-                fh.write(head.encode("utf-8"))
-                for chunk in b.chunks:
-                    fh.write("".join(chunk).encode("utf-8"))
-                fh.write(("</sheetData>" + tail).encode("utf-8"))
-        for name, b in rels.items():
-            if name not in names:
-                zout.writestr(name, _more_rels(_EMPTY_RELS, b.rels))
-
-
-_EMPTY_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-               '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>')
-_HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
-
-
-def _more_rels(xml: str, rels: list[str]) -> str:
-    return xml.replace("</Relationships>", "".join(rels) + "</Relationships>", 1)
+            data = zin.read(info).decode("utf-8") if info.filename in (name_c, name_f) else None
+            if info.filename == name_c:
+                entries.append(rows_c.entry(name_c, data or ""))
+            elif info.filename == name_f:
+                entries += findings.entries(name_f, rels_f, data or "")
+            else:
+                entries.append(Entry(info.filename, [segment(zin.read(info), last=True, level=6)]))
+    write_zip(tmp, entries)
 
 
 def _headings(w: _Writer, ws: Worksheet, top: int, headers: Sequence[str], count: int) -> None:
@@ -250,11 +209,11 @@ def _parts(result: BatchResult) -> list[FileParts]:
     return out
 
 
-def _customers(result: BatchResult, w: _Writer, t: dict[str, str]) -> _Rows:
+def _customers(result: BatchResult, w: _Writer, t: dict[str, str]) -> tuple[Worksheet, CustomerSheet]:
     ws = w.sheet(t["sheet_customers"])
     headers = _customer_headers(result, t)
     _headings(w, ws, 1, headers, min(len(result.customers), rows.MAX_ROWS - 2))
-    out = _Rows(ws, 3)
+    out = CustomerSheet()
     cells: dict[tuple[str, bool], str] = {}
     k = 0
     for p in _parts(result):
@@ -274,34 +233,19 @@ def _customers(result: BatchResult, w: _Writer, t: dict[str, str]) -> _Rows:
         k += len(p.customer_rows)
     w.text_note(ws, 0, result.abc_note(), len(headers))
     ws.freeze_panes(2, 0)
-    return out
+    return ws, out
 
 
-def _findings(result: BatchResult, w: _Writer, t: dict[str, str]) -> _Rows:
+def _findings(result: BatchResult, w: _Writer, t: dict[str, str], rows_f: FindingSheet) -> Worksheet:
     """全部问题: the 单元格 column links to the cell in the rep's annotated copy (in the output folder)."""
     ws = w.sheet(t["sheet_findings"])
     headers = [t["file"], t["rep"], t["sheet"], t["cell"], t["customer_id"], t["severity"], t["rule"],
                t["column"], t["value"], t["message"]]
-    _headings(w, ws, 1, headers, min(len(result.findings), rows.MAX_ROWS - 2))
-    out = _Rows(ws, 3)
-    col = rows.COLUMNS[rows.FINDING_CELL]
-    for p in _parts(result):
-        _widths(w, ws, p.finding_widths)
-        texts, room = p.finding_rows, max(0, MAX_LINKS - len(out.links))
-        if len(p.links) > room:    # past Excel's limit of links: the cell's text without its link
-            texts = list(texts)
-            for i, _, _, link, plain in p.links[room:]:
-                texts[i] = texts[i].replace(link, plain, 1)
-        start = out.add(texts)
-        for i, target, location, _, _ in p.links[:room]:
-            if start + i > out.last:
-                break
-            n = len(out.rels) + 1
-            out.links.append(f'<hyperlink ref="{col}{start + i}" r:id="rId{n}" location="{location}"/>')
-            out.rels.append(f'<Relationship Id="rId{n}" Type="{_HYPERLINK}" Target="{target}" TargetMode="External"/>')
+    _headings(w, ws, 1, headers, rows_f.count)
+    _widths(w, ws, rows_f.widths)
     w.text_note(ws, 0, t["link_note"], len(headers))
     ws.freeze_panes(2, 0)
-    return out
+    return ws
 
 
 def _quality(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
