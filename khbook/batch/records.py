@@ -93,17 +93,15 @@ class FindingRow(Finding):
 
 @dataclass
 class FileParts:
-    """One book's share of the consolidated outputs, rendered by its worker.
+    """One book's share of the consolidated outputs, rendered by its worker (:mod:`khbook.batch.rows`).
 
-    ``customer_rows``: 客户总表 rows, :data:`khbook.batch.rows.SLOT` for the
-    department's ABC class and ``tall`` telling
-    which rows are tall (their ABC cell takes the row's format); ``finding_rows``: 全部问题
-    rows, each finding's cell a link to the annotated copy; ``links``: per link (row in this
-    book, target and location attributes, the link's cell, the plain cell that replaces it
-    when the sheet is past Excel's limit of links); ``customer_json``: its customers' batch.json objects
-    (indented for their place in the file, joined as the list joins them) split where each one's
-    department class goes
-    (:data:`khbook.batch.rows.JSON_ABC` where its department class goes, indented for its place in the file).
+    ``customer_rows``: 客户总表 rows, ``rows.SLOT`` where the department's ABC class goes,
+    ``tall`` the rows that are tall (their ABC cell takes the row's format); ``finding_rows``:
+    全部问题 rows, each finding's cell a link to the annotated copy; ``links``: per link (row in
+    this book, target and location attributes, the link's cell, the plain cell that replaces it
+    past Excel's limit of links); ``customer_json``: its customers' batch.json objects (indented
+    for their place, joined as the list joins them) split where each one's department class
+    goes; ``churn_json`` and ``overdue_json``: its items of those two lists of batch.json.
     """
 
     customer_rows: list[str]
