@@ -98,3 +98,11 @@ def test_deflate_segments_read_back_as_one_part(tmp_path):
         assert z.testzip() is None
         assert z.read("a/b.xml") == b"".join(parts)
         assert z.read("c.xml") == b"z"
+
+
+def test_workbook_written_here_when_the_forked_copy_fails(folder, spec, serial, tmp_path, monkeypatch):
+    import khbook.batch.run as run
+
+    monkeypatch.setattr(run, "_write_book", lambda *args: os._exit(1))
+    result = run_batch(folder, tmp_path / "out", spec=spec, as_of=AS_OF, jobs=2)
+    assert cells(result.outputs["workbook"]) == cells(serial.outputs["workbook"])

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -233,21 +234,22 @@ def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask:
 def _write_outputs(result: BatchResult, findings: FindingSheet, *, fork: bool) -> None:
     """汇总.xlsx, report.html and batch.json, the workbook beside the other two.
 
-    When the batch had worker processes (`fork`, on a system that forks), the workbook is
+    When the batch had worker processes (`fork`, on Linux), the workbook is
     written by a forked copy of this process, on another core, while this one writes the page
     and the JSON; should that copy fail, the workbook is written here, so its error is the
     usual one. Otherwise the workbook is written in a thread (its compression runs outside the
     GIL).
     """
     book = result.outputs["workbook"]
-    child = None
-    if fork and "fork" in multiprocessing.get_all_start_methods():
+    if fork and sys.platform.startswith("linux"):   # fork is the safe default there only
         child = multiprocessing.get_context("fork").Process(target=_write_book, args=(result, book, findings),
                                                             daemon=True)
         child.start()
-        write_html(result, result.outputs["html"])
-        _write_json(result)
-        child.join()
+        try:
+            write_html(result, result.outputs["html"])
+            _write_json(result)
+        finally:
+            child.join()
         if child.exitcode != 0:
             write_workbook(result, book, findings)
         return
