@@ -28,9 +28,11 @@ ABC classes in the consolidated view are recomputed over the whole department's 
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from operator import attrgetter
 
 from khbook.batch.records import (
     AmountChange,
@@ -117,8 +119,11 @@ def rep_quality(files: Sequence[FileSummary]) -> list[RepQuality]:
     return out
 
 
-def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], n: int = 5) -> list[FixFirst]:
-    """Per rep: the `n` most frequent rules (errors before warnings), and the `n` customers with most errors."""
+FixCounts = tuple[dict[str, Counter[tuple[str, str]]], dict[str, Counter[tuple[str, str, str]]]]
+
+
+def fix_counts(findings: Iterable[FindingRow]) -> FixCounts:
+    """Per rep, the errors and warnings by (rule, severity) and by (file, customer, severity)."""
     rules: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     per_customer: dict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
     for f in findings:
@@ -127,18 +132,43 @@ def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], 
         rules[f.rep][(f.rule, f.severity)] += 1
         if f.customer_id:
             per_customer[f.rep][(f.file, f.customer_id, f.severity)] += 1
-    names = {(c.file, c.customer_id): c.name for c in customers}
-    out = []
+    return dict(rules), dict(per_customer)
+
+
+def merge_fix_counts(parts: Iterable[FixCounts]) -> FixCounts:
+    """The counts of several books together (each book counted by its worker)."""
+    rules: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    per_customer: dict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
+    for r, p in parts:
+        for rep, cnt in r.items():
+            rules[rep].update(cnt)
+        for rep, cnt in p.items():
+            per_customer[rep].update(cnt)
+    return dict(rules), dict(per_customer)
+
+
+def fix_first(findings: Sequence[FindingRow], customers: Sequence[CustomerRow], n: int = 5,
+              counts: FixCounts | None = None) -> list[FixFirst]:
+    """Per rep: the `n` most frequent rules (errors before warnings), and the `n` customers with most errors
+    (`counts`: :func:`fix_counts` of `findings`, when already made)."""
+    rules, per_customer = counts if counts is not None else fix_counts(findings)
+    picks = []
     for rep in sorted(rules):
         top = sorted(rules[rep].items(), key=lambda kv: (kv[0][1] != "error", -kv[1], kv[0]))[:n]
         counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for (file, cid, sev), k in per_customer[rep].items():
+        for (file, cid, sev), k in per_customer.get(rep, Counter()).items():
             counts[(file, cid)][0 if sev == "error" else 1] += k
-        worst = sorted(counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
-        worst = [kv for kv in worst if kv[1][0]][:n]
-        out.append(FixFirst(rep, [Problem(r, s, c) for (r, s), c in top],
-                            [CustomerErrors(cid, names.get((file, cid)), file, e, w) for (file, cid), (e, w) in worst]))
-    return out
+        worst = heapq.nsmallest(n, (kv for kv in counts.items() if kv[1][0]),
+                                key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+        picks.append((rep, top, worst))
+    need = {key for _, _, worst in picks for key, _ in worst}
+    names: dict[tuple[str, str], str | None] = {}
+    for c in customers:
+        if (c.file, c.customer_id) in need:
+            names[(c.file, c.customer_id)] = c.name
+    return [FixFirst(rep, [Problem(r, s, c) for (r, s), c in top],
+                     [CustomerErrors(cid, names.get((file, cid)), file, e, w) for (file, cid), (e, w) in worst])
+            for rep, top, worst in picks]
 
 
 # --------------------------------------------------------------------------- duplicates
@@ -152,12 +182,15 @@ def cross_file_duplicates(customers: Sequence[CustomerRow]) -> list[Duplicate]:
     """
     pairs: dict[tuple[str, str, str, str], Duplicate] = {}
     for basis in ("credit_code", "name"):
+        keys = [c.credit_code if basis == "credit_code" else c.name_key for c in customers]
+        seen = Counter(keys)    # counted in C: most keys are seen once, and only the others are grouped
         groups: dict[str, list[CustomerRow]] = defaultdict(list)
-        for c in customers:
-            key = c.credit_code if basis == "credit_code" else c.name_key
-            if key:
+        for c, key in zip(customers, keys, strict=True):
+            if key and seen[key] > 1:
                 groups[key].append(c)
         for key, members in groups.items():
+            if len(members) < 2:
+                continue
             first: dict[str, CustomerRow] = {}
             for c in members:
                 first.setdefault(c.file, c)
@@ -183,12 +216,11 @@ def breakdown(dim: str, customers: Sequence[CustomerRow], order: Sequence[str], 
     `share` is the bucket's part of the total 年交易额 (0 when the total is 0); a blank
     amount counts as 0.
     """
-    counts: Counter[str] = Counter()
+    values = [v or blank for v in map(attrgetter(dim), customers)]
+    counts: Counter[str] = Counter(values)
     amounts: defaultdict[str, float] = defaultdict(float)
-    for c in customers:
-        v = getattr(c, dim) or blank
-        counts[v] += 1
-        amounts[v] += c.annual_amount or 0.0
+    for v, a in zip(values, map(attrgetter("annual_amount"), customers), strict=True):
+        amounts[v] += a or 0.0
     keys = [v for v in order if v in counts]
     keys += sorted(k for k in counts if k not in keys and k != blank)
     if blank in counts and blank not in keys:
@@ -206,9 +238,12 @@ def churn_stages(spec: Spec) -> tuple[str, str]:
 
 def rep_money(customers: Sequence[CustomerRow], reps: Iterable[str], churn: Sequence[str]) -> list[RepMoney]:
     """Per rep: customers, total 年交易额, and the customers and 年交易额 at churn risk (stages `churn`)."""
+    by_rep: dict[str | None, list[CustomerRow]] = defaultdict(list)
+    for c in customers:
+        by_rep[c.rep].append(c)
     out = []
     for rep in reps:
-        mine = [c for c in customers if c.rep == rep]
+        mine = by_rep.get(rep, [])
         risky = [c for c in mine if c.stage in churn]
         out.append(RepMoney(rep, len(mine), round(sum(c.annual_amount or 0.0 for c in mine), 6),
                             len(risky), round(sum(c.annual_amount or 0.0 for c in risky), 6)))

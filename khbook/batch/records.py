@@ -8,6 +8,9 @@ are canonical (the zh labels of lists.yaml); renderers word them in the output l
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -25,7 +28,7 @@ class Status(StrEnum):
 @dataclass(frozen=True)
 class Task:
     """One workbook for a worker: source path, path relative to the folder, output folder, spec, date, language,
-    and the password encrypted books are read with (never printed)."""
+    the password encrypted books are read with (never printed), and whether to mask the shared outputs."""
 
     src: str
     rel: str
@@ -34,6 +37,7 @@ class Task:
     as_of: str
     lang: str
     password: str | None = field(default=None, repr=False)
+    mask: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,31 @@ class FindingRow(Finding):
 
 
 @dataclass
+class FileParts:
+    """One book's share of the consolidated outputs, rendered by its worker (:mod:`khbook.batch.rows`).
+
+    ``customer_rows``: 客户总表 rows, ``rows.SLOT`` where the department's ABC class goes,
+    ``tall`` the rows that are tall (their ABC cell takes the row's format); ``finding_rows``:
+    全部问题 rows, each finding's cell a link to the annotated copy; ``links``: per link (row in
+    this book, target and location attributes, the link's cell, the plain cell that replaces it
+    past Excel's limit of links); ``customer_json``: its customers' batch.json objects (indented
+    for their place, joined as the list joins them) split where each one's department class
+    goes; ``churn_json`` and ``overdue_json``: its items of those two lists of batch.json.
+    """
+
+    customer_rows: list[str]
+    customer_widths: dict[int, int]
+    tall: set[int]
+    finding_rows: list[str]
+    finding_widths: dict[int, int]
+    links: list[tuple[int, str, str, str, str]]
+    customer_json: list[str]
+    churn_json: list[str]            # its customers at churn risk, as batch.json lists them
+    overdue_json: list[str]          # its overdue follow-ups, as batch.json lists them
+    fix_counts: tuple[dict, dict] = field(default_factory=lambda: ({}, {}))   # consolidate.fix_counts of its findings
+
+
+@dataclass
 class FileSummary:
     """A workbook the worker read: its customers, findings and the figures of the quality score."""
 
@@ -100,6 +129,8 @@ class FileSummary:
     customers: list[CustomerRow]
     findings: list[FindingRow]
     rep: str = ""
+    masked: bool = False             # findings and credit codes masked by the worker (--mask)
+    parts: FileParts | None = None   # this book's rows of the consolidated outputs, rendered by the worker
 
 
 @dataclass
@@ -275,3 +306,20 @@ class PreviousRun:
     as_of: str | None
     customers: list[CustomerRow]
     scores: dict[str, int | None]
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Python's cycle collector paused (restored after): a batch makes many small acyclic objects
+    (records, unpickled results), and the collector's passes over them cost more than they free."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            # what was made meanwhile goes to the oldest generation unscanned (a collection of the young
+            # ones would walk them all), then the collector runs on as before
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()

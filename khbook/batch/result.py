@@ -9,7 +9,9 @@ so the renderers and the runner import it without a cycle.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ from khbook.batch.records import (
     RepQuality,
     Status,
 )
+from khbook.batch.rows import JSON_ABC
+from khbook.batch.rows import label as list_label
 from khbook.classify.words import abc_basis_text
 from khbook.spec import Spec
 
@@ -49,6 +53,13 @@ class BatchResult:
     month_over_month: MonthOverMonth | None
     spec: Spec = field(repr=False)
     outputs: dict[str, Path] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def _once(self, key: str, make: Any) -> Any:
+        """A derived figure computed once (the renderers ask for the same ones)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     # ---- the file accounting
     def with_status(self, status: Status) -> list[FileEntry]:
@@ -82,7 +93,7 @@ class BatchResult:
     def churn_risks(self) -> list[CustomerRow]:
         """Customers at stage churned or churn risk."""
         stages = self.churn_stages()
-        return [c for c in self.customers if c.stage in stages]
+        return list(self._once("churn", lambda: [c for c in self.customers if c.stage in stages]))
 
     def abc_note(self) -> str:
         """The note on the department's ABC classes: which base and thresholds, in words."""
@@ -91,10 +102,13 @@ class BatchResult:
         return self.spec.text("batch.abc_note", self.lang).format(basis=basis)
 
     def overdue_followups(self) -> list[FindingRow]:
-        return [f for f in self.findings if f.rule == "overdue_followup"]
+        return list(self._once("overdue", lambda: [f for f in self.findings if f.rule == "overdue_followup"]))
 
     def breakdowns(self) -> list[Breakdown]:
         """Customers and 年交易额 by rep, value tier, ABC class, stage, region and industry."""
+        return list(self._once("breakdowns", self._breakdowns))
+
+    def _breakdowns(self) -> list[Breakdown]:
         blank = self.spec.rules.value_tier.unknown
         out = [cons.breakdown("rep", self.customers, [r.rep for r in self.reps], blank)]
         for dim in DIMENSIONS[1:]:
@@ -102,15 +116,27 @@ class BatchResult:
         return out
 
     def rep_money(self) -> list[RepMoney]:
-        return cons.rep_money(self.customers, [r.rep for r in self.reps], self.churn_stages())
+        return list(self._once("rep_money", lambda: cons.rep_money(self.customers, [r.rep for r in self.reps],
+                                                                   self.churn_stages())))
 
     def fix_first(self, n: int = 5) -> list[FixFirst]:
-        return cons.fix_first(self.findings, self.customers, n)
+        return list(self._once(f"fix_first{n}", lambda: cons.fix_first(self.findings, self.customers, n,
+                                                                        self._fix_counts())))
+
+    def _fix_counts(self) -> cons.FixCounts | None:
+        """The workers' counts of their findings together (None: count :attr:`findings` instead)."""
+        parts = [f.parts for f in self.files]
+        if any(p is None for p in parts) or sum(len(f.findings) for f in self.files) not in (0, len(self.findings)):
+            return None
+        return cons.merge_fix_counts(p.fix_counts for p in parts if p is not None)
 
     def total_amount(self) -> float:
         return round(sum(c.annual_amount or 0.0 for c in self.customers), 6)
 
     def totals(self) -> dict[str, int | float]:
+        return dict(self._once("totals", self._totals))
+
+    def _totals(self) -> dict[str, int | float]:
         c = self.counts
         churn = self.churn_risks()
         return {
@@ -125,12 +151,10 @@ class BatchResult:
     # ---- labels
     def label(self, dim: str, value: str | None) -> str | None:
         """A canonical list label in the run's language (other values as they are)."""
-        ln = self.spec.result_list(dim)
-        if not value or ln is None or ln not in self.spec.lists:
-            return value
-        if value == self.spec.rules.value_tier.unknown and self.spec.lists[ln].canonical(value) is None:
-            ln = "value_tier"   # the blank bucket of a breakdown
-        return self.spec.label(ln, value, self.lang)
+        seen = self._memo.setdefault("labels", {})
+        if (dim, value) not in seen:
+            seen[(dim, value)] = list_label(self.spec, self.lang, dim, value)
+        return seen[(dim, value)]
 
     def tag_labels(self, tags: tuple[str, ...] | list[str] | None) -> list[str]:
         return [self.spec.label("status_tag", t, self.lang) for t in tags or ()]
@@ -138,8 +162,39 @@ class BatchResult:
     def status_label(self, status: Status) -> str:
         return self.spec.text(f"batch_files.status_{status.value}", self.lang)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The machine-readable summary: batch.json and ``khbook batch --format json``."""
+    def json_text(self) -> str:
+        """batch.json: ``json.dumps(self.to_dict(), ensure_ascii=False, indent=1)``, its long lists
+        (customers, churn risks, overdue follow-ups) from the texts the workers rendered
+        (:func:`khbook.batch.rows.render`)."""
+        parts = [f.parts for f in self.files]
+        ready = [p for p in parts if p is not None]
+        churn = [t for p in ready for t in p.churn_json]
+        overdue = [t for p in ready for t in p.overdue_json]
+        if len(ready) < len(parts) or (sum(len(p.customer_json) - 1 for p in ready), len(churn), len(overdue)) != (
+                len(self.customers), len(self.churn_risks()), len(self.overdue_followups())):
+            return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+        key = JSON_ABC[:JSON_ABC.index(":") + 2]
+        abc = {cls: key + json.dumps(self.label("abc_class", cls), ensure_ascii=False)
+               for cls in {c.abc_class for c in self.customers}}
+        classes = [abc[c.abc_class] for c in self.customers]
+        items, k = [], 0
+        for p in ready:
+            n = len(p.customer_json) - 1
+            if n:
+                pieces = chain.from_iterable(zip(p.customer_json, classes[k:k + n], strict=False))
+                items.append("".join(pieces) + p.customer_json[-1])
+            k += n
+        lists = {"\x02customers": items, "\x02churn": churn, "\x02overdue": overdue}
+        text = json.dumps(self.to_dict(lists=tuple(lists)), ensure_ascii=False, indent=1)
+        out = []
+        for marker, texts in lists.items():
+            before, _, text = text.partition(json.dumps(marker))
+            out += [before, "[\n  " + ",\n  ".join(texts) + "\n ]" if texts else "[]"]
+        return "".join([*out, text])
+
+    def to_dict(self, lists: tuple[str, str, str] | None = None) -> dict[str, Any]:
+        """The machine-readable summary: batch.json and ``khbook batch --format json``
+        (`lists`: stand-ins for the customers, churn risks and overdue follow-ups, for :meth:`json_text`)."""
         mom = None
         if self.month_over_month is not None:
             mom = asdict(self.month_over_month)
@@ -155,7 +210,7 @@ class BatchResult:
             "files": [{**asdict(e), "status": e.status.value} for e in self.entries],
             "reps": [asdict(r) for r in self.reps],
             "rep_money": [asdict(r) for r in self.rep_money()],
-            "customers": [{
+            "customers": lists[0] if lists is not None else [{
                 "customer_id": c.customer_id, "name": c.name, "file": c.file, "owner": c.owner, "rep": c.rep,
                 "annual_amount": c.annual_amount, "value_tier": self.label("value_tier", c.value_tier),
                 "abc_class": self.label("abc_class", c.abc_class),
@@ -167,10 +222,10 @@ class BatchResult:
                                     "share": s.share} for s in b.rows] for b in self.breakdowns()},
             "duplicates": [asdict(d) for d in self.duplicates],
             "fix_first": [asdict(x) for x in self.fix_first()],
-            "churn_risks": [{"customer_id": c.customer_id, "name": c.name, "file": c.file, "owner": c.owner,
+            "churn_risks": lists[1] if lists is not None else [{"customer_id": c.customer_id, "name": c.name, "file": c.file, "owner": c.owner,
                              "rep": c.rep, "annual_amount": c.annual_amount, "stage": self.label("stage", c.stage)}
                             for c in self.churn_risks()],
-            "overdue_followups": [{"file": f.file, "rep": f.rep, "sheet": f.sheet, "cell": f.cell,
+            "overdue_followups": lists[2] if lists is not None else [{"file": f.file, "rep": f.rep, "sheet": f.sheet, "cell": f.cell,
                                    "customer_id": f.customer_id, "value": f.value, "message": f.message}
                                   for f in self.overdue_followups()],
             "month_over_month": mom,

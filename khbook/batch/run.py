@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
+import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,9 +42,12 @@ from khbook.batch.records import (
     Skip,
     Status,
     Task,
+    no_gc,
 )
 from khbook.batch.result import BatchResult
+from khbook.batch.stream import FindingSheet
 from khbook.batch.workbook import write_workbook
+from khbook.batch.worker import prepare, remember_spec
 from khbook.read.parsers import normalize_company
 from khbook.spec import Spec
 
@@ -163,15 +169,20 @@ def _previous_customer(c: dict[str, Any]) -> CustomerRow:
 # --------------------------------------------------------------------------- running
 
 
-def _run_tasks(tasks: list[Task], run: cluster.Runner, progress: Progress | None,
-               spec: Spec) -> list[FileSummary | Failure]:
-    """Every task's result in the order of `tasks`, whichever runner (:mod:`khbook.batch.cluster`) ran it."""
+def _run_tasks(tasks: list[Task], run: cluster.Runner, progress: Progress | None, spec: Spec,
+               ordered: Callable[[FileSummary | Failure], None] | None = None) -> list[FileSummary | Failure]:
+    """Every task's result in the order of `tasks`, whichever runner (:mod:`khbook.batch.cluster`) ran it;
+    `ordered` gets each result in that order as soon as the ones before it are in."""
     results: dict[str, FileSummary | Failure] = {}
     total = len(tasks)
+    nxt = 0
     for task, r in run(tasks, spec):
         results[task.rel] = r
         if progress is not None:
             progress(len(results), total, r.file, r.reason if isinstance(r, Failure) else None)
+        while ordered is not None and nxt < total and tasks[nxt].rel in results:
+            ordered(results[tasks[nxt].rel])
+            nxt += 1
     return [results[t.rel] for t in tasks]
 
 
@@ -194,25 +205,72 @@ def _entries(found: Discovery, results: list[FileSummary | Failure], spec: Spec,
 
 
 def consolidate_files(results: list[FileSummary | Failure], spec: Spec, *, mask: bool, lang: str) -> Consolidated:
-    """Per-file records -> the consolidated records (before month over month)."""
+    """Per-file records -> the consolidated records (before month over month).
+
+    The workers did each book's share (:func:`khbook.batch.worker.prepare`); what needs every
+    book is done here: the department's ABC classes, the cross-file duplicates, the reps'
+    quality. A summary no worker prepared is prepared here.
+    """
     files = [r for r in results if isinstance(r, FileSummary)]
-    unknown_rep = spec.text("batch.no_owner", lang)
     for f in files:
-        f.rep = cons.rep_of(f.customers, unknown_rep)
-        f.customers = cons.with_rep(f.customers, f.rep)
+        if f.parts is None:
+            prepare(f, spec, lang, mask=mask)
     customers: list[CustomerRow] = [c for f in files for c in f.customers]
     abc = cons.department_abc([c.annual_amount for c in customers], spec)
-    customers = [replace(c, abc_class_file=c.abc_class, abc_class=cls) for c, cls in zip(customers, abc, strict=True)]
+    for c, cls in zip(customers, abc, strict=True):
+        c.abc_class = cls
     duplicates = cons.cross_file_duplicates(customers)
-    findings = [replace(d, rep=f.rep) for f in files for d in f.findings]
+    findings = [d for f in files for d in f.findings]
     reps = cons.rep_quality(files)
     if mask:
-        findings = [mask_finding(d) for d in findings]
+        findings = [d if f.masked else mask_finding(d) for f in files for d in f.findings]
         customers = [replace(c, credit_code=mask_id(c.credit_code)) if c.credit_code else c for c in customers]
         duplicates = [replace(d, key=mask_id(d.key)) if d.basis == "credit_code" else d for d in duplicates]
         for f in files:
             f.findings = []   # the masked copies above are the only ones kept
     return Consolidated(files, customers, findings, reps, duplicates)
+
+
+def _write_outputs(result: BatchResult, findings: FindingSheet, *, fork: bool) -> None:
+    """汇总.xlsx, report.html and batch.json, the workbook beside the other two.
+
+    When the batch had worker processes (`fork`, on Linux), the workbook is
+    written by a forked copy of this process, on another core, while this one writes the page
+    and the JSON; should that copy fail, the workbook is written here, so its error is the
+    usual one. Otherwise the workbook is written in a thread (its compression runs outside the
+    GIL).
+    """
+    book = result.outputs["workbook"]
+    if fork and sys.platform.startswith("linux"):   # fork is the safe default there only
+        child = multiprocessing.get_context("fork").Process(target=_write_book, args=(result, book, findings),
+                                                            daemon=True)
+        child.start()
+        try:
+            write_html(result, result.outputs["html"])
+            _write_json(result)
+        finally:
+            child.join()
+        if child.exitcode != 0:
+            write_workbook(result, book, findings)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        done = pool.submit(write_workbook, result, book, findings)
+        write_html(result, result.outputs["html"])
+        _write_json(result)
+        done.result()
+
+
+def _write_book(result: BatchResult, path: Path, findings: FindingSheet) -> None:
+    """The forked copy's work: the workbook, exit status 1 (quietly) when it fails."""
+    try:
+        write_workbook(result, path, findings)
+    except BaseException:  # noqa: BLE001 - the parent writes it again and reports the error itself
+        os._exit(1)
+
+
+def _write_json(result: BatchResult) -> None:
+    with atomic_output(result.outputs["json"]) as tmp:
+        tmp.write_text(result.json_text(), encoding="utf-8")
 
 
 def _check_folder(src: Path) -> None:
@@ -240,8 +298,14 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     `directory`, `outdir` and the spec folder at the same paths. An unreachable scheduler is a
     WorkbookError raised before anything is written.
     """
-    src = Path(directory)
-    as_of = as_of or dt.date.today()
+    with no_gc():
+        return _run(Path(directory), outdir, spec=spec, as_of=as_of or dt.date.today(), previous=previous, jobs=jobs,
+                    mask=mask, lang=lang, progress=progress, password=password, scheduler=scheduler)
+
+
+def _run(src: Path, outdir: str | Path | None, *, spec: Spec, as_of: dt.date, previous: str | Path | None,
+         jobs: int | None, mask: bool, lang: str, progress: Progress | None, password: str | None,
+         scheduler: str | None) -> BatchResult:
     _check_folder(src)
     out = Path(outdir) if outdir is not None else src / DEFAULT_OUTDIR
     prev = load_previous(Path(previous)) if previous is not None else None
@@ -249,11 +313,14 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
     if not found.tasks:
         raise WorkbookError(str(src), "no workbook in this folder (.xlsx/.xlsm)",
                             Hint("batch_folder", "pass the folder that holds the reps' workbooks"), code="no_workbooks")
+    remember_spec(spec)   # before the workers are forked: they start with it
     with cluster.runner(jobs or os.cpu_count() or 1, scheduler) as run:
         make_folder(out)
-        tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password)
+        tasks = [Task(str(src / rel), rel, str(out), str(spec.directory), as_of.isoformat(), lang, password, mask)
                  for rel in found.tasks]
-        results = _run_tasks(tasks, run, progress, spec)
+        findings = FindingSheet()   # 全部问题 stitched while the other books are read
+        results = _run_tasks(tasks, run, progress, spec,
+                             lambda r: findings.add(r) if isinstance(r, FileSummary) else None)
     data = consolidate_files(results, spec, mask=mask, lang=lang)
     result = BatchResult(src, out, as_of, lang, mask, entries=_entries(found, results, spec, lang), files=data.files,
                          customers=data.customers, findings=data.findings, reps=data.reps,
@@ -270,10 +337,7 @@ def run_batch(directory: str | Path, outdir: str | Path | None = None, *, spec: 
             name_key=normalize_company, canonical=canonical)
     result.outputs = {"workbook": out / spec.text("batch.summary_file", lang), "html": out / HTML_NAME,
                       "json": out / JSON_NAME}
-    write_workbook(result, result.outputs["workbook"])
+    _write_outputs(result, findings, fork=scheduler is None and (jobs or os.cpu_count() or 1) > 1)
     if password:  # encrypted inputs are read with it; the workbook meant for sending is encrypted with it
         encrypt_file(result.outputs["workbook"], password)
-    write_html(result, result.outputs["html"])
-    with atomic_output(result.outputs["json"]) as tmp:
-        tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     return result

@@ -10,6 +10,8 @@ text (a CJK character counts double), so nothing is clipped.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,15 +19,15 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from khbook.base.excel import quote_sheet
 from khbook.base.fsutil import atomic_output
 from khbook.base.textwidth import display_width
-from khbook.batch.records import Breakdown, Status
+from khbook.batch import rows
+from khbook.batch.records import Breakdown, FileParts, Status
 from khbook.batch.result import BatchResult
+from khbook.batch.stream import CustomerSheet, Entry, FindingSheet, segment, write_zip
 
 Cell = str | int | float | bool | None
-MAX_WIDTH = 60          # characters; longer text wraps
-MAX_LINKS = 65000       # Excel's limit of hyperlinks per worksheet is 65,530
+MAX_WIDTH = rows.MAX_WIDTH   # characters; longer text wraps
 
 
 class _Writer:
@@ -33,17 +35,14 @@ class _Writer:
 
     def __init__(self, wb: xlsxwriter.Workbook, yes: str, no: str) -> None:
         self.wb, self.yes, self.no = wb, yes, no
-        self.head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "valign": "top"})
-        self.note = wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
-        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        self.top = wb.add_format({"valign": "top"})
-        self.pct = wb.add_format({"num_format": "0.0%", "valign": "top"})
-        self.num = wb.add_format({"num_format": "#,##0.00", "valign": "top"})
-        self.title = wb.add_format({"bold": True, "font_size": 12})
-        total = {"bold": True, "bg_color": "#F2F2F2", "top": 1}
-        self.total = {None: wb.add_format(total), "num": wb.add_format({**total, "num_format": "#,##0.00"}),
-                      "pct": wb.add_format({**total, "num_format": "0.0%"})}
-        self.link_fmt = wb.add_format({"font_color": "#0563C1", "underline": 1, "valign": "top"})
+        # created in this order, each given its index now: the rows the workers rendered name them by it
+        fmt = {name: wb.add_format(props) for name, props in rows.FORMATS}
+        for name, f in fmt.items():
+            if f._get_xf_index() != rows.XF[name]:   # XlsxWriter numbers formats in order of first use
+                raise RuntimeError(f"XlsxWriter gave the format {name} another index")
+        self.head, self.note, self.wrap, self.top = fmt["head"], fmt["note"], fmt["wrap"], fmt["top"]
+        self.pct, self.num, self.title, self.link_fmt = fmt["pct"], fmt["num"], fmt["title"], fmt["link"]
+        self.total = {None: fmt["total"], "num": fmt["total_num"], "pct": fmt["total_pct"]}
         self.widths: dict[str, dict[int, int]] = {}
         self.note_rows: list[tuple[Worksheet, int, int, str]] = []
         self.wrapped: list[tuple[Worksheet, int, int, str]] = []
@@ -55,7 +54,7 @@ class _Writer:
         self.widths[ws.name] = {}
         return ws
 
-    def _grow(self, ws: Worksheet, c: int, text: str, extra: int = 0) -> None:
+    def grow(self, ws: Worksheet, c: int, text: str, extra: int = 0) -> None:
         w = self.widths[ws.name]
         now = w.get(c, 0)
         if now >= MAX_WIDTH or 2 * len(text) + extra <= now:
@@ -77,15 +76,15 @@ class _Writer:
             ws.write_string(r, c, text, self.wrap if long else fmt)
             if long:
                 self.wrapped.append((ws, r, c, text))
-        self._grow(ws, c, text)
+        self.grow(ws, c, text)
 
     def link(self, ws: Worksheet, r: int, c: int, url: str, text: str) -> None:
         ws.write_url(r, c, url, self.link_fmt, string=text)
-        self._grow(ws, c, text)
+        self.grow(ws, c, text)
 
     def heading(self, ws: Worksheet, r: int, c: int, text: str) -> None:
         ws.write_string(r, c, text, self.head)
-        self._grow(ws, c, text, extra=2)   # room for the autofilter arrow
+        self.grow(ws, c, text, extra=2)   # room for the autofilter arrow
 
     def text_note(self, ws: Worksheet, r: int, text: str, cols: int) -> None:
         """A sentence over the first `cols` columns (merged, wrapped; the row tall enough for it)."""
@@ -137,16 +136,22 @@ def _customer_headers(result: BatchResult, t: dict[str, str]) -> list[str]:
             h("stage", t["stage"]), t["tags"], t["last_followup"]]
 
 
-def write_workbook(result: BatchResult, path: Path) -> Path:
+def write_workbook(result: BatchResult, path: Path, findings: FindingSheet | None = None) -> Path:
+    """汇总.xlsx (`findings`: 全部问题's rows as they were stitched while the books came in, if they were)."""
     lang = result.lang
     t = result.spec.texts("batch", lang)
+    if findings is None or findings.broken or findings.files != [f.file for f in result.files]:
+        findings = FindingSheet()
+        for f in result.files:
+            findings.add(f)
     with atomic_output(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False})
+        raw = io.BytesIO()
+        wb = xlsxwriter.Workbook(raw, {"strings_to_formulas": False, "strings_to_urls": False,
+                                       "strings_to_numbers": False, "in_memory": True})
         yes, no = result.spec.lists["yes_no"].labels(lang)[:2]
         w = _Writer(wb, yes, no)
-        _customers(result, w, t)
-        _findings(result, w, t)
+        customers = _customers(result, w, t)
+        ws_findings = _findings(result, w, t, findings)
         _quality(result, w, t)
         _fix_first(result, w, t)
         _distribution_sheet(result, w, t)
@@ -156,46 +161,91 @@ def write_workbook(result: BatchResult, path: Path) -> Path:
             _mom_sheet(result, w, t)
         w.finish()
         wb.close()
+        _package(raw.getvalue(), tmp, customers, findings, ws_findings)
     return path
 
 
-def _customers(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+def _package(raw: bytes, tmp: Path, customers: tuple[Worksheet, CustomerSheet], findings: FindingSheet,
+             ws_findings: Worksheet) -> None:
+    """XlsxWriter's workbook with the big sheets' rows put into their ``<sheetData>``."""
+    ws, rows_c = customers
+    name_c = f"xl/worksheets/sheet{ws.index + 1}.xml"
+    name_f = f"xl/worksheets/sheet{ws_findings.index + 1}.xml"
+    rels_f = f"xl/worksheets/_rels/sheet{ws_findings.index + 1}.xml.rels"
+    entries: list[Entry] = []
+    with zipfile.ZipFile(io.BytesIO(raw)) as zin:
+        if rels_f in zin.namelist():
+            raise RuntimeError("XlsxWriter wrote relationships of its own for the findings sheet")
+        for info in zin.infolist():
+            data = zin.read(info).decode("utf-8") if info.filename in (name_c, name_f) else None
+            if info.filename == name_c:
+                entries.append(rows_c.entry(name_c, data or ""))
+            elif info.filename == name_f:
+                entries += findings.entries(name_f, rels_f, data or "")
+            else:
+                entries.append(Entry(info.filename, [segment(zin.read(info), last=True, level=6)]))
+    write_zip(tmp, entries)
+
+
+def _headings(w: _Writer, ws: Worksheet, top: int, headers: Sequence[str], count: int) -> None:
+    for j, h in enumerate(headers):
+        w.heading(ws, top, j, h)
+    if count:
+        ws.autofilter(top, 0, top + count, len(headers) - 1)
+
+
+def _widths(w: _Writer, ws: Worksheet, widths: dict[int, int]) -> None:
+    mine = w.widths[ws.name]
+    for c, v in widths.items():
+        if v > mine.get(c, 0):
+            mine[c] = v
+
+
+def _parts(result: BatchResult) -> list[FileParts]:
+    out = []
+    for f in result.files:
+        assert f.parts is not None, "a book's rows are rendered by its worker (khbook.batch.worker.prepare)"
+        out.append(f.parts)
+    return out
+
+
+def _customers(result: BatchResult, w: _Writer, t: dict[str, str]) -> tuple[Worksheet, CustomerSheet]:
     ws = w.sheet(t["sheet_customers"])
     headers = _customer_headers(result, t)
-    rows: list[list[Cell]] = [
-        [c.file, c.rep, c.owner, c.customer_id, c.name, c.credit_code, result.label("industry", c.industry),
-         result.label("region", c.region), c.annual_amount, result.label("value_tier", c.value_tier),
-         result.label("abc_class", c.abc_class), result.label("abc_class", c.abc_class_file),
-         result.label("stage", c.stage), t["tag_sep"].join(result.tag_labels(c.tags)), c.last_followup]
-        for c in result.customers]
-    w.table(ws, 1, headers, rows, {8: w.num})
+    _headings(w, ws, 1, headers, min(len(result.customers), rows.MAX_ROWS - 2))
+    out = CustomerSheet()
+    cells: dict[tuple[str, bool], str] = {}
+    k = 0
+    for p in _parts(result):
+        _widths(w, ws, p.customer_widths)
+
+        def fill(i: int, text: str, p: FileParts = p, k: int = k) -> str:
+            cls = result.customers[k + i].abc_class
+            key = (cls, i in p.tall)
+            if key not in cells:
+                label = result.label("abc_class", cls)
+                cells[key] = rows.string_cell(rows.CUSTOMER_ABC, label, w.top.xf_index if key[1] else 0) if label else ""
+                if label:
+                    w.grow(ws, rows.CUSTOMER_ABC, label)
+            return text.replace(rows.SLOT, cells[key], 1)
+
+        out.add(p.customer_rows, fill)
+        k += len(p.customer_rows)
     w.text_note(ws, 0, result.abc_note(), len(headers))
     ws.freeze_panes(2, 0)
+    return ws, out
 
 
-def _findings(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:
+def _findings(result: BatchResult, w: _Writer, t: dict[str, str], rows_f: FindingSheet) -> Worksheet:
     """全部问题: the 单元格 column links to the cell in the rep's annotated copy (in the output folder)."""
     ws = w.sheet(t["sheet_findings"])
-    spec, lang = result.spec, result.lang
-    sev = spec.texts("severity", lang)
-    copies = {f.file: f.output for f in result.files}
     headers = [t["file"], t["rep"], t["sheet"], t["cell"], t["customer_id"], t["severity"], t["rule"],
                t["column"], t["value"], t["message"]]
-    rows: list[list[Cell]] = []
-    for f in result.findings:
-        title = spec.rule(f.rule).title(lang) if f.rule in spec.checks else f.rule
-        rows.append([f.file, f.rep, f.sheet, None, f.customer_id, sev[f.severity], title, f.column, f.value, f.message])
-    w.table(ws, 1, headers, rows)
-    links = 0
-    for i, f in enumerate(result.findings, start=2):
-        copy = copies.get(f.file)
-        if copy and f.cell and f.cell != "-" and f.sheet and links < MAX_LINKS:
-            w.link(ws, i, 3, f"external:{copy}#{quote_sheet(f.sheet)}!{f.cell}", f.cell)
-            links += 1
-        elif f.cell:
-            w.put(ws, i, 3, f.cell)
+    _headings(w, ws, 1, headers, rows_f.count)
+    _widths(w, ws, rows_f.widths)
     w.text_note(ws, 0, t["link_note"], len(headers))
     ws.freeze_panes(2, 0)
+    return ws
 
 
 def _quality(result: BatchResult, w: _Writer, t: dict[str, str]) -> None:

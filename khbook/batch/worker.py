@@ -11,13 +11,17 @@ gives for the file).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import traceback
 from pathlib import Path
 
 import pandas as pd
 
 from khbook.base.errors import KhbookError, WorkbookError
+from khbook.batch.consolidate import churn_stages, fix_counts, rep_of
+from khbook.batch.mask import mask_finding, mask_id
 from khbook.batch.records import CustomerRow, Failure, FileSummary, FindingRow, Task
+from khbook.batch.rows import render
 from khbook.classify.facts import is_blank
 from khbook.pipeline import RefreshResult, default_output, refresh_file
 from khbook.read.model import Book
@@ -117,6 +121,21 @@ def file_summary(result: RefreshResult, rel: str, spec: Spec, as_of: dt.date, ou
 
 
 def process(task: Task) -> FileSummary | Failure:
+    """Worker entry point (see :func:`read_book`), the cycle collector paused for the book and on after it
+    (a worker forked while the batch had it paused collects between books)."""
+    gc.disable()
+    try:
+        return read_book(task)
+    finally:
+        gc.enable()
+
+
+def remember_spec(spec: Spec) -> None:
+    """Give this process's spec to the workers forked from it (they need not load it again)."""
+    _SPECS.setdefault(str(spec.directory), spec)
+
+
+def read_book(task: Task) -> FileSummary | Failure:
     """Worker entry point: one workbook -> its summary, or the reason it cannot be read.
 
     A file that cannot be read comes back as a :class:`Failure` (the reason in the task's
@@ -130,7 +149,7 @@ def process(task: Task) -> FileSummary | Failure:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         result = refresh_file(task.src, out, spec=spec, as_of=as_of, lang=task.lang, password=task.password)
-        return file_summary(result, task.rel, spec, as_of, outdir)
+        return prepare(file_summary(result, task.rel, spec, as_of, outdir), spec, task.lang, mask=task.mask)
     except WorkbookError as exc:
         return Failure(task.rel, exc.render_reason(spec, task.lang), exc.reason, exc.code, exc.detail)
     except KhbookError as exc:
@@ -141,6 +160,27 @@ def process(task: Task) -> FileSummary | Failure:
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         return failure(task.rel, spec, task.lang, "internal",
                        f"{type(exc).__name__}: {exc}, {Path(tb.filename).name}:{tb.lineno}")
+
+
+def prepare(summary: FileSummary, spec: Spec, lang: str, *, mask: bool) -> FileSummary:
+    """The book's share of the consolidation, done where the book was read: its rep (the most
+    frequent 负责人) on the file, its customers and findings, the file's own ABC class kept as
+    ``abc_class_file``, the findings masked (--mask), and its rows of the consolidated outputs
+    rendered (:func:`khbook.batch.rows.render`). Credit codes stay unmasked in the records: the
+    cross-file duplicates match on them (the rendered rows are masked)."""
+    summary.rep = rep_of(summary.customers, spec.text("batch.no_owner", lang))
+    for c in summary.customers:
+        c.rep = summary.rep
+        c.abc_class_file = c.abc_class
+    for f in summary.findings:
+        f.rep = summary.rep
+    if mask and not summary.masked:
+        summary.findings = [mask_finding(f) for f in summary.findings]
+        summary.masked = True
+    summary.parts = render(summary.customers, summary.findings, summary.output, spec, lang,
+                           churn=churn_stages(spec), credit=mask_id if mask else None)
+    summary.parts.fix_counts = fix_counts(summary.findings)
+    return summary
 
 
 def failure(rel: str, spec: Spec, lang: str, code: str, detail: str) -> Failure:
