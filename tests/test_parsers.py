@@ -15,12 +15,11 @@ from stdnum.cn import uscc
 
 from khbook.read import contacts as C
 from khbook.read.contacts import check_email, check_phone
+from khbook.read.identity import check_credit_code, normalize_company
 from khbook.read.parsers import (
     Parsed,
-    check_credit_code,
     clean_text,
     is_excel_error,
-    normalize_company,
     parse_amount,
     parse_date,
     parse_integer,
@@ -330,7 +329,7 @@ def test_credit_code_check_digit_is_stdnums():
     """khbook computes the check digit itself (fast); python-stdnum stays the reference."""
     import random
 
-    from khbook.read.parsers import USCC_ALPHABET, uscc_check_digit
+    from khbook.read.identity import USCC_ALPHABET, uscc_check_digit
 
     rng = random.Random(17)
     chars = sorted(USCC_ALPHABET)
@@ -576,7 +575,8 @@ _CODE_TEXTS = ["91110000600037341L", "91110000600037341l", "９１１１００�
 def test_bulk_parsers_agree_with_one_by_one():
     """The reader parses a column's distinct texts in one call: the same answers as cell by cell."""
     from khbook.read.contacts import check_emails, check_phones
-    from khbook.read.parsers import check_credit_codes, clean_text, clean_texts, company_keys
+    from khbook.read.identity import check_credit_codes, company_keys
+    from khbook.read.parsers import clean_text, clean_texts
 
     assert check_phones(_PHONE_TEXTS) == [check_phone(t) for t in _PHONE_TEXTS]
     assert check_emails(_EMAIL_TEXTS) == [check_email(t) for t in _EMAIL_TEXTS]

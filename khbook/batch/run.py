@@ -48,7 +48,7 @@ from khbook.batch.result import BatchResult
 from khbook.batch.stream import FindingSheet
 from khbook.batch.workbook import write_workbook
 from khbook.batch.worker import prepare, remember_spec
-from khbook.read.parsers import normalize_company
+from khbook.read.identity import normalize_company
 from khbook.spec import Spec
 
 __all__ = ["BatchResult", "discover", "load_previous", "run_batch"]

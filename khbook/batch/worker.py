@@ -24,8 +24,8 @@ from khbook.batch.records import CustomerRow, Failure, FileSummary, FindingRow, 
 from khbook.batch.rows import render
 from khbook.classify.facts import is_blank
 from khbook.pipeline import RefreshResult, default_output, refresh_file
+from khbook.read.identity import normalize_company
 from khbook.read.model import Book
-from khbook.read.parsers import normalize_company
 from khbook.spec import Spec, load_spec
 
 _SPECS: dict[str, Spec] = {}

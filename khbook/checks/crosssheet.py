@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from khbook.findings import Cell, FindingFactory, StageResult
-from khbook.read import parsers
+from khbook.read import identity
 from khbook.read.model import Book, Table
 from khbook.spec import Spec
 
@@ -102,7 +102,7 @@ def duplicate_companies(book: Book, spec: Spec, ck: Checks) -> None:
     named = [(row, name, cid) for row, name, cid in zip(t.frame.index.tolist(), t.frame["name"].tolist(),
                                                         t.frame["customer_id"].tolist(), strict=True)
              if isinstance(name, str) and isinstance(cid, str)]
-    keys = parsers.company_keys([name for _, name, _ in named])
+    keys = identity.company_keys([name for _, name, _ in named])
     for (row, name, cid), key in zip(named, keys, strict=True):
         if not key:
             continue

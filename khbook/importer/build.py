@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from khbook.importer.detect import SourceSheet
-from khbook.read import contacts, parsers
+from khbook.read import contacts, identity, parsers
 from khbook.spec import Column, Spec
 from khbook.spec.vocab import ImportVocab
 
@@ -78,7 +78,7 @@ def typed(col: Column, v: Any, spec: Spec, factor: float | None) -> Any:
         p = contacts.check_email(text)
         return p.value if p.ok and p.value else text
     if t == "uscc":
-        p = parsers.check_credit_code(text)
+        p = identity.check_credit_code(text)
         return p.value if p.ok and p.value else text
     if t in ("choice", "multi"):
         vl = spec.list_for(col)
@@ -114,10 +114,10 @@ def company_keys(fields: dict[str, Any]) -> list[str]:
     """The keys a company is known by: its valid credit code, then its normalised name."""
     keys = []
     code = fields.get("credit_code")
-    if isinstance(code, str) and len(code) == 18 and parsers.check_credit_code(code).ok:
+    if isinstance(code, str) and len(code) == 18 and identity.check_credit_code(code).ok:
         keys.append("code:" + code)
     name = fields.get("name")
-    key = parsers.normalize_company(name) if isinstance(name, str) else ""
+    key = identity.normalize_company(name) if isinstance(name, str) else ""
     if key:
         keys.append("name:" + key)
     return keys

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from khbook.classify.regions import RegionTable
-from khbook.read import contacts, parsers
+from khbook.read import contacts, identity, parsers
 from khbook.read.model import col_letter
 from khbook.read.tables import norm_header
 from khbook.spec import Spec
@@ -101,7 +101,7 @@ class Classifier:
     def text_kind(self, t: str) -> str | None:
         if "@" in t and contacts.check_email(t).ok:
             return "email"
-        if len(t) == 18 and parsers.check_credit_code(t).ok:
+        if len(t) == 18 and identity.check_credit_code(t).ok:
             return "credit_code"
         digits = re.sub(r"\D", "", t)
         if len(digits) >= 10 and len(_PHONE_NOISE.sub("", t)) <= 3 and contacts.check_phone(t).ok:

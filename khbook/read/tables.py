@@ -25,7 +25,7 @@ import pandas as pd
 
 from khbook.base.gcpause import paused_gc
 from khbook.findings import Cell, FindingFactory, StageResult
-from khbook.read import contacts, parsers
+from khbook.read import contacts, identity, parsers
 from khbook.read.model import Book, ColumnInfo, ReadResult, Table, col_letter
 from khbook.read.rawbook import RawBook, RawSheet
 from khbook.read.shape import not_khbook_error
@@ -194,7 +194,7 @@ class _ColumnParser:
         return contacts.check_email(v)
 
     def _uscc(self, v: Any) -> parsers.Parsed:
-        return parsers.check_credit_code(v, not_applicable=self.not_applicable)
+        return identity.check_credit_code(v, not_applicable=self.not_applicable)
 
     def many(self, texts: list[str]) -> list[parsers.Parsed] | None:
         """The parses of many distinct texts at once, for the types that have a bulk parser (else None)."""
@@ -204,7 +204,7 @@ class _ColumnParser:
         if kind == "email":
             return contacts.check_emails(texts)
         if kind == "uscc":
-            return parsers.check_credit_codes(texts, not_applicable=self.not_applicable)
+            return identity.check_credit_codes(texts, not_applicable=self.not_applicable)
         return None
 
 
