@@ -22,6 +22,7 @@ import pytest
 from khbook.batch import stream
 from khbook.batch.run import run_batch
 from khbook.batch.workbook import write_workbook
+from khbook.ooxml.deflate import crc32_combine
 from tests.rep import AS_OF
 from tests.test_batch import build_folder
 
@@ -91,7 +92,7 @@ def test_links_stop_at_excels_limit(serial, tmp_path, monkeypatch):
 
 def test_deflate_segments_read_back_as_one_part(tmp_path):
     parts = [os.urandom(1000), b"<row>" * 5000, b"", "客户".encode() * 300]
-    assert stream.crc32_combine(zlib.crc32(parts[0]), zlib.crc32(parts[1]), len(parts[1])) == zlib.crc32(parts[0] + parts[1])
+    assert crc32_combine(zlib.crc32(parts[0]), zlib.crc32(parts[1]), len(parts[1])) == zlib.crc32(parts[0] + parts[1])
     segs = [stream.segment(p, last=i == len(parts) - 1) for i, p in enumerate(parts)]
     stream.write_zip(tmp_path / "x.zip", [stream.Entry("a/b.xml", segs), stream.Entry("c.xml", [stream.segment(b"z", last=True)])])
     with zipfile.ZipFile(tmp_path / "x.zip") as z:

@@ -7,13 +7,13 @@ while the other books are still being read (:class:`FindingSheet`, fed in folder
 (:class:`CustomerSheet`). The XML before the rows (column widths, the sheet's dimension) is
 only known at the end, so each sheet is a list of separately deflated segments: a raw
 deflate stream may be cut into blocks ended by a sync flush, and the zip entry is their
-concatenation, its CRC combined from theirs (:func:`crc32_combine`). :func:`write_zip`
-writes the package.
+concatenation, its CRC combined from theirs
+(:func:`khbook.ooxml.deflate.crc32_combine`). :func:`write_zip` writes the package.
 """
 
 from __future__ import annotations
 
-import struct
+import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +21,8 @@ from pathlib import Path
 
 from khbook.batch import rows
 from khbook.batch.records import FileSummary
+from khbook.ooxml.deflate import crc32_combine
+from khbook.ooxml.zipraw import append_raw
 
 LEVEL = 1                # deflate level of the big sheets: about 8 times as fast as 6, 30 % larger
 MAX_LINKS = 65000        # Excel's limit of hyperlinks per worksheet is 65,530
@@ -31,43 +33,6 @@ RELS_TAIL = "</Relationships>"
 
 
 # --------------------------------------------------------------------------- deflate segments
-
-
-def _gf2_times(mat: list[int], vec: int) -> int:
-    out, i = 0, 0
-    while vec:
-        if vec & 1:
-            out ^= mat[i]
-        vec >>= 1
-        i += 1
-    return out
-
-
-def _gf2_square(mat: list[int]) -> list[int]:
-    return [_gf2_times(mat, mat[n]) for n in range(32)]
-
-
-def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
-    """The CRC-32 of A+B from those of A and B and B's length (zlib's crc32_combine)."""
-    if len2 <= 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]
-    even = _gf2_square(odd)
-    odd = _gf2_square(even)
-    while True:
-        even = _gf2_square(odd)
-        if len2 & 1:
-            crc1 = _gf2_times(even, crc1)
-        len2 >>= 1
-        if not len2:
-            break
-        odd = _gf2_square(even)
-        if len2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
-    return crc1 ^ crc2
 
 
 @dataclass
@@ -118,28 +83,15 @@ class Entry:
 
 
 def write_zip(path: Path, entries: Iterable[Entry]) -> None:
-    """A zip file of the entries, deflated, in order (no Zip64: each part under 4 GB)."""
-    central = []
-    with open(path, "wb") as fh:
+    """A zip file of the entries, deflated, in order, each written from its segments."""
+    with zipfile.ZipFile(path, "w") as zf:
         for e in entries:
-            crc, size = e.crc_size()
-            csize = sum(len(b) for s in e.segments for b in s.data)
-            if max(size, csize, fh.tell()) >= 0xFFFFFFFF:
-                raise OverflowError(f"{e.name}: part too large for a workbook")
-            name = e.name.encode("utf-8")
-            flags = 0 if e.name.isascii() else 0x800
-            offset = fh.tell()
-            # modified 1980-01-01 00:00, as XlsxWriter dates its parts
-            fh.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, flags, 8, 0, 33, crc, csize, size, len(name), 0))
-            fh.write(name)
-            for s in e.segments:
-                fh.writelines(s.data)
-            central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, flags, 8, 0, 33, crc, csize, size,
-                                       len(name), 0, 0, 0, 0, 0, offset) + name)
-        start = fh.tell()
-        fh.writelines(central)
-        end = fh.tell()
-        fh.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), end - start, start, 0))
+            zi = zipfile.ZipInfo(e.name, date_time=(1980, 1, 1, 0, 0, 0))  # as XlsxWriter dates its parts
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16  # rw for its owner once unzipped, as the refresh writes its new parts
+            zi.CRC, zi.file_size = e.crc_size()
+            zi.compress_size = sum(len(b) for s in e.segments for b in s.data)
+            append_raw(zf, zi, (b for s in e.segments for b in s.data))
 
 
 # --------------------------------------------------------------------------- the sheets

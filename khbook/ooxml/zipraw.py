@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from collections.abc import Iterable
 
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _DATA_DESCRIPTOR_FLAG = 0x08
@@ -35,13 +36,17 @@ def raw_copy(raw, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
     append_raw(out, zi, data)
 
 
-def append_raw(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes) -> None:
-    """Append a member whose compressed bytes, sizes and CRC are already known."""
+def append_raw(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes | Iterable[bytes]) -> None:
+    """Append a member whose compressed bytes (one buffer, or its pieces in order), sizes and
+    CRC are already known."""
     out._writecheck(zi)  # noqa: SLF001 - zipfile has no public raw-copy API
     out.fp.seek(out.start_dir)
     zi.header_offset = out.fp.tell()
     out.fp.write(zi.FileHeader(zip64=zi.file_size > zipfile.ZIP64_LIMIT or zi.compress_size > zipfile.ZIP64_LIMIT))
-    out.fp.write(data)
+    if isinstance(data, bytes | bytearray | memoryview):
+        out.fp.write(data)
+    else:
+        out.fp.writelines(data)
     out.filelist.append(zi)
     out.NameToInfo[zi.filename] = zi
     out.start_dir = out.fp.tell()
