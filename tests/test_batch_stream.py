@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -106,4 +107,36 @@ def test_workbook_written_here_when_the_forked_copy_fails(folder, spec, serial, 
 
     monkeypatch.setattr(run, "_write_book", lambda *args: os._exit(1))
     result = run_batch(folder, tmp_path / "out", spec=spec, as_of=AS_OF, jobs=2)
+    assert cells(result.outputs["workbook"]) == cells(serial.outputs["workbook"])
+
+
+def test_no_fork_while_another_thread_runs(folder, spec, serial, tmp_path, monkeypatch):
+    """A program that calls run_batch with threads of its own (a GUI, a server) gets no forked
+    copy (a lock another thread held at the fork would stay held in it): the workbook is written
+    in the process, the same. Without other threads, the copy writes it."""
+    import threading
+
+    import khbook.batch.run as run
+
+    real = run._write_book
+    marker = tmp_path / "forked"
+
+    def spy(*args):  # noqa: ANN002, ANN202
+        marker.touch()
+        real(*args)
+
+    monkeypatch.setattr(run, "_write_book", spy)
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait)
+    busy.start()
+    try:
+        result = run_batch(folder, tmp_path / "threaded", spec=spec, as_of=AS_OF, jobs=2)
+    finally:
+        stop.set()
+        busy.join()
+    assert not marker.exists()
+    assert cells(result.outputs["workbook"]) == cells(serial.outputs["workbook"])
+    result = run_batch(folder, tmp_path / "alone", spec=spec, as_of=AS_OF, jobs=2)
+    if sys.platform.startswith("linux"):
+        assert marker.exists()
     assert cells(result.outputs["workbook"]) == cells(serial.outputs["workbook"])

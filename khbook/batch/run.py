@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -241,7 +242,9 @@ def _write_outputs(result: BatchResult, findings: FindingSheet, *, fork: bool) -
     GIL).
     """
     book = result.outputs["workbook"]
-    if fork and sys.platform.startswith("linux"):   # fork is the safe default there only
+    # fork is the safe default on Linux only, and only from a process running no other thread
+    # (a lock another thread held at the fork would stay held in the copy)
+    if fork and sys.platform.startswith("linux") and threading.active_count() == 1:
         child = multiprocessing.get_context("fork").Process(target=_write_book, args=(result, book, findings),
                                                             daemon=True)
         child.start()
