@@ -136,7 +136,7 @@ def test_no_fork_while_another_thread_runs(folder, spec, serial, tmp_path, monke
         busy.join()
     assert not marker.exists()
     assert cells(result.outputs["workbook"]) == cells(serial.outputs["workbook"])
+    alone = threading.active_count() == 1  # earlier tests of the session may have left threads (a Dask cluster's)
     result = run_batch(folder, tmp_path / "alone", spec=spec, as_of=AS_OF, jobs=2)
-    if sys.platform.startswith("linux"):
-        assert marker.exists()
+    assert marker.exists() == (alone and sys.platform.startswith("linux"))
     assert cells(result.outputs["workbook"]) == cells(serial.outputs["workbook"])
